@@ -1,0 +1,53 @@
+"""FloodManager: flood zones on PostGIS, served as a lookup API and interactive maps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Application factory: configuration, extensions, blueprints and CLI commands."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_DIR / "templates"),
+        instance_path=str(PROJECT_DIR / "instance"),
+    )
+
+    from geoapp.config import build_config
+
+    app.config.from_mapping(build_config(app.instance_path, test_config))
+    if not app.config["GEOAPP_VENDOR_DIR"]:
+        app.config["GEOAPP_VENDOR_DIR"] = str(PROJECT_DIR / "node_modules")
+
+    from geoapp.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"), compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from geoapp import api, assets, auth, health, maps
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(assets.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(maps.bp)
+    # CSRF is checked by our own hook so that bearer-token API clients are not asked for it.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    app.before_request(auth.csrf_check)
+
+    from geoapp.handlers import register_error_handlers, register_read_guard
+
+    register_error_handlers(app)
+    register_read_guard(app)
+
+    from geoapp.cli import register_cli
+
+    register_cli(app)
+    return app

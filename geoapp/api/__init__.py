@@ -1,0 +1,7 @@
+"""The JSON API, mounted under /api."""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+from geoapp.api import lookup, tokens  # noqa: E402,F401  (views register themselves on bp)

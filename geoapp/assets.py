@@ -1,0 +1,30 @@
+"""Front-end libraries installed from npm at setup and served by the app itself (works offline)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, send_from_directory, url_for
+from flask.typing import ResponseReturnValue
+
+bp = Blueprint("assets", __name__)
+
+# Only these packages' dist folders are exposed, never the whole node_modules tree.
+SERVED_PREFIXES = ("leaflet/dist/", "jquery/dist/", "bootstrap/dist/")
+
+# Local replacements for the CDN links Folium would otherwise write into the page.
+FOLIUM_JS = [("leaflet", "leaflet/dist/leaflet.js"), ("jquery", "jquery/dist/jquery.min.js")]
+FOLIUM_CSS = [("leaflet_css", "leaflet/dist/leaflet.css")]
+
+
+@bp.get("/vendor/<path:filename>")
+def vendor(filename: str) -> ResponseReturnValue:
+    """Serve one file of an allowed front-end package."""
+    if not filename.startswith(SERVED_PREFIXES):
+        abort(404)
+    return send_from_directory(
+        current_app.config["GEOAPP_VENDOR_DIR"], filename, max_age=7 * 24 * 3600
+    )
+
+
+def vendor_url(filename: str) -> str:
+    """URL of a served front-end file, for templates and Folium."""
+    return url_for("assets.vendor", filename=filename)

@@ -1,0 +1,99 @@
+"""Configuration: defaults in code, overridden by the environment, then by test settings."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DATABASE_URL = "postgresql+psycopg2://postgres@127.0.0.1:54329/floodmanager"
+
+# Settings that can be overridden with an environment variable of the same name.
+DEFAULTS: dict[str, Any] = {
+    # Anonymous visitors may read maps and the API; writes always need an account.
+    "GEOAPP_PUBLIC_READ": True,
+    # Seconds to wait for PostgreSQL before /healthz and requests give up.
+    "GEOAPP_DB_CONNECT_TIMEOUT": 5,
+    # Statement timeout (ms) for request queries, so one bad query cannot pin a worker.
+    "GEOAPP_STATEMENT_TIMEOUT_MS": 30000,
+    # Basemap tiles under the zones; empty string for no basemap (air-gapped networks).
+    "GEOAPP_BASEMAP_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+    "GEOAPP_BASEMAP_ATTRIBUTION": "&copy; OpenStreetMap contributors",
+    # The map page embeds zones as GeoJSON until vector tiles replace it; cap the payload.
+    "GEOAPP_MAP_MAX_ZONES": 5000,
+    # Douglas-Peucker tolerance (degrees) for zones drawn on the map page.
+    "GEOAPP_MAP_SIMPLIFY_DEGREES": 0.00002,
+    # Where the front-end packages installed from npm live (served under /vendor/).
+    "GEOAPP_VENDOR_DIR": "",
+}
+
+
+def _coerce(raw: str, default: Any) -> Any:
+    """Parse an environment string into the type of the default value."""
+    if isinstance(default, bool):
+        value = raw.strip().lower()
+        if value in {"1", "true", "yes", "on"}:
+            return True
+        if value in {"0", "false", "no", "off"}:
+            return False
+        raise ValueError(f"expected true/false, got {raw!r}")
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    return raw
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URL spellings Heroku-style platforms and libpq users write."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg2://" + url[len("postgresql://") :]
+    return url
+
+
+def _secret_key(instance_path: str) -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in the instance folder."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    key_file = Path(instance_path) / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def build_config(instance_path: str, test_config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Return the full configuration mapping for one application instance."""
+    config: dict[str, Any] = {}
+    for name, default in DEFAULTS.items():
+        raw = os.environ.get(name)
+        try:
+            config[name] = default if raw is None else _coerce(raw, default)
+        except ValueError as exc:
+            raise RuntimeError(f"environment variable {name}: {exc}") from exc
+    test_config = dict(test_config or {})
+    database_url = test_config.pop("DATABASE_URL", None) or os.environ.get(
+        "DATABASE_URL", DEFAULT_DATABASE_URL
+    )
+    config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(database_url)
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        "pool_pre_ping": True,
+        "connect_args": {
+            "connect_timeout": config["GEOAPP_DB_CONNECT_TIMEOUT"],
+            "application_name": "floodmanager",
+            "options": f"-c statement_timeout={config['GEOAPP_STATEMENT_TIMEOUT_MS']}",
+        },
+    }
+    config["SECRET_KEY"] = test_config.pop("SECRET_KEY", None) or _secret_key(instance_path)
+    config["WTF_CSRF_ENABLED"] = True
+    config["SESSION_COOKIE_HTTPONLY"] = True
+    config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    config["JSON_SORT_KEYS"] = False
+    config.update(test_config)
+    return config

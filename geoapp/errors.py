@@ -1,0 +1,65 @@
+"""Typed application errors; each carries its HTTP status and a stable machine-readable code."""
+
+from __future__ import annotations
+
+
+class AppError(Exception):
+    """Base of every error shown to a user: an HTTP status, a code and a readable message."""
+
+    status: int = 500
+    code: str = "internal_error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class InvalidParameter(AppError):
+    """A query parameter or field is missing, malformed or out of range."""
+
+    status = 400
+    code = "invalid_parameter"
+
+
+class InvalidInput(AppError):
+    """A request body or uploaded content cannot be used."""
+
+    status = 400
+    code = "invalid_input"
+
+
+class Unauthorized(AppError):
+    """The request carries no valid credentials."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(AppError):
+    """The caller is known but their role does not allow this."""
+
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(AppError):
+    """The addressed resource does not exist."""
+
+    status = 404
+    code = "not_found"
+
+
+class Conflict(AppError):
+    """The request clashes with the current state (e.g. an email already registered)."""
+
+    status = 409
+    code = "conflict"
+
+
+class ServiceUnavailable(AppError):
+    """A dependency (the database) does not answer."""
+
+    status = 503
+    code = "service_unavailable"

@@ -1,0 +1,97 @@
+"""NFHL attribute handling: map source properties (any case) to FloodZone columns.
+
+FEMA writes -9999 for "no value" in numeric fields and leaves text fields blank; both become
+NULL so that no sentinel ever reaches a user as a number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from typing import Any
+
+NO_VALUE = -9999.0
+
+TEXT_FIELDS = {
+    "fld_ar_id": "FLD_AR_ID",
+    "dfirm_id": "DFIRM_ID",
+    "fld_zone": "FLD_ZONE",
+    "zone_subty": "ZONE_SUBTY",
+    "vel_unit": "VEL_UNIT",
+    "v_datum": "V_DATUM",
+    "len_unit": "LEN_UNIT",
+}
+NUMBER_FIELDS = {"static_bfe": "STATIC_BFE", "depth": "DEPTH", "velocity": "VELOCITY"}
+FLAG_FIELDS = {"sfha_tf": "SFHA_TF"}
+
+_TRUE = {"T", "TRUE", "Y", "YES", "1"}
+_FALSE = {"F", "FALSE", "N", "NO", "0"}
+
+
+def clean_text(value: Any) -> str | None:
+    """Blank or missing text becomes None; other values are stripped strings."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def clean_number(value: Any) -> float | None:
+    """The -9999 sentinel, blanks and non-finite numbers become None."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(number) or number == NO_VALUE:
+        return None
+    return number
+
+
+def clean_flag(value: Any) -> bool | None:
+    """T/F (and the other spellings agencies use) become booleans; anything else None."""
+    if isinstance(value, bool):
+        return value
+    text = clean_text(value)
+    if text is None:
+        return None
+    upper = text.upper()
+    if upper in _TRUE:
+        return True
+    if upper in _FALSE:
+        return False
+    return None
+
+
+def json_safe(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """Copy of the source properties that JSONB accepts (no NaN, dates as ISO strings)."""
+    safe: dict[str, Any] = {}
+    for key, value in properties.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            value = None
+        elif isinstance(value, dt.date | dt.datetime | dt.time):
+            value = value.isoformat()
+        elif isinstance(value, bytes):
+            value = value.hex()
+        elif hasattr(value, "item"):  # numpy scalars from pyogrio
+            value = value.item()
+        safe[str(key)] = value
+    return safe
+
+
+def zone_columns(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """FloodZone column values from a feature's properties, matched case-insensitively."""
+    by_upper = {str(key).upper(): value for key, value in properties.items()}
+    columns: dict[str, Any] = {}
+    for column, field in TEXT_FIELDS.items():
+        columns[column] = clean_text(by_upper.get(field))
+    for column, field in NUMBER_FIELDS.items():
+        columns[column] = clean_number(by_upper.get(field))
+    for column, field in FLAG_FIELDS.items():
+        columns[column] = clean_flag(by_upper.get(field))
+    if columns["fld_zone"] is not None:
+        columns["fld_zone"] = columns["fld_zone"].upper()
+    columns["attributes"] = json_safe(properties)
+    return columns

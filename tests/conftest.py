@@ -1,0 +1,179 @@
+"""Test fixtures: a throw-away PostGIS database per session, a rolled-back transaction per test.
+
+Factories commit, as production code would before a request sees the data; with
+join_transaction_mode="create_savepoint" a commit only releases a savepoint of the test's
+outer transaction, which is rolled back at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from geoalchemy2.shape import from_shape
+from shapely import wkt
+from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, scoped_session, sessionmaker
+
+from geoapp import accounts, create_app
+from geoapp.extensions import db
+from geoapp.models import Dataset, FloodZone, User
+
+TEST_PASSWORD = "correct horse battery"
+
+
+def server_url() -> sa.URL:
+    """Where test databases are created: GEOAPP_TEST_DATABASE_URL, else the private cluster."""
+    raw = os.environ.get("GEOAPP_TEST_DATABASE_URL") or (
+        f"postgresql+psycopg2://postgres@127.0.0.1:{os.environ.get('GEOAPP_PG_PORT', '54329')}"
+        "/postgres"
+    )
+    return make_url(raw.replace("postgresql://", "postgresql+psycopg2://", 1))
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A fresh database for this test session, dropped at the end."""
+    admin_url = server_url()
+    name = f"floodmanager_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        pytest.exit(
+            f"cannot reach PostgreSQL at {admin_url.render_as_string()}: {exc.orig}\n"
+            "Run the tests with `make test` (it starts the project's cluster) or set "
+            "GEOAPP_TEST_DATABASE_URL.",
+            returncode=2,
+        )
+    yield admin_url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str) -> Iterator[Flask]:
+    """The application on the test database, schema created by the real migrations."""
+    application = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "test-secret",
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
+    with application.app_context():
+        upgrade()
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture()
+def session(app: Flask) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test.
+
+    The app's own commits become savepoints, so routes and CLI commands behave as in
+    production while nothing outlives the test.
+    """
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        db.session = scoped_session(
+            sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+        )
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture()
+def client(app: Flask, session: Session) -> FlaskClient:
+    """Test client whose requests run inside the test's transaction."""
+    return app.test_client()
+
+
+def as_multipolygon(shape: BaseGeometry | str) -> MultiPolygon:
+    """Shapely geometry (or WKT) as a MultiPolygon."""
+    geometry = wkt.loads(shape) if isinstance(shape, str) else shape
+    return MultiPolygon([geometry]) if isinstance(geometry, Polygon) else geometry
+
+
+@pytest.fixture()
+def make_dataset(session: Session) -> Callable[..., Dataset]:
+    """Factory: a ready dataset with overridable attributes."""
+
+    def factory(**overrides: Any) -> Dataset:
+        values: dict[str, Any] = {"name": f"dataset {uuid.uuid4().hex[:6]}", "status": "ready"}
+        values.update(overrides)
+        dataset = Dataset(**values)
+        session.add(dataset)
+        session.commit()
+        return dataset
+
+    return factory
+
+
+@pytest.fixture()
+def make_zone(session: Session, make_dataset: Callable[..., Dataset]) -> Callable[..., FloodZone]:
+    """Factory: a flood zone from a shapely geometry or WKT (default: a unit-ish square AE)."""
+
+    def factory(
+        shape: BaseGeometry | str = "POLYGON((0 0, 1 0, 1 1, 0 1, 0 0))",
+        dataset: Dataset | None = None,
+        **overrides: Any,
+    ) -> FloodZone:
+        values: dict[str, Any] = {"fld_zone": "AE", "sfha_tf": True, "attributes": {}}
+        values.update(overrides)
+        zone = FloodZone(
+            dataset=dataset or make_dataset(),
+            geom=from_shape(as_multipolygon(shape), srid=4326),
+            **values,
+        )
+        session.add(zone)
+        session.commit()
+        return zone
+
+    return factory
+
+
+@pytest.fixture()
+def make_user(session: Session) -> Callable[..., User]:
+    """Factory: a user with a role (password TEST_PASSWORD)."""
+
+    def factory(role: str = "viewer", email: str | None = None) -> User:
+        user = accounts.create_user(
+            session, email or f"{role}-{uuid.uuid4().hex[:6]}@example.org", TEST_PASSWORD, role
+        )
+        session.commit()
+        return user
+
+    return factory
+
+
+@pytest.fixture()
+def make_token(session: Session) -> Callable[..., accounts.IssuedToken]:
+    """Factory: a committed API token for a user."""
+
+    def factory(user: User, name: str = "") -> accounts.IssuedToken:
+        issued = accounts.create_token(session, user, name)
+        session.commit()
+        return issued
+
+    return factory

@@ -1,0 +1,89 @@
+"""The subdivided lookup table stays in step with flood_zones (database triggers)."""
+
+from __future__ import annotations
+
+from geoalchemy2.shape import from_shape, to_shape
+from shapely import wkt
+from shapely.geometry import MultiPolygon
+from sqlalchemy import delete, func, select, update
+
+from geoapp.models import FloodZone, FloodZonePiece
+
+
+def pieces_of(session, zone_id: int):
+    rows = session.scalars(select(FloodZonePiece.geom).where(FloodZonePiece.zone_id == zone_id))
+    return [to_shape(geom) for geom in rows]
+
+
+def union_area(shapes) -> float:
+    from shapely.ops import unary_union
+
+    return unary_union(shapes).area if shapes else 0.0
+
+
+def test_insert_creates_pieces_covering_the_zone(session, make_zone) -> None:
+    zone = make_zone("POLYGON((0 0, 2 0, 2 2, 0 2, 0 0))")
+    pieces = pieces_of(session, zone.id)
+    assert pieces
+    assert abs(union_area(pieces) - 4.0) < 1e-9
+
+
+def test_geometry_update_recuts_pieces(session, make_zone) -> None:
+    zone = make_zone("POLYGON((0 0, 2 0, 2 2, 0 2, 0 0))")
+    moved = MultiPolygon([wkt.loads("POLYGON((10 10, 11 10, 11 11, 10 11, 10 10))")])
+    session.execute(
+        update(FloodZone).where(FloodZone.id == zone.id).values(geom=from_shape(moved, srid=4326))
+    )
+    pieces = pieces_of(session, zone.id)
+    assert abs(union_area(pieces) - 1.0) < 1e-9
+    assert all(piece.within(moved.buffer(1e-9)) for piece in pieces)
+
+
+def test_orm_geometry_update_recuts_pieces(session, make_zone) -> None:
+    zone = make_zone("POLYGON((0 0, 2 0, 2 2, 0 2, 0 0))")
+    zone.geom = from_shape(MultiPolygon([wkt.loads("POLYGON((0 0, 1 0, 1 1, 0 0))")]), srid=4326)
+    session.flush()
+    assert abs(union_area(pieces_of(session, zone.id)) - 0.5) < 1e-9
+
+
+def test_attribute_update_keeps_pieces(session, make_zone) -> None:
+    zone = make_zone()
+    before = session.scalars(
+        select(FloodZonePiece.id).where(FloodZonePiece.zone_id == zone.id)
+    ).all()
+    session.execute(update(FloodZone).where(FloodZone.id == zone.id).values(fld_zone="VE"))
+    after = session.scalars(
+        select(FloodZonePiece.id).where(FloodZonePiece.zone_id == zone.id)
+    ).all()
+    assert before == after
+
+
+def test_delete_removes_pieces(session, make_zone) -> None:
+    zone = make_zone()
+    zone_id = zone.id
+    session.execute(delete(FloodZone).where(FloodZone.id == zone_id))
+    count = session.scalar(
+        select(func.count()).select_from(FloodZonePiece).where(FloodZonePiece.zone_id == zone_id)
+    )
+    assert count == 0
+
+
+def test_deleting_a_dataset_deletes_its_zones_and_pieces(session, make_dataset, make_zone) -> None:
+    dataset = make_dataset()
+    zone_ids = [make_zone(dataset=dataset).id, make_zone(dataset=dataset).id]
+    session.delete(dataset)
+    session.flush()
+    assert (
+        session.scalar(
+            select(func.count()).select_from(FloodZone).where(FloodZone.id.in_(zone_ids))
+        )
+        == 0
+    )
+    assert (
+        session.scalar(
+            select(func.count())
+            .select_from(FloodZonePiece)
+            .where(FloodZonePiece.zone_id.in_(zone_ids))
+        )
+        == 0
+    )
