@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -59,13 +60,25 @@ def _secret_key(instance_path: str) -> str:
     if os.environ.get("SECRET_KEY"):
         return os.environ["SECRET_KEY"]
     key_file = Path(instance_path) / "secret_key"
-    if key_file.exists():
-        return key_file.read_text().strip()
     key_file.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    key_file.write_text(key)
-    key_file.chmod(0o600)
-    return key
+    try:
+        # O_EXCL: when several server workers start at once, exactly one writes the key.
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return key_file.read_text().strip() or _wait_for_key(key_file)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(48))
+    return key_file.read_text().strip()
+
+
+def _wait_for_key(key_file: Path) -> str:
+    """Read a key file another process has created but may not have written yet."""
+    for _ in range(50):
+        time.sleep(0.02)
+        key = key_file.read_text().strip()
+        if key:
+            return key
+    raise RuntimeError(f"{key_file} is empty; delete it or set SECRET_KEY")
 
 
 def build_config(instance_path: str, test_config: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Mapped classes: datasets, flood zones and their subdivided lookup pieces, users and API tokens."""
+"""Mapped classes: datasets, flood zones and their subdivided pieces, users, API tokens."""
 
 from __future__ import annotations
 

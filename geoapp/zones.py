@@ -63,7 +63,6 @@ def create_dataset(
     session.add(dataset)
     session.flush()
     batch: list[dict[str, Any]] = []
-    count = 0
     for index, (geometry, properties) in enumerate(features):
         if geometry is None or geometry.is_empty:
             continue
@@ -73,16 +72,22 @@ def create_dataset(
         columns["geom"] = from_shape(as_multipolygon(geometry, index), srid=queries.SRID)
         columns["dataset_id"] = dataset.id
         batch.append(columns)
-        count += 1
         if len(batch) >= INSERT_BATCH:
             session.execute(insert(FloodZone), batch)
             batch = []
     if batch:
         session.execute(insert(FloodZone), batch)
-    dataset.feature_count = count
+    refresh_dataset_summary(session, dataset)
+    return dataset
+
+
+def refresh_dataset_summary(session: Session, dataset: Dataset) -> None:
+    """Recompute a dataset's feature count and bounding box from its zones."""
+    dataset.feature_count = session.scalar(
+        select(func.count(FloodZone.id)).where(FloodZone.dataset_id == dataset.id)
+    )
     dataset.bbox = queries.dataset_bbox(dataset.id)
     session.flush()
-    return dataset
 
 
 def count_active_zones(session: Session) -> int:

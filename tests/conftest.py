@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, scoped_session, sessionmaker
 from geoapp import accounts, create_app
 from geoapp.extensions import db
 from geoapp.models import Dataset, FloodZone, User
+from geoapp.zones import refresh_dataset_summary
 
 TEST_PASSWORD = "correct horse battery"
 
@@ -147,6 +148,8 @@ def make_zone(session: Session, make_dataset: Callable[..., Dataset]) -> Callabl
             **values,
         )
         session.add(zone)
+        session.flush()
+        refresh_dataset_summary(session, zone.dataset)
         session.commit()
         return zone
 

@@ -15,18 +15,16 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-# Pieces of at most this many vertices make point-in-polygon tests cheap on huge zones.
-SUBDIVIDE_MAX_VERTICES = 128
-
 # Statement-level triggers with transition tables keep flood_zone_pieces in step with
 # flood_zones for every writer (ORM, COPY, raw SQL) at set-based cost; deletes cascade by FK.
-PIECES_TRIGGERS = f"""
+# Pieces of at most 128 vertices make point-in-polygon tests cheap on huge zones.
+PIECES_TRIGGERS = """
 CREATE FUNCTION flood_zone_pieces_after_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO flood_zone_pieces (zone_id, geom)
     SELECT z.id, part.geom
     FROM new_zones AS z
-    CROSS JOIN LATERAL ST_Subdivide(z.geom, {SUBDIVIDE_MAX_VERTICES}) AS piece(geom)
+    CROSS JOIN LATERAL ST_Subdivide(z.geom, 128) AS piece(geom)
     CROSS JOIN LATERAL ST_Dump(piece.geom) AS part
     WHERE GeometryType(part.geom) = 'POLYGON';
     RETURN NULL;
@@ -45,7 +43,7 @@ BEGIN
     INSERT INTO flood_zone_pieces (zone_id, geom)
     SELECT r.id, part.geom
     FROM reshaped AS r
-    CROSS JOIN LATERAL ST_Subdivide(r.geom, {SUBDIVIDE_MAX_VERTICES}) AS piece(geom)
+    CROSS JOIN LATERAL ST_Subdivide(r.geom, 128) AS piece(geom)
     CROSS JOIN LATERAL ST_Dump(piece.geom) AS part
     WHERE GeometryType(part.geom) = 'POLYGON';
     RETURN NULL;

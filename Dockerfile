@@ -1,0 +1,17 @@
+# FloodManager web app and CLI. Used by docker-compose.yml; PostGIS runs in its own container.
+FROM python:3.11-slim
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends nodejs npm \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+
+COPY . .
+RUN pip install --no-cache-dir -e . && mkdir -p instance
+
+ENV FLASK_APP=geoapp PYTHONUNBUFFERED=1
+EXPOSE 5000
+CMD ["gunicorn", "--bind", "0.0.0.0:5000", "--workers", "2", "--threads", "4", "--access-logfile", "-", "geoapp:create_app()"]
