@@ -67,28 +67,28 @@ def test_clean_flag(raw: str, expected: bool | None) -> None:
     assert clean_flag(raw) is expected
 
 
-@pytest.mark.parametrize(
-    ("zone", "subtype", "sfha", "status"),
-    [
-        ("AE", "FLOODWAY", True, "high_risk"),
-        ("A", None, True, "high_risk"),
-        ("AO", None, True, "high_risk"),
-        ("A99", None, True, "high_risk"),
-        ("VE", None, True, "high_risk"),
-        ("A12", None, None, "high_risk"),
-        ("AR/AE", None, None, "high_risk"),
-        ("X", "0.2 PCT ANNUAL CHANCE FLOOD HAZARD", False, "moderate_risk"),
-        ("X", "AREA WITH REDUCED FLOOD RISK DUE TO LEVEE", False, "moderate_risk"),
-        ("B", None, None, "moderate_risk"),
-        ("X", "AREA OF MINIMAL FLOOD HAZARD", False, "minimal_risk"),
-        ("C", None, None, "minimal_risk"),
-        ("D", None, False, "undetermined"),
-        ("OPEN WATER", None, False, "open_water"),
-        ("AREA NOT INCLUDED", None, None, "unmapped"),
-        ("ZZ", None, True, "high_risk"),
-        ("ZZ", None, None, "undetermined"),
-    ],
-)
+ZONE_CASES = [
+    ("AE", "FLOODWAY", True, "high_risk"),
+    ("A", None, True, "high_risk"),
+    ("AO", None, True, "high_risk"),
+    ("A99", None, True, "high_risk"),
+    ("VE", None, True, "high_risk"),
+    ("A12", None, None, "high_risk"),
+    ("AR/AE", None, None, "high_risk"),
+    ("X", "0.2 PCT ANNUAL CHANCE FLOOD HAZARD", False, "moderate_risk"),
+    ("X", "AREA WITH REDUCED FLOOD RISK DUE TO LEVEE", False, "moderate_risk"),
+    ("B", None, None, "moderate_risk"),
+    ("X", "AREA OF MINIMAL FLOOD HAZARD", False, "minimal_risk"),
+    ("C", None, None, "minimal_risk"),
+    ("D", None, False, "undetermined"),
+    ("OPEN WATER", None, False, "open_water"),
+    ("AREA NOT INCLUDED", None, None, "unmapped"),
+    ("ZZ", None, True, "high_risk"),
+    ("ZZ", None, None, "undetermined"),
+]
+
+
+@pytest.mark.parametrize(("zone", "subtype", "sfha", "status"), ZONE_CASES)
 def test_zone_status(zone: str, subtype: str | None, sfha: bool | None, status: str) -> None:
     assert zone_status(zone, subtype, sfha) == status
 

@@ -87,3 +87,18 @@ def test_deleting_a_dataset_deletes_its_zones_and_pieces(session, make_dataset, 
         )
         == 0
     )
+
+
+def test_status_change_retags_pieces_without_recutting(session, make_zone) -> None:
+    zone = make_zone(fld_zone="X", sfha_tf=False)
+    before = session.scalars(
+        select(FloodZonePiece.id).where(FloodZonePiece.zone_id == zone.id)
+    ).all()
+    session.execute(update(FloodZone).where(FloodZone.id == zone.id).values(fld_zone="AE"))
+    rows = session.execute(
+        select(FloodZonePiece.id, FloodZonePiece.risk_status).where(
+            FloodZonePiece.zone_id == zone.id
+        )
+    ).all()
+    assert [row.id for row in rows] == before
+    assert {row.risk_status for row in rows} == {"high_risk"}

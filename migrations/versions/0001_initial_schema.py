@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 02:54:56.869338
+Create Date: 2026-11-25 03:07:12.749512
 """
 
 import sqlalchemy as sa
@@ -21,8 +21,8 @@ depends_on = None
 PIECES_TRIGGERS = """
 CREATE FUNCTION flood_zone_pieces_after_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO flood_zone_pieces (zone_id, geom)
-    SELECT z.id, part.geom
+    INSERT INTO flood_zone_pieces (zone_id, risk_status, geom)
+    SELECT z.id, z.risk_status, part.geom
     FROM new_zones AS z
     CROSS JOIN LATERAL ST_Subdivide(z.geom, 128) AS piece(geom)
     CROSS JOIN LATERAL ST_Dump(piece.geom) AS part
@@ -32,20 +32,24 @@ END $$;
 
 CREATE FUNCTION flood_zone_pieces_after_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    -- Only zones whose geometry changed are re-cut; attribute edits leave pieces alone.
-    WITH reshaped AS (
-        SELECT n.id, n.geom
+    -- Zones whose geometry changed are re-cut; zones whose status alone changed are re-tagged.
+    WITH changed AS (
+        SELECT n.id, n.geom, n.risk_status,
+               ST_AsEWKB(o.geom) <> ST_AsEWKB(n.geom) AS reshaped
         FROM new_zones AS n JOIN old_zones AS o ON o.id = n.id
-        WHERE ST_AsEWKB(o.geom) <> ST_AsEWKB(n.geom)
+        WHERE ST_AsEWKB(o.geom) <> ST_AsEWKB(n.geom) OR o.risk_status <> n.risk_status
+    ), retagged AS (
+        UPDATE flood_zone_pieces AS p SET risk_status = c.risk_status
+        FROM changed AS c WHERE p.zone_id = c.id AND NOT c.reshaped
     ), removed AS (
-        DELETE FROM flood_zone_pieces AS p USING reshaped AS r WHERE p.zone_id = r.id
+        DELETE FROM flood_zone_pieces AS p USING changed AS c WHERE p.zone_id = c.id AND c.reshaped
     )
-    INSERT INTO flood_zone_pieces (zone_id, geom)
-    SELECT r.id, part.geom
-    FROM reshaped AS r
-    CROSS JOIN LATERAL ST_Subdivide(r.geom, 128) AS piece(geom)
+    INSERT INTO flood_zone_pieces (zone_id, risk_status, geom)
+    SELECT c.id, c.risk_status, part.geom
+    FROM changed AS c
+    CROSS JOIN LATERAL ST_Subdivide(c.geom, 128) AS piece(geom)
     CROSS JOIN LATERAL ST_Dump(piece.geom) AS part
-    WHERE GeometryType(part.geom) = 'POLYGON';
+    WHERE c.reshaped AND GeometryType(part.geom) = 'POLYGON';
     RETURN NULL;
 END $$;
 
@@ -135,6 +139,7 @@ def upgrade():
         ),
         sa.Column("imported_by_id", sa.Integer(), nullable=True),
         sa.Column("status", sa.String(length=16), server_default="ready", nullable=False),
+        sa.Column("superseded_on", sa.Date(), nullable=True),
         sa.CheckConstraint(
             "status IN ('queued', 'importing', 'ready', 'failed', 'retired')",
             name=op.f("ck_datasets_status"),
@@ -162,6 +167,15 @@ def upgrade():
         sa.Column("vel_unit", sa.String(length=32), nullable=True),
         sa.Column("v_datum", sa.String(length=32), nullable=True),
         sa.Column("len_unit", sa.String(length=32), nullable=True),
+        sa.Column(
+            "risk_status",
+            sa.String(length=16),
+            sa.Computed(
+                "CASE WHEN (upper(btrim(coalesce(fld_zone, ''))) IN ('', 'AREA NOT INCLUDED')) THEN 'unmapped' WHEN (upper(btrim(coalesce(fld_zone, ''))) = 'OPEN WATER') THEN 'open_water' WHEN (upper(btrim(coalesce(fld_zone, ''))) = 'D') THEN 'undetermined' WHEN (upper(btrim(coalesce(fld_zone, ''))) ~ '(^|/)\\s*(A|AE|AH|AO|A99|AR|V|VE|[AV]([1-9]|[12][0-9]|30))\\s*(/|$)') THEN 'high_risk' WHEN (upper(btrim(coalesce(fld_zone, ''))) IN ('B', 'X500') OR left(upper(btrim(coalesce(fld_zone, ''))), 1) = 'X' AND (strpos(upper(coalesce(zone_subty, '')), '0.2 PCT') > 0 OR strpos(upper(coalesce(zone_subty, '')), '500') > 0 OR strpos(upper(coalesce(zone_subty, '')), 'REDUCED FLOOD RISK DUE TO LEVEE') > 0 OR strpos(upper(coalesce(zone_subty, '')), 'FUTURE') > 0)) THEN 'moderate_risk' WHEN (upper(btrim(coalesce(fld_zone, ''))) IN ('X', 'C')) THEN 'minimal_risk' WHEN coalesce(sfha_tf, false) THEN 'high_risk' ELSE 'undetermined' END",
+                persisted=True,
+            ),
+            nullable=False,
+        ),
         sa.Column(
             "attributes",
             postgresql.JSONB(astext_type=sa.Text()),
@@ -202,6 +216,7 @@ def upgrade():
         "flood_zone_pieces",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
         sa.Column("zone_id", sa.BigInteger(), nullable=False),
+        sa.Column("risk_status", sa.String(length=16), nullable=False),
         sa.Column(
             "geom",
             Geometry(
@@ -231,6 +246,15 @@ def upgrade():
         postgresql_using="gist",
         postgresql_ops={},
     )
+    op.create_geospatial_index(
+        "ix_flood_zone_pieces_high_risk_geom",
+        "flood_zone_pieces",
+        ["geom"],
+        unique=False,
+        postgresql_using="gist",
+        postgresql_where=sa.text("risk_status = 'high_risk'"),
+        postgresql_ops={},
+    )
     op.create_index(
         op.f("ix_flood_zone_pieces_zone_id"), "flood_zone_pieces", ["zone_id"], unique=False
     )
@@ -240,6 +264,13 @@ def upgrade():
 def downgrade():
     op.execute(DROP_PIECES_TRIGGERS)
     op.drop_index(op.f("ix_flood_zone_pieces_zone_id"), table_name="flood_zone_pieces")
+    op.drop_geospatial_index(
+        "ix_flood_zone_pieces_high_risk_geom",
+        table_name="flood_zone_pieces",
+        postgresql_using="gist",
+        postgresql_where=sa.text("risk_status = 'high_risk'"),
+        column_name="geom",
+    )
     op.drop_geospatial_index(
         "idx_flood_zone_pieces_geom",
         table_name="flood_zone_pieces",
