@@ -79,12 +79,20 @@ def csrf_check() -> None:
     (forms and API calls from our pages) need a CSRF token. An Authorization header cannot be
     set cross-site without a CORS preflight, so bearer-token clients need none.
     """
+    view = current_app.view_functions.get(request.endpoint or "")
     if (
         request.method not in SAFE_METHODS
         and "Authorization" not in request.headers
+        and not getattr(view, "read_only", False)
         and current_app.config["WTF_CSRF_ENABLED"]
     ):
         csrf.protect()
+
+
+def read_only(view: View) -> View:
+    """Mark a POST view that only reads (a query too large for a URL): no guard, no CSRF."""
+    view.read_only = True  # type: ignore[attr-defined]
+    return view
 
 
 def require_role(minimum_role: str) -> Callable[[View], View]:

@@ -25,6 +25,14 @@ DEFAULTS: dict[str, Any] = {
     "GEOAPP_MAP_MAX_ZONES": 5000,
     # Douglas-Peucker tolerance (degrees) for zones drawn on the map page.
     "GEOAPP_MAP_SIMPLIFY_DEGREES": 0.00002,
+    # How far (metres) the point report looks for the nearest high-risk zone, and the most
+    # a caller may ask for with `nearest_radius`.
+    "GEOAPP_NEAREST_RADIUS_M": 5000.0,
+    "GEOAPP_NEAREST_MAX_RADIUS_M": 50000.0,
+    # Largest batch lookup, in points (larger batches get 413 naming this limit).
+    "GEOAPP_BATCH_MAX_POINTS": 100000,
+    # Largest request body, in megabytes.
+    "GEOAPP_MAX_REQUEST_MB": 64,
     # Where the front-end packages installed from npm live (served under /vendor/).
     "GEOAPP_VENDOR_DIR": "",
 }
@@ -104,6 +112,7 @@ def build_config(instance_path: str, test_config: dict[str, Any] | None = None) 
         },
     }
     config["SECRET_KEY"] = test_config.pop("SECRET_KEY", None) or _secret_key(instance_path)
+    config["MAX_CONTENT_LENGTH"] = config["GEOAPP_MAX_REQUEST_MB"] * 1024 * 1024
     config["WTF_CSRF_ENABLED"] = True
     config["SESSION_COOKIE_HTTPONLY"] = True
     config["SESSION_COOKIE_SAMESITE"] = "Lax"

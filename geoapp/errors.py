@@ -58,6 +58,13 @@ class Conflict(AppError):
     code = "conflict"
 
 
+class PayloadTooLarge(AppError):
+    """The request is larger than a configured limit (which the message names)."""
+
+    status = 413
+    code = "payload_too_large"
+
+
 class ServiceUnavailable(AppError):
     """A dependency (the database) does not answer."""
 

@@ -1,15 +1,21 @@
-"""Point lookups: which flood zones cover a location and what that means for its risk."""
+"""Flood determinations: which zones cover a location, what that means, how far high risk is."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
 from geoapp import queries
+from geoapp.errors import InvalidParameter
 from geoapp.models import Dataset, FloodZone
-from geoapp.risk import UNMAPPED, combined_status, zone_status
+from geoapp.queries import ACTIVE, Scope
+from geoapp.risk import HIGH_RISK, UNMAPPED, combined_status
+
+# How far to look for the nearest high-risk zone; beyond it the answer is null.
+DEFAULT_NEAREST_RADIUS_M = 5000.0
 
 
 @dataclass(frozen=True)
@@ -25,13 +31,12 @@ class DatasetInfo:
 
 @dataclass(frozen=True)
 class ZoneHit:
-    """One zone covering the queried location."""
+    """One zone covering (or near) the queried location."""
 
     zone_id: int
     fld_zone: str
     zone_subty: str | None
     status: str
-    sfha: bool
     static_bfe: float | None
     v_datum: str | None
     len_unit: str | None
@@ -43,9 +48,24 @@ class ZoneHit:
     dataset: DatasetInfo
 
     @property
+    def sfha(self) -> bool:
+        """Whether the zone lies in the Special Flood Hazard Area."""
+        return self.status == HIGH_RISK
+
+    @property
     def floodway(self) -> bool:
         """Whether this is the regulatory floodway (development there is restricted)."""
         return "FLOODWAY" in (self.zone_subty or "").upper()
+
+
+@dataclass(frozen=True)
+class NearestZone:
+    """The nearest high-risk zone: geodesic distance and the point of it nearest to the query."""
+
+    distance_m: float
+    lon: float
+    lat: float
+    zone: ZoneHit
 
 
 @dataclass(frozen=True)
@@ -54,8 +74,15 @@ class PointReport:
 
     lon: float
     lat: float
-    status: str
     zones: list[ZoneHit]
+    nearest_high_risk: NearestZone | None = None
+    search_radius_m: float | None = None
+    datasets: list[DatasetInfo] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        """The most severe status among the covering zones; unmapped when none."""
+        return combined_status([hit.status for hit in self.zones])
 
     @property
     def in_sfha(self) -> bool:
@@ -63,12 +90,9 @@ class PointReport:
         return any(hit.sfha for hit in self.zones)
 
     @property
-    def datasets(self) -> list[DatasetInfo]:
-        """The distinct datasets that answered, in the order of the zones."""
-        seen: dict[int, DatasetInfo] = {}
-        for hit in self.zones:
-            seen.setdefault(hit.dataset.id, hit.dataset)
-        return list(seen.values())
+    def primary_zone(self) -> ZoneHit | None:
+        """The covering zone that decides the status (most severe, newest map first)."""
+        return next((hit for hit in self.zones if hit.status == self.status), None)
 
 
 def dataset_info(dataset: Dataset) -> DatasetInfo:
@@ -83,14 +107,12 @@ def dataset_info(dataset: Dataset) -> DatasetInfo:
 
 
 def zone_hit(zone: FloodZone, dataset: Dataset) -> ZoneHit:
-    """A covering zone with its risk status worked out."""
-    status = zone_status(zone.fld_zone, zone.zone_subty, zone.sfha_tf)
+    """A zone as reported to users (the status comes from the database's risk_status)."""
     return ZoneHit(
         zone_id=zone.id,
         fld_zone=zone.fld_zone,
         zone_subty=zone.zone_subty,
-        status=status,
-        sfha=status == "high_risk",
+        status=zone.risk_status,
         static_bfe=zone.static_bfe,
         v_datum=zone.v_datum,
         len_unit=zone.len_unit,
@@ -103,12 +125,71 @@ def zone_hit(zone: FloodZone, dataset: Dataset) -> ZoneHit:
     )
 
 
-def lookup_point(session: Session, lon: float, lat: float) -> PointReport:
-    """Report the zones covering (lon, lat) in WGS84 and the resulting risk status."""
-    rows = session.execute(queries.zones_covering_point(lon, lat)).all()
-    # "AREA NOT INCLUDED" polygons mark places a map deliberately leaves out: not a zone.
-    hits = [zone_hit(zone, dataset) for zone, dataset in rows]
-    hits = [hit for hit in hits if hit.status != UNMAPPED]
+def mapped_hits(hits: list[ZoneHit]) -> list[ZoneHit]:
+    """Drop "AREA NOT INCLUDED" polygons: they mark places a map deliberately leaves out."""
+    return [hit for hit in hits if hit.status != UNMAPPED]
+
+
+def distinct_datasets(hits: Sequence[ZoneHit]) -> list[DatasetInfo]:
+    """The datasets behind some zones, each once, in order of appearance."""
+    seen: dict[int, DatasetInfo] = {}
+    for hit in hits:
+        seen.setdefault(hit.dataset.id, hit.dataset)
+    return list(seen.values())
+
+
+def check_scope(session: Session, scope: Scope) -> None:
+    """Refuse a `dataset` reference that names no dataset at all."""
+    if scope.dataset is not None and session.scalar(queries.dataset_exists(scope.dataset)) is None:
+        raise InvalidParameter(f"parameter 'dataset': no dataset {scope.dataset!r}")
+
+
+def lookup_point(
+    session: Session,
+    lon: float,
+    lat: float,
+    scope: Scope = ACTIVE,
+    nearest_radius_m: float = DEFAULT_NEAREST_RADIUS_M,
+) -> PointReport:
+    """The full report for (lon, lat) in WGS84: covering zones, status, nearest SFHA zone."""
+    check_scope(session, scope)
+    rows = session.execute(queries.zones_covering_point(lon, lat, scope)).all()
+    hits = mapped_hits([zone_hit(zone, dataset) for zone, dataset in rows])
+    nearest = None
+    if not any(hit.sfha for hit in hits) and nearest_radius_m > 0:
+        row = session.execute(queries.nearest_high_risk(lon, lat, nearest_radius_m, scope)).first()
+        if row is not None:
+            nearest = NearestZone(
+                distance_m=row.distance_m,
+                lon=row.lon,
+                lat=row.lat,
+                zone=zone_hit(row.FloodZone, row.Dataset),
+            )
+    sources = [*hits, nearest.zone] if nearest else hits
     return PointReport(
-        lon=lon, lat=lat, status=combined_status([hit.status for hit in hits]), zones=hits
+        lon=lon,
+        lat=lat,
+        zones=hits,
+        nearest_high_risk=nearest,
+        search_radius_m=nearest_radius_m,
+        datasets=distinct_datasets(sources),
     )
+
+
+def lookup_points(
+    session: Session, points: Sequence[tuple[float, float]], scope: Scope = ACTIVE
+) -> list[PointReport]:
+    """Reports for many points in one set-based query (no nearest-zone search), in order."""
+    check_scope(session, scope)
+    hits: list[list[ZoneHit]] = [[] for _ in points]
+    if points:
+        lons = [lon for lon, _ in points]
+        lats = [lat for _, lat in points]
+        for ordinal, zone, dataset in session.execute(
+            queries.zones_covering_points(lons, lats, scope)
+        ):
+            hits[ordinal].append(zone_hit(zone, dataset))
+    return [
+        PointReport(lon=lon, lat=lat, zones=mapped_hits(found), datasets=distinct_datasets(found))
+        for (lon, lat), found in zip(points, hits, strict=True)
+    ]

@@ -7,15 +7,58 @@ wrapped in a function inside a WHERE clause.
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from geoalchemy2 import Geometry
-from sqlalchemy import ColumnElement, Select, func, select, text
+from geoalchemy2 import Geography, Geometry
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    Select,
+    and_,
+    cast,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import defer
 
 from geoapp.models import Dataset, FloodZone, FloodZonePiece
 
 SRID = 4326
+# Metres per degree of latitude (its minimum, at the equator) and of longitude at the equator.
+METRES_PER_DEGREE_LAT = 110_574.0
+METRES_PER_DEGREE_LON = 111_320.0
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which datasets answer: the active ones, or those in force on a date; maybe only one."""
+
+    as_of: dt.date | None = None
+    # A dataset id, or a name (all versions of a map share it; `as_of` picks among them).
+    dataset: int | str | None = None
+
+
+# The default scope: every dataset that is ready, as of today.
+ACTIVE = Scope()
+
+
+def light_zone_rows() -> tuple[Any, ...]:
+    """Loader options: zone and dataset rows without their (large) geometries."""
+    return (
+        defer(FloodZone.geom, raiseload=True),
+        defer(FloodZone.attributes),
+        defer(Dataset.bbox, raiseload=True),
+    )
 
 
 def point(lon: float, lat: float) -> ColumnElement[Any]:
@@ -28,6 +71,38 @@ def dataset_is_active() -> ColumnElement[bool]:
     return Dataset.status == "ready"
 
 
+def dataset_in_scope(scope: Scope) -> ColumnElement[bool]:
+    """Datasets answering under a scope; `as_of` also admits versions since superseded."""
+    if scope.as_of is None:
+        clause = dataset_is_active()
+    else:
+        clause = and_(
+            Dataset.status.in_(("ready", "retired")),
+            or_(Dataset.effective_date.is_(None), Dataset.effective_date <= scope.as_of),
+            or_(Dataset.superseded_on.is_(None), Dataset.superseded_on > scope.as_of),
+        )
+    if isinstance(scope.dataset, int):
+        clause = and_(clause, Dataset.id == scope.dataset)
+    elif isinstance(scope.dataset, str):
+        clause = and_(clause, Dataset.name == scope.dataset)
+    return clause
+
+
+def dataset_exists(reference: int | str) -> Select[tuple[int]]:
+    """Any dataset (of any status) with this id or name."""
+    column = Dataset.id if isinstance(reference, int) else Dataset.name
+    return select(Dataset.id).where(column == reference).limit(1)
+
+
+def search_radius_degrees(radius_m: float, lat: float) -> float:
+    """A radius in degrees that is never shorter than ``radius_m`` at this latitude.
+
+    Used only to narrow an index search; exact geodesic distances are computed afterwards.
+    """
+    coslat = math.cos(math.radians(min(abs(lat) + 1.0, 89.9)))
+    return radius_m / min(METRES_PER_DEGREE_LAT, METRES_PER_DEGREE_LON * coslat)
+
+
 def zone_ids_covering(geom: ColumnElement[Any]) -> Select[tuple[int]]:
     """Ids of zones whose subdivided pieces cover a geometry (boundaries count as inside).
 
@@ -37,15 +112,132 @@ def zone_ids_covering(geom: ColumnElement[Any]) -> Select[tuple[int]]:
     return select(FloodZonePiece.zone_id).where(func.ST_Covers(FloodZonePiece.geom, geom))
 
 
-def zones_covering_point(lon: float, lat: float) -> Select[tuple[FloodZone, Dataset]]:
-    """Active zones covering a point, with their dataset, most recently effective first."""
+def zones_covering_point(
+    lon: float, lat: float, scope: Scope = ACTIVE
+) -> Select[tuple[FloodZone, Dataset]]:
+    """Zones in scope covering a point, with their dataset, most recently effective first."""
     return (
         select(FloodZone, Dataset)
         .join(FloodZone.dataset)
-        .where(dataset_is_active(), FloodZone.id.in_(zone_ids_covering(point(lon, lat))))
-        .options(defer(FloodZone.geom, raiseload=True), defer(FloodZone.attributes))
+        .where(dataset_in_scope(scope), FloodZone.id.in_(zone_ids_covering(point(lon, lat))))
+        .options(*light_zone_rows())
         .order_by(Dataset.effective_date.desc().nulls_last(), Dataset.name, FloodZone.id)
     )
+
+
+def nearest_high_risk(lon: float, lat: float, radius_m: float, scope: Scope) -> Select[Any]:
+    """The nearest high-risk zone within ``radius_m`` (geodesic metres) and its nearest point.
+
+    The partial GiST index on high-risk pieces finds candidates inside a degree box at least
+    as large as the radius; only those are measured on the spheroid.
+    """
+    target = point(lon, lat)
+    distance = func.ST_Distance(
+        cast(FloodZonePiece.geom, Geography), cast(target, Geography), type_=Float
+    )
+    closest = func.ST_ClosestPoint(FloodZonePiece.geom, target, type_=Geometry)
+    return (
+        select(
+            FloodZone,
+            Dataset,
+            distance.label("distance_m"),
+            func.ST_X(closest).label("lon"),
+            func.ST_Y(closest).label("lat"),
+        )
+        .select_from(FloodZonePiece)
+        .join(FloodZone, FloodZone.id == FloodZonePiece.zone_id)
+        .join(FloodZone.dataset)
+        .where(
+            # A literal, not a parameter, so the planner can match the partial index.
+            FloodZonePiece.risk_status == literal_column("'high_risk'"),
+            func.ST_DWithin(FloodZonePiece.geom, target, search_radius_degrees(radius_m, lat)),
+            distance <= radius_m,
+            dataset_in_scope(scope),
+        )
+        .options(*light_zone_rows())
+        .order_by(distance)
+        .limit(1)
+    )
+
+
+def zones_covering_points(
+    lons: Sequence[float], lats: Sequence[float], scope: Scope
+) -> Select[Any]:
+    """For many points at once: (ordinal, zone, dataset) for every zone covering each point.
+
+    One statement: the points travel as arrays, are unnested, and each probes the pieces'
+    index through a lateral join. Points covered by nothing produce no row.
+    """
+    points = (
+        func.unnest(
+            cast(list(range(len(lons))), ARRAY(Integer)),
+            cast(list(lons), ARRAY(Float)),
+            cast(list(lats), ARRAY(Float)),
+        )
+        .table_valued("ordinal", "lon", "lat")
+        .render_derived("points", with_types=False)
+    )
+    probe = point(points.c.lon, points.c.lat)
+    hits = (
+        select(FloodZonePiece.zone_id)
+        .where(func.ST_Covers(FloodZonePiece.geom, probe))
+        .distinct()
+        .lateral("hits")
+    )
+    return (
+        select(points.c.ordinal, FloodZone, Dataset)
+        .select_from(points)
+        .join(hits, true())
+        .join(FloodZone, FloodZone.id == hits.c.zone_id)
+        .join(FloodZone.dataset)
+        .where(dataset_in_scope(scope))
+        .options(*light_zone_rows())
+        .order_by(points.c.ordinal, Dataset.effective_date.desc().nulls_last(), FloodZone.id)
+    )
+
+
+def parcel_exposure(parcel_geojson: str, scope: Scope) -> Select[Any]:
+    """Per zone in scope: the geodesic area (m²) of its intersection with a parcel.
+
+    Intersections are taken with the zone's small pieces (which tile the zone without
+    overlapping) and summed, rather than with the whole zone of possibly 10⁵ vertices.
+    """
+    parcel = func.ST_SetSRID(func.ST_GeomFromGeoJSON(parcel_geojson), SRID, type_=Geometry)
+    piece_area = func.ST_Area(
+        cast(func.ST_Intersection(FloodZonePiece.geom, parcel, type_=Geometry), Geography)
+    )
+    return (
+        select(FloodZone, Dataset, func.sum(piece_area).label("area_m2"))
+        .select_from(FloodZonePiece)
+        .join(FloodZone, FloodZone.id == FloodZonePiece.zone_id)
+        .join(FloodZone.dataset)
+        .where(func.ST_Intersects(FloodZonePiece.geom, parcel), dataset_in_scope(scope))
+        .group_by(FloodZone.id, Dataset.id)
+        .options(*light_zone_rows())
+        .order_by(Dataset.effective_date.desc().nulls_last(), FloodZone.id)
+    )
+
+
+def parcel_status_areas(parcel_geojson: str, scope: Scope) -> Select[Any]:
+    """Per risk status: geodesic area (m²) of the parcel covered by zones of that status.
+
+    Zones of overlapping datasets are unioned first so that no square metre counts twice.
+    """
+    parcel = func.ST_SetSRID(func.ST_GeomFromGeoJSON(parcel_geojson), SRID, type_=Geometry)
+    covered = func.ST_Union(func.ST_Intersection(FloodZonePiece.geom, parcel, type_=Geometry))
+    return (
+        select(FloodZonePiece.risk_status, func.ST_Area(cast(covered, Geography)).label("area_m2"))
+        .join(FloodZone, FloodZone.id == FloodZonePiece.zone_id)
+        .join(FloodZone.dataset)
+        .where(func.ST_Intersects(FloodZonePiece.geom, parcel), dataset_in_scope(scope))
+        .group_by(FloodZonePiece.risk_status)
+    )
+
+
+def geodesic_area(geojson: str) -> Select[Any]:
+    """Geodesic area (m²) of a GeoJSON geometry in CRS84."""
+    shape = func.ST_SetSRID(func.ST_GeomFromGeoJSON(geojson), SRID, type_=Geometry)
+    return select(func.ST_Area(cast(shape, Geography)))
 
 
 def zones_for_map(limit: int, tolerance_degrees: float) -> Select[Any]:

@@ -1,0 +1,126 @@
+"""Parcel exposure: how much of a parcel or footprint lies in each flood zone and risk status."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import shapely
+from shapely.geometry import MultiPolygon, Polygon, shape
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy.orm import Session
+
+from geoapp import queries
+from geoapp.errors import InvalidInput
+from geoapp.lookup import DatasetInfo, ZoneHit, check_scope, distinct_datasets, zone_hit
+from geoapp.queries import ACTIVE, Scope
+from geoapp.risk import STATUS_ORDER, UNMAPPED, combined_status
+
+POLYGONAL = ("Polygon", "MultiPolygon")
+
+
+@dataclass(frozen=True)
+class ZoneExposure:
+    """The part of a parcel inside one zone."""
+
+    zone: ZoneHit
+    area_m2: float
+    share: float
+
+
+@dataclass(frozen=True)
+class ParcelExposure:
+    """A parcel's area and its breakdown by zone and by risk status."""
+
+    area_m2: float
+    zones: list[ZoneExposure]
+    status_areas: dict[str, float]
+    repaired: bool
+    datasets: list[DatasetInfo]
+
+    def share(self, status: str) -> float:
+        """Fraction of the parcel covered by zones of a status."""
+        return self.status_areas.get(status, 0.0) / self.area_m2 if self.area_m2 else 0.0
+
+    @property
+    def max_status(self) -> str:
+        """The most severe status touching the parcel; unmapped when none does."""
+        return combined_status([s for s, area in self.status_areas.items() if area > 0])
+
+    @property
+    def unmapped_share(self) -> float:
+        """Fraction of the parcel that no flood map covers."""
+        covered = sum(area for status, area in self.status_areas.items() if status != UNMAPPED)
+        return max(0.0, 1.0 - covered / self.area_m2) if self.area_m2 else 0.0
+
+
+def parcel_geometry(body: Any, repair: bool) -> tuple[BaseGeometry, bool]:
+    """A valid (Multi)Polygon from a GeoJSON geometry or Feature in CRS84; InvalidInput if not.
+
+    Returns the geometry and whether it had to be repaired.
+    """
+    if isinstance(body, dict) and body.get("type") == "Feature":
+        body = body.get("geometry")
+    if not isinstance(body, dict) or "type" not in body:
+        raise InvalidInput("the body must be a GeoJSON Polygon or MultiPolygon (or a Feature)")
+    if body["type"] not in POLYGONAL:
+        raise InvalidInput(
+            f"expected a Polygon or MultiPolygon, got {body['type']!r}", code="invalid_geometry"
+        )
+    try:
+        geometry = shape(body)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        raise InvalidInput(f"malformed {body['type']}: {exc}", code="invalid_geometry") from None
+    coords = shapely.get_coordinates(geometry)
+    if geometry.is_empty or len(coords) == 0:
+        raise InvalidInput("the polygon is empty", code="invalid_geometry")
+    if not all(math.isfinite(v) for v in coords.ravel()):
+        raise InvalidInput("coordinates must be finite numbers", code="invalid_geometry")
+    if (abs(coords[:, 0]) > 180).any() or (abs(coords[:, 1]) > 90).any():
+        raise InvalidInput(
+            "coordinates must be longitude, latitude in degrees (CRS84)", code="invalid_geometry"
+        )
+    if geometry.is_valid:
+        return geometry, False
+    reason = shapely.is_valid_reason(geometry)
+    if not repair:
+        raise InvalidInput(
+            f"invalid polygon: {reason}; send repair=true to fix it", code="invalid_geometry"
+        )
+    fixed = shapely.make_valid(geometry)
+    parts = [g for g in getattr(fixed, "geoms", [fixed]) if isinstance(g, Polygon | MultiPolygon)]
+    polygons = [p for part in parts for p in getattr(part, "geoms", [part])]
+    if not polygons:
+        raise InvalidInput(
+            f"invalid polygon that cannot be repaired: {reason}", code="invalid_geometry"
+        )
+    return MultiPolygon(polygons), True
+
+
+def parcel_exposure(
+    session: Session, geometry: BaseGeometry, repaired: bool = False, scope: Scope = ACTIVE
+) -> ParcelExposure:
+    """Areas (geodesic m²) of a parcel in each zone and risk status in scope."""
+    check_scope(session, scope)
+    geojson = json.dumps(shapely.geometry.mapping(geometry))
+    area_m2 = float(session.execute(queries.geodesic_area(geojson)).one()[0] or 0.0)
+    zones = [
+        ZoneExposure(zone_hit(zone, dataset), float(area), float(area) / area_m2 if area_m2 else 0)
+        for zone, dataset, area in session.execute(queries.parcel_exposure(geojson, scope))
+    ]
+    zones = [item for item in zones if item.zone.status != UNMAPPED and item.area_m2 > 0]
+    status_areas = {
+        status: float(area)
+        for status, area in session.execute(queries.parcel_status_areas(geojson, scope))
+        if status != UNMAPPED
+    }
+    ordered = {s: status_areas[s] for s in STATUS_ORDER if s in status_areas}
+    return ParcelExposure(
+        area_m2=area_m2,
+        zones=zones,
+        status_areas=ordered,
+        repaired=repaired,
+        datasets=distinct_datasets([item.zone for item in zones]),
+    )
