@@ -31,6 +31,11 @@ DEFAULTS: dict[str, Any] = {
     "GEOAPP_NEAREST_MAX_RADIUS_M": 50000.0,
     # Largest batch lookup, in points (larger batches get 413 naming this limit).
     "GEOAPP_BATCH_MAX_POINTS": 100000,
+    # Items pages of the OGC API: default and largest page size.
+    "GEOAPP_ITEMS_DEFAULT_LIMIT": 100,
+    "GEOAPP_ITEMS_MAX_LIMIT": 10000,
+    # numberMatched is counted exactly when the planner expects at most this many rows.
+    "GEOAPP_EXACT_COUNT_LIMIT": 100000,
     # Largest request body, in megabytes.
     "GEOAPP_MAX_REQUEST_MB": 64,
     # Where the front-end packages installed from npm live (served under /vendor/).

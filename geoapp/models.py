@@ -133,6 +133,18 @@ class FloodZonePiece(Base):
     geom: Mapped[WKBElement] = mapped_column(Geometry("POLYGON", srid=4326))
 
 
+class DataVersion(Base):
+    """A counter per table, bumped by triggers on every change: cheap ETags and Last-Modified."""
+
+    __tablename__ = "data_versions"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    changed_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
 class User(Base):
     """An account; its role decides what it may change (viewer < analyst < admin)."""
 

@@ -19,9 +19,12 @@ from sqlalchemy import (
     Float,
     Integer,
     Select,
+    String,
+    Text,
     and_,
     cast,
     func,
+    literal,
     literal_column,
     or_,
     select,
@@ -31,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import defer
 
-from geoapp.models import Dataset, FloodZone, FloodZonePiece
+from geoapp.models import Dataset, DataVersion, FloodZone, FloodZonePiece
 
 SRID = 4326
 # Metres per degree of latitude (its minimum, at the equator) and of longitude at the equator.
@@ -238,6 +241,106 @@ def geodesic_area(geojson: str) -> Select[Any]:
     """Geodesic area (m²) of a GeoJSON geometry in CRS84."""
     shape = func.ST_SetSRID(func.ST_GeomFromGeoJSON(geojson), SRID, type_=Geometry)
     return select(func.ST_Area(cast(shape, Geography)))
+
+
+def envelope(bbox: tuple[float, float, float, float], srid: int) -> ColumnElement[Any]:
+    """A bbox as a polygon in the table's SRID: the query shape is transformed, not the column."""
+    box = func.ST_MakeEnvelope(*bbox, srid, type_=Geometry)
+    return box if srid == SRID else func.ST_Transform(box, SRID, type_=Geometry)
+
+
+def zones_intersecting(shape: ColumnElement[Any]) -> ColumnElement[bool]:
+    """Zones that intersect a shape, found through their small pieces (index, cheap tests)."""
+    return FloodZone.id.in_(
+        select(FloodZonePiece.zone_id).where(func.ST_Intersects(FloodZonePiece.geom, shape))
+    )
+
+
+def zones_intersecting_bbox(bbox: tuple[float, float, float, float], srid: int):
+    """Zones intersecting a bbox given in ``srid`` coordinates."""
+    return zones_intersecting(envelope(bbox, srid))
+
+
+def zones_intersecting_geojson(geojson: str) -> ColumnElement[bool]:
+    """Zones intersecting a GeoJSON geometry in CRS84 (bound as a parameter)."""
+    return zones_intersecting(
+        func.ST_SetSRID(func.ST_GeomFromGeoJSON(geojson, type_=Geometry), SRID, type_=Geometry)
+    )
+
+
+def zone_features(
+    *,
+    where: Sequence[ColumnElement[bool]],
+    order_by: Sequence[tuple[Any, bool]],
+    properties: dict[str, Any],
+    srid: int,
+    lat_first: bool,
+    precision: int,
+    simplify: float | None,
+    skip_geometry: bool,
+) -> Select[Any]:
+    """Zones as (id, GeoJSON geometry text, properties JSON text), both made by PostGIS.
+
+    Geometry is transformed, simplified (in output units) and axis-swapped in the database,
+    so Python only concatenates text and memory does not grow with the page size.
+    """
+    geometry_text: ColumnElement[Any]
+    if skip_geometry:
+        geometry_text = literal_column("NULL")
+    else:
+        geom: ColumnElement[Any] = FloodZone.geom
+        if srid != SRID:
+            geom = func.ST_Transform(geom, srid, type_=Geometry)
+        if simplify:
+            geom = func.ST_SimplifyPreserveTopology(geom, simplify, type_=Geometry)
+        if lat_first:
+            geom = func.ST_FlipCoordinates(geom, type_=Geometry)
+        geometry_text = func.ST_AsGeoJSON(geom, precision)
+    pairs: list[Any] = []
+    for name, column in properties.items():
+        pairs += [literal(name, String), column]
+    properties_text = cast(func.json_build_object(*pairs), Text)
+    ordering = [column.desc() if descending else column.asc() for column, descending in order_by]
+    return (
+        select(FloodZone.id, geometry_text.label("geometry"), properties_text.label("properties"))
+        .join(FloodZone.dataset)
+        .where(*where)
+        .order_by(*ordering, FloodZone.id)
+    )
+
+
+def zone_count(where: Sequence[ColumnElement[bool]]) -> Select[tuple[int]]:
+    """How many zones match some conditions."""
+    return select(func.count(FloodZone.id)).join(FloodZone.dataset).where(*where)
+
+
+def estimated_rows(session: Any, statement: Select[Any]) -> float:
+    """The planner's row estimate for a query's input, from EXPLAIN, without running it.
+
+    The statement is compiled with bound parameters, so no value is ever formatted into SQL.
+    """
+    compiled = statement.compile(dialect=session.get_bind().dialect)
+    connection = session.connection()
+    plan = connection.exec_driver_sql(
+        "EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params
+    ).scalar()
+    node = plan[0]["Plan"]
+    # An aggregate's own estimate is 1 row: look at what feeds it.
+    while node.get("Node Type") == "Aggregate" and node.get("Plans"):
+        node = node["Plans"][0]
+    return float(node.get("Plan Rows", 0))
+
+
+def active_date_range() -> Select[Any]:
+    """Earliest and latest effective dates of the active datasets."""
+    return select(func.min(Dataset.effective_date), func.max(Dataset.effective_date)).where(
+        dataset_is_active()
+    )
+
+
+def data_version(name: str) -> Select[Any]:
+    """The change counter and time of a table (kept by triggers)."""
+    return select(DataVersion.version, DataVersion.changed_at).where(DataVersion.name == name)
 
 
 def zones_for_map(limit: int, tolerance_degrees: float) -> Select[Any]:

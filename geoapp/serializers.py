@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from geoapp.batch import BatchPoint
@@ -250,4 +250,31 @@ def token_json(token: ApiToken, secret: str | None = None) -> dict[str, Any]:
     }
     if secret is not None:
         out["token"] = secret
+    return out
+
+
+def feature_text(fid: int, geometry: str | None, properties: str) -> str:
+    """One GeoJSON Feature from the geometry and properties JSON texts PostGIS produced."""
+    return (
+        f'{{"type":"Feature","id":{int(fid)},"geometry":{geometry or "null"},'
+        f'"properties":{properties}}}'
+    )
+
+
+def stream_feature_collection(
+    rows: Iterable[tuple[int, str | None, str]], trailer: Callable[[], dict[str, Any]]
+) -> Iterator[str]:
+    """A FeatureCollection written feature by feature; ``trailer`` gives the members that can
+    only be known at the end (numberReturned, next link), written after the features."""
+    yield '{"type":"FeatureCollection","features":['
+    for index, (fid, geometry, properties) in enumerate(rows):
+        yield ("," if index else "") + feature_text(fid, geometry, properties)
+    yield "]," + json.dumps(trailer(), default=str)[1:]
+
+
+def link(href: str, rel: str, media_type: str, title: str | None = None) -> dict[str, str]:
+    """An OGC API link object."""
+    out = {"href": href, "rel": rel, "type": media_type}
+    if title:
+        out["title"] = title
     return out

@@ -1,0 +1,258 @@
+"""Lookup benchmarks, printed side by side in one run.
+
+(a) one point lookup in SQL: through the subdivided pieces (what the app runs) vs the naive
+    ST_Covers on the original polygons, over the same random points, answers compared;
+(b) GET /api/lookup over HTTP under gunicorn with wrk (loopback, bounded duration), next to
+    the rate of the same SQL measured with pgbench in the same run (the ceiling);
+(c) a batch of 100,000 points end to end over HTTP, with the peak memory of the server.
+
+    .venv/bin/python bench/bench_lookup.py [--zones 50000] [--duration 15]
+
+Uses the private cluster (make db) or GEOAPP_TEST_DATABASE_URL's server, in a database of its
+own (floodmanager_bench), generating the large dataset there on first use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from common import (  # noqa: E402
+    PROJECT,
+    bench_database_url,
+    ensure_large_dataset,
+    gunicorn,
+    peak_rss_mib,
+    percentiles,
+    pg_tool,
+    require_tool,
+    worker_pids,
+)
+from generate_large import random_points  # noqa: E402
+
+from geoapp import accounts, queries  # noqa: E402
+from geoapp.lookup import DEFAULT_NEAREST_RADIUS_M  # noqa: E402
+from geoapp.models import Dataset, FloodZone  # noqa: E402
+
+LON_MARK, LAT_MARK = 111.123456, 22.654321  # placeholders swapped for pgbench variables
+
+
+def literal_sql(statement: sa.Executable) -> str:
+    """SQL text of a statement with its parameters inlined."""
+    return str(statement.compile(dialect=postgresql.dialect(),
+                                 compile_kwargs={"literal_binds": True}))
+
+
+def naive_covering(lon: float, lat: float) -> sa.Select:
+    """The textbook query: ST_Covers against the whole (huge) zone polygons."""
+    return (
+        sa.select(FloodZone.id)
+        .join(FloodZone.dataset)
+        .where(queries.dataset_is_active(),
+               sa.func.ST_Covers(FloodZone.geom, queries.point(lon, lat)))
+    )
+
+
+def subdivided_covering(lon: float, lat: float) -> sa.Select:
+    """The app's query (zone ids only, so both sides fetch the same columns)."""
+    return (
+        sa.select(FloodZone.id)
+        .join(FloodZone.dataset)
+        .where(queries.dataset_is_active(),
+               FloodZone.id.in_(queries.zone_ids_covering(queries.point(lon, lat))))
+    )
+
+
+def time_queries(engine: sa.Engine, build, points) -> tuple[list[float], list[set[int]]]:
+    """Latency (ms) and answer of one statement per point."""
+    latencies, answers = [], []
+    with engine.connect() as conn:
+        for lon, lat in points:
+            sql = sa.text(literal_sql(build(lon, lat)))
+            start = time.perf_counter()
+            ids = set(conn.scalars(sql))
+            latencies.append((time.perf_counter() - start) * 1000)
+            answers.append(ids)
+    return latencies, answers
+
+
+def part_a(engine: sa.Engine, points) -> dict:
+    """Subdivided vs naive SQL on the same points."""
+    time_queries(engine, subdivided_covering, points[:50])  # warm the caches of both
+    time_queries(engine, naive_covering, points[:50])
+    fast, fast_answers = time_queries(engine, subdivided_covering, points)
+    slow, slow_answers = time_queries(engine, naive_covering, points)
+    mismatches = sum(a != b for a, b in zip(fast_answers, slow_answers, strict=True))
+    return {"subdivided": percentiles(fast), "naive": percentiles(slow),
+            "mismatches": mismatches, "points": len(points)}
+
+
+def parse_wrk(output: str) -> dict:
+    """Requests/s and latency percentiles from `wrk --latency` output."""
+    def ms(text: str) -> float:
+        value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    p50 = ms(re.search(r"\s50%\s+(\S+)", output).group(1))
+    p99 = ms(re.search(r"\s99%\s+(\S+)", output).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {"rate": rate, "p50": p50, "p99": p99, "non_2xx": int(errors.group(1)) if errors else 0}
+
+
+def pgbench_script(bbox, nearest_degrees: float) -> str:
+    """The SQL /api/lookup runs, as a pgbench script with random points in the region."""
+    covering = literal_sql(queries.zones_covering_point(LON_MARK, LAT_MARK))
+    nearest = literal_sql(queries.nearest_high_risk(LON_MARK, LAT_MARK,
+                                                    DEFAULT_NEAREST_RADIUS_M, queries.ACTIVE))
+    # The app narrows the index search by a latitude-dependent box; use the region's widest.
+    nearest = re.sub(r"ST_DWithin\(flood_zone_pieces\.geom, (.*?), [\d.e-]+\)",
+                     lambda m: f"ST_DWithin(flood_zone_pieces.geom, {m.group(1)}, {nearest_degrees})",
+                     nearest, count=1)
+    xmin, ymin, xmax, ymax = bbox
+
+    def bind(sql: str) -> str:
+        return sql.replace(repr(LON_MARK), ":lon").replace(repr(LAT_MARK), ":lat")
+
+    covering_sfha = (f"SELECT count(*) FILTER (WHERE risk_status = 'high_risk') AS in_sfha "
+                     f"FROM ({bind(covering)}) AS hits")
+    return "\n".join([
+        f"\\set lon {xmin} + random(0, 1000000) * {(xmax - xmin) / 1e6}",
+        f"\\set lat {ymin} + random(0, 1000000) * {(ymax - ymin) / 1e6}",
+        covering_sfha.replace("\n", " ") + " \\gset",
+        "\\if :in_sfha = 0",
+        bind(nearest).replace("\n", " ") + ";",
+        "\\endif",
+    ]) + "\n"
+
+
+def run_pgbench(url: sa.URL, script: str, clients: int, duration: int) -> dict:
+    """pgbench's transaction rate and latency percentiles for a script."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "lookup.sql"
+        path.write_text(script)
+        command = [pg_tool("pgbench"), "-n", "-f", str(path), "-c", str(clients), "-j", "2",
+                   "-T", str(duration), "-l", "--log-prefix", f"{tmp}/log",
+                   "-h", url.host, "-p", str(url.port), "-U", url.username, url.database]
+        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        rate = float(re.search(r"tps = ([\d.]+) \(without initial", out).group(1))
+        latencies = []
+        for log in Path(tmp).glob("log*"):
+            latencies += [int(line.split()[2]) / 1000 for line in log.read_text().splitlines()]
+    return {"rate": rate, **percentiles(latencies)}
+
+
+def part_b(url: str, bbox, clients: int, duration: int) -> dict:
+    """HTTP under gunicorn (wrk) vs the same SQL (pgbench)."""
+    wrk = require_tool("wrk", "wrk")
+    env = {**os.environ, **{f"BENCH_{k}": str(v) for k, v in zip(
+        ("XMIN", "YMIN", "XMAX", "YMAX"), bbox, strict=True)}}
+    with gunicorn(url) as (base, _process):
+        command = [wrk, "-t2", f"-c{clients}", f"-d{duration}s", "--latency",
+                   "-s", str(PROJECT / "bench" / "wrk_lookup.lua"), base]
+        http = parse_wrk(subprocess.run(command, capture_output=True, text=True, env=env,
+                                        check=True).stdout)
+    degrees = queries.search_radius_degrees(DEFAULT_NEAREST_RADIUS_M, max(abs(bbox[1]), abs(bbox[3])))
+    sql = run_pgbench(sa.engine.make_url(url), pgbench_script(bbox, degrees), clients, duration)
+    return {"http": http, "sql": sql}
+
+
+def part_c(url: str, bbox, count: int) -> dict:
+    """A batch of `count` points end to end over HTTP, and the server's peak memory."""
+    engine = sa.create_engine(url)
+    with Session(engine) as session:
+        user = accounts.create_user(session, f"bench-{time.time_ns()}@example.org", "benchmark-pw")
+        secret = accounts.create_token(session, user, "bench").secret
+        session.commit()
+    engine.dispose()
+    points = random_points(count, seed=11, bbox=bbox)
+    body = json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": i, "geometry": {"type": "Point", "coordinates": [lon, lat]},
+         "properties": {}} for i, (lon, lat) in enumerate(points)]}).encode()
+    with gunicorn(url, workers=1, threads=1) as (base, process):
+        [worker] = worker_pids(process.pid)
+        idle = peak_rss_mib([worker])
+        request = urllib.request.Request(
+            base + "/api/lookup/batch", data=body, method="POST",
+            headers={"Content-Type": "application/geo+json", "Authorization": f"Bearer {secret}"})
+        start = time.perf_counter()
+        with urllib.request.urlopen(request, timeout=600) as response:
+            result = json.load(response)
+        elapsed = time.perf_counter() - start
+        peak = peak_rss_mib([worker])
+    statuses: dict[str, int] = {}
+    for row in result["results"]:
+        statuses[row["status"]] = statuses.get(row["status"], 0) + 1
+    return {"points": count, "seconds": elapsed, "idle_mib": idle, "peak_mib": peak,
+            "body_mib": len(body) / 2**20, "statuses": statuses}
+
+
+def main() -> None:
+    """Run the three parts and print their figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--zones", type=int, default=50000)
+    parser.add_argument("--points", type=int, default=1000, help="points for part (a)")
+    parser.add_argument("--duration", type=int, default=15, help="seconds per load run (b)")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent clients (b)")
+    parser.add_argument("--batch", type=int, default=100000, help="points in the batch (c)")
+    args = parser.parse_args()
+
+    url = bench_database_url()
+    dataset_id = ensure_large_dataset(url, args.zones)
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        stats = conn.execute(sa.text(
+            "SELECT count(*), max(ST_NPoints(geom)), sum(ST_NumInteriorRings(ST_GeometryN(geom, 1))),"
+            " (SELECT count(*) FROM flood_zone_pieces) FROM flood_zones")).one()
+        box = conn.execute(sa.select(sa.func.ST_XMin(Dataset.bbox), sa.func.ST_YMin(Dataset.bbox),
+                                     sa.func.ST_XMax(Dataset.bbox), sa.func.ST_YMax(Dataset.bbox))
+                           .where(Dataset.id == dataset_id)).one()
+    bbox = tuple(float(v) for v in box)
+    print(f"dataset: {stats[0]} zones, {stats[3]} pieces, largest zone {stats[1]} vertices, "
+          f"{stats[2]} holes; region {bbox}")
+
+    points = random_points(args.points, seed=7, bbox=bbox)
+    a = part_a(engine, points)
+    engine.dispose()
+    print("\n(a) one point lookup in SQL, same", a["points"], "points, answers differing:",
+          a["mismatches"])
+    print(f"{'':22}{'p50 ms':>10}{'p99 ms':>10}{'mean ms':>10}")
+    for name in ("subdivided", "naive"):
+        f = a[name]
+        print(f"{name:22}{f['p50']:>10.3f}{f['p99']:>10.3f}{f['mean']:>10.3f}")
+    print(f"speed-up (mean): {a['naive']['mean'] / a['subdivided']['mean']:.1f}x")
+
+    b = part_b(url, bbox, args.clients, args.duration)
+    print(f"\n(b) /api/lookup under gunicorn (2 workers x 4 threads), {args.clients} clients, "
+          f"{args.duration}s each")
+    print(f"{'':22}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
+    print(f"{'HTTP (wrk)':22}{b['http']['rate']:>10.0f}{b['http']['p50']:>10.2f}"
+          f"{b['http']['p99']:>10.2f}")
+    print(f"{'same SQL (pgbench)':22}{b['sql']['rate']:>10.0f}{b['sql']['p50']:>10.2f}"
+          f"{b['sql']['p99']:>10.2f}")
+    print(f"HTTP / SQL: {b['http']['rate'] / b['sql']['rate']:.0%}  "
+          f"(non-2xx: {b['http']['non_2xx']})")
+
+    c = part_c(url, bbox, args.batch)
+    print(f"\n(c) batch of {c['points']} points over HTTP ({c['body_mib']:.1f} MiB of GeoJSON): "
+          f"{c['seconds']:.2f} s, server worker peak RSS {c['peak_mib']:.0f} MiB "
+          f"(idle {c['idle_mib']:.0f} MiB); statuses {c['statuses']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""Shared plumbing of the benchmarks: a bench database, the large dataset, a gunicorn server."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlalchemy as sa
+
+PROJECT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+BENCH_DB = os.environ.get("GEOAPP_BENCH_DB", "floodmanager_bench")
+LARGE_NAME = "bench large (synthetic)"
+
+
+def server_url() -> sa.URL:
+    """The PostgreSQL server benchmarks use: GEOAPP_TEST_DATABASE_URL or the private cluster."""
+    raw = os.environ.get("GEOAPP_TEST_DATABASE_URL") or (
+        f"postgresql+psycopg2://postgres@127.0.0.1:{os.environ.get('GEOAPP_PG_PORT', '54329')}"
+        "/postgres"
+    )
+    return sa.engine.make_url(raw)
+
+
+def bench_database_url() -> str:
+    """URL of the bench database, created and migrated on first use."""
+    admin = sa.create_engine(server_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": BENCH_DB})
+        if not exists:
+            conn.execute(sa.text(f'CREATE DATABASE "{BENCH_DB}"'))
+    admin.dispose()
+    url = server_url().set(database=BENCH_DB).render_as_string(hide_password=False)
+    env = {**os.environ, "DATABASE_URL": url, "FLASK_APP": "geoapp"}
+    subprocess.run([str(VENV_BIN / "flask"), "db", "upgrade"], cwd=PROJECT, env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return url
+
+
+def ensure_large_dataset(url: str, zones: int) -> int:
+    """The id of the large synthetic dataset, generating it when absent (takes minutes)."""
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        found = conn.scalar(
+            sa.text("SELECT id FROM datasets WHERE name = :n AND status = 'ready' "
+                    "AND feature_count >= :z"), {"n": LARGE_NAME, "z": zones})
+    engine.dispose()
+    if found:
+        return int(found)
+    sys.path.insert(0, str(PROJECT / "bench"))
+    from generate_large import generate
+
+    print(f"generating the large dataset ({zones} zones) ...", flush=True)
+    return generate(url, zones=zones, seed=1, name=LARGE_NAME, replace=True)
+
+
+def free_port() -> int:
+    """An unused TCP port on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn(url: str, workers: int = 2, threads: int = 4) -> Iterator[tuple[str, subprocess.Popen]]:
+    """FloodManager under gunicorn on a free loopback port; yields (base URL, process)."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench"}
+    process = subprocess.Popen(
+        [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+         "--threads", str(threads), "--log-level", "warning", "geoapp:create_app()"],
+        cwd=PROJECT, env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=2).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("gunicorn did not start") from None
+                time.sleep(0.2)
+        yield base, process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def worker_pids(master_pid: int) -> list[int]:
+    """The gunicorn worker processes of a master."""
+    out = subprocess.run(["pgrep", "-P", str(master_pid)], capture_output=True, text=True)
+    return [int(pid) for pid in out.stdout.split()]
+
+
+def peak_rss_mib(pids: list[int]) -> float:
+    """Largest peak resident memory (VmHWM) among processes, in MiB."""
+    peaks = []
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks.append(int(line.split()[1]) / 1024)
+    return max(peaks, default=0.0)
+
+
+def percentiles(samples_ms: list[float]) -> dict[str, float]:
+    """p50/p99/mean of latencies in milliseconds."""
+    ordered = sorted(samples_ms)
+    return {
+        "p50": statistics.median(ordered),
+        "p99": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
+        "mean": statistics.fmean(ordered),
+    }
+
+
+def require_tool(name: str, package: str) -> str:
+    """Path of a command-line tool, installing its Debian package when missing."""
+    found = shutil.which(name)
+    if found:
+        return found
+    subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True,
+                   stdout=subprocess.DEVNULL)
+    return shutil.which(name) or sys.exit(f"{name} is not available")
+
+
+def pg_tool(name: str) -> str:
+    """A PostgreSQL client program of the newest installed major version."""
+    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"),
+                        key=lambda p: int(p.parts[-3]))
+    if not candidates:
+        sys.exit(f"{name} not found under /usr/lib/postgresql")
+    return str(candidates[-1])

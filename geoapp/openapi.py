@@ -1,0 +1,564 @@
+"""The OpenAPI 3.0 definition of the API, built from the same tables the code uses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from geoapp.crs import SUPPORTED
+from geoapp.features import COLLECTION_ID, PROPERTIES, QUERYABLES, SORTABLE
+
+GEOJSON = "application/geo+json"
+JSON = "application/json"
+
+
+def ref(kind: str, name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/{kind}/{name}"}
+
+
+def query_param(name: str, schema: dict[str, Any], description: str, **extra: Any) -> dict:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+        **extra,
+    }
+
+
+def error_responses(*statuses: int) -> dict[str, Any]:
+    """Documented error answers, all with the same JSON error body."""
+    texts = {
+        400: "Invalid parameter or body",
+        401: "No valid credentials",
+        403: "Role not allowed",
+        404: "Not found",
+        413: "Too large",
+        415: "Unsupported media type",
+        503: "Database unavailable",
+    }
+    return {
+        str(status): {
+            "description": texts[status],
+            "content": {JSON: {"schema": ref("schemas", "Error")}},
+        }
+        for status in statuses
+    }
+
+
+def json_response(description: str, schema: dict[str, Any], media: str = JSON) -> dict:
+    return {"description": description, "content": {media: {"schema": schema}}}
+
+
+def format_param() -> dict[str, Any]:
+    return query_param(
+        "f",
+        {"type": "string", "enum": ["json", "html"]},
+        "Output format (also negotiated with the Accept header)",
+    )
+
+
+def item_parameters(config: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Parameters of the items endpoint."""
+    crs_uris = [crs.uri for crs in SUPPORTED]
+    params = [
+        query_param(
+            "bbox",
+            {"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}},
+            "minx,miny,maxx,maxy in bbox-crs (EPSG:4326: lat,lon order)",
+            style="form",
+            explode=False,
+        ),
+        query_param("bbox-crs", {"type": "string", "enum": crs_uris}, "CRS of bbox"),
+        query_param(
+            "limit",
+            {"type": "integer", "minimum": 1, "default": config["GEOAPP_ITEMS_DEFAULT_LIMIT"]},
+            f"Page size; served at most {config['GEOAPP_ITEMS_MAX_LIMIT']}",
+        ),
+        query_param("offset", {"type": "integer", "minimum": 0, "default": 0}, "Features to skip"),
+        query_param(
+            "datetime",
+            {"type": "string"},
+            "Effective date of the map: an RFC 3339 date or an interval a/b, ../b, a/..",
+        ),
+        query_param(
+            "sortby",
+            {"type": "string"},
+            f"Comma list of [+|-]property; sortable: {', '.join(SORTABLE)}",
+        ),
+        query_param(
+            "properties",
+            {"type": "string"},
+            f"Comma list of properties to return, of: {', '.join(PROPERTIES)}",
+        ),
+        query_param("skipGeometry", {"type": "boolean", "default": False}, "Omit geometries"),
+        query_param("crs", {"type": "string", "enum": crs_uris}, "CRS of the output"),
+        query_param(
+            "simplify",
+            {"type": "number", "minimum": 0},
+            "Simplification tolerance, in units of the output CRS",
+        ),
+        query_param(
+            "precision",
+            {"type": "integer", "minimum": 0, "maximum": 15},
+            "Decimal digits of coordinates",
+        ),
+        query_param(
+            "filter",
+            {"type": "string"},
+            "CQL2-text filter: comparisons, LIKE, IN, BETWEEN, IS NULL, AND/OR/NOT, "
+            "S_INTERSECTS(geometry, <WKT or BBOX>)",
+        ),
+        query_param("filter-lang", {"type": "string", "enum": ["cql2-text"]}, "Filter language"),
+        query_param(
+            "filter-crs", {"type": "string", "enum": [SUPPORTED[0].uri]}, "CRS of filter geometries"
+        ),
+        query_param("sfha", {"type": "boolean"}, "Alias of sfha_tf"),
+        format_param(),
+    ]
+    for name, queryable in QUERYABLES.items():
+        params.append(
+            query_param(name, {"type": "string"}, f"{queryable.title}: equals (comma list: any of)")
+        )
+    return params
+
+
+def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
+    """The whole OpenAPI document; ``base_url`` is the API root (…/api)."""
+    collection_id = {
+        "name": "collectionId",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "Collection id",
+    }
+    feature_id = {
+        "name": "featureId",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "Feature id",
+    }
+    token_id = {
+        "name": "tokenId",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer"},
+        "description": "Token id",
+    }
+    bearer = [{"bearerAuth": []}, {"cookieAuth": []}]
+    lonlat = [
+        query_param(
+            "lon",
+            {"type": "number", "minimum": -180, "maximum": 180},
+            "Longitude (WGS84)",
+            required=True,
+        ),
+        query_param(
+            "lat",
+            {"type": "number", "minimum": -90, "maximum": 90},
+            "Latitude (WGS84)",
+            required=True,
+        ),
+    ]
+    scope = [
+        query_param("dataset", {"type": "string"}, "Dataset id or name"),
+        query_param(
+            "as_of",
+            {"type": "string", "format": "date"},
+            "Answer from the maps in force on this date",
+        ),
+    ]
+    write_body = {
+        "required": True,
+        "content": {
+            GEOJSON: {
+                "schema": {
+                    "oneOf": [ref("schemas", "Feature"), ref("schemas", "FeatureCollection")]
+                }
+            },
+            JSON: {
+                "schema": {
+                    "oneOf": [ref("schemas", "Feature"), ref("schemas", "FeatureCollection")]
+                }
+            },
+        },
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "FloodManager API",
+            "version": "1.0.0",
+            "description": "Flood hazard zones as OGC API - Features, and flood risk lookups "
+            "(point, batch, parcel). Reads are public unless the server says "
+            "otherwise; writes need an analyst's bearer token.",
+        },
+        "servers": [{"url": base_url}],
+        "paths": {
+            "/": {
+                "get": {
+                    "summary": "Landing page",
+                    "operationId": "getLandingPage",
+                    "parameters": [format_param()],
+                    "responses": {
+                        "200": json_response("Landing page", ref("schemas", "LandingPage"))
+                    },
+                }
+            },
+            "/conformance": {
+                "get": {
+                    "summary": "Conformance classes",
+                    "operationId": "getConformance",
+                    "parameters": [format_param()],
+                    "responses": {
+                        "200": json_response(
+                            "Conformance",
+                            {
+                                "type": "object",
+                                "required": ["conformsTo"],
+                                "properties": {
+                                    "conformsTo": {"type": "array", "items": {"type": "string"}}
+                                },
+                            },
+                        )
+                    },
+                }
+            },
+            "/collections": {
+                "get": {
+                    "summary": "Collections",
+                    "operationId": "getCollections",
+                    "parameters": [format_param()],
+                    "responses": {
+                        "200": json_response(
+                            "Collections",
+                            {
+                                "type": "object",
+                                "required": ["collections", "links"],
+                                "properties": {
+                                    "collections": {
+                                        "type": "array",
+                                        "items": ref("schemas", "Collection"),
+                                    },
+                                    "links": {"type": "array", "items": ref("schemas", "Link")},
+                                },
+                            },
+                        )
+                    },
+                }
+            },
+            "/collections/{collectionId}": {
+                "get": {
+                    "summary": "A collection",
+                    "operationId": "getCollection",
+                    "parameters": [collection_id, format_param()],
+                    "responses": {
+                        "200": json_response("Collection", ref("schemas", "Collection")),
+                        **error_responses(400, 404),
+                    },
+                }
+            },
+            "/collections/{collectionId}/queryables": {
+                "get": {
+                    "summary": "Queryable properties",
+                    "operationId": "getQueryables",
+                    "parameters": [collection_id, format_param()],
+                    "responses": {
+                        "200": json_response(
+                            "JSON Schema", {"type": "object"}, "application/schema+json"
+                        ),
+                        **error_responses(400, 404),
+                    },
+                }
+            },
+            "/collections/{collectionId}/items": {
+                "get": {
+                    "summary": f"Features (filterable for {COLLECTION_ID})",
+                    "operationId": "getFeatures",
+                    "parameters": [collection_id, *item_parameters(config)],
+                    "responses": {
+                        "200": json_response(
+                            "Features", ref("schemas", "FeatureCollection"), GEOJSON
+                        ),
+                        "304": {"description": "Not modified"},
+                        **error_responses(400, 404),
+                    },
+                },
+                "post": {
+                    "summary": "Add features (all or nothing)",
+                    "operationId": "createFeatures",
+                    "security": bearer,
+                    "parameters": [
+                        collection_id,
+                        query_param("repair", {"type": "boolean"}, "Repair invalid geometries"),
+                    ],
+                    "requestBody": write_body,
+                    "responses": {
+                        "201": json_response("Created", {"type": "object"}),
+                        **error_responses(400, 401, 403, 404, 415),
+                    },
+                },
+            },
+            "/collections/{collectionId}/items/{featureId}": {
+                "get": {
+                    "summary": "A feature",
+                    "operationId": "getFeature",
+                    "parameters": [
+                        collection_id,
+                        feature_id,
+                        format_param(),
+                        query_param(
+                            "crs",
+                            {"type": "string", "enum": [crs.uri for crs in SUPPORTED]},
+                            "Output CRS",
+                        ),
+                    ],
+                    "responses": {
+                        "200": json_response("Feature", ref("schemas", "Feature"), GEOJSON),
+                        "304": {"description": "Not modified"},
+                        **error_responses(400, 404),
+                    },
+                },
+                "put": {
+                    "summary": "Replace a feature",
+                    "operationId": "replaceFeature",
+                    "security": bearer,
+                    "parameters": [collection_id, feature_id],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            GEOJSON: {"schema": ref("schemas", "Feature")},
+                            JSON: {"schema": ref("schemas", "Feature")},
+                        },
+                    },
+                    "responses": {
+                        "200": json_response("Replaced", ref("schemas", "Feature"), GEOJSON),
+                        **error_responses(400, 401, 403, 404, 415),
+                    },
+                },
+                "patch": {
+                    "summary": "Update properties and/or geometry",
+                    "operationId": "updateFeature",
+                    "security": bearer,
+                    "parameters": [collection_id, feature_id],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            JSON: {"schema": {"type": "object"}},
+                            "application/merge-patch+json": {"schema": {"type": "object"}},
+                        },
+                    },
+                    "responses": {
+                        "200": json_response("Updated", ref("schemas", "Feature"), GEOJSON),
+                        **error_responses(400, 401, 403, 404, 415),
+                    },
+                },
+                "delete": {
+                    "summary": "Delete a feature",
+                    "operationId": "deleteFeature",
+                    "security": bearer,
+                    "parameters": [collection_id, feature_id],
+                    "responses": {
+                        "204": {"description": "Deleted"},
+                        **error_responses(401, 403, 404),
+                    },
+                },
+            },
+            "/lookup": {
+                "get": {
+                    "summary": "Flood risk report of a point",
+                    "operationId": "lookupPoint",
+                    "parameters": [
+                        *lonlat,
+                        *scope,
+                        query_param(
+                            "nearest_radius",
+                            {
+                                "type": "number",
+                                "minimum": 0,
+                                "maximum": config["GEOAPP_NEAREST_MAX_RADIUS_M"],
+                            },
+                            "Search radius (m) for the nearest high-risk zone",
+                        ),
+                    ],
+                    "responses": {
+                        "200": json_response("Report", ref("schemas", "PointReport")),
+                        **error_responses(400),
+                    },
+                }
+            },
+            "/lookup/batch": {
+                "post": {
+                    "summary": "Reports for many points (GeoJSON or CSV)",
+                    "operationId": "lookupBatch",
+                    "security": bearer,
+                    "parameters": [
+                        *scope,
+                        query_param(
+                            "detail",
+                            {"type": "string", "enum": ["compact", "full"]},
+                            "Compact rows or full reports",
+                        ),
+                        query_param(
+                            "f",
+                            {"type": "string", "enum": ["json", "geojson", "csv"]},
+                            "Output format (or Accept)",
+                        ),
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            GEOJSON: {"schema": ref("schemas", "FeatureCollection")},
+                            "text/csv": {"schema": {"type": "string"}},
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {"file": {"type": "string", "format": "binary"}},
+                                }
+                            },
+                        },
+                    },
+                    "responses": {
+                        "200": json_response("Results", {"type": "object"}),
+                        **error_responses(400, 401, 413, 415),
+                    },
+                }
+            },
+            "/lookup/area": {
+                "post": {
+                    "summary": "Parcel exposure by zone and risk status",
+                    "operationId": "lookupArea",
+                    "parameters": [
+                        *scope,
+                        query_param("repair", {"type": "boolean"}, "Repair an invalid polygon"),
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {JSON: {"schema": {"type": "object"}}},
+                    },
+                    "responses": {
+                        "200": json_response("Exposure", {"type": "object"}),
+                        **error_responses(400),
+                    },
+                }
+            },
+            "/tokens": {
+                "post": {
+                    "summary": "Create an API token (shown once)",
+                    "operationId": "createToken",
+                    "security": bearer,
+                    "requestBody": {
+                        "content": {
+                            JSON: {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {"name": {"type": "string"}},
+                                }
+                            }
+                        }
+                    },
+                    "responses": {
+                        "201": json_response("Token", {"type": "object"}),
+                        **error_responses(401),
+                    },
+                }
+            },
+            "/tokens/{tokenId}": {
+                "delete": {
+                    "summary": "Revoke an API token",
+                    "operationId": "revokeToken",
+                    "security": bearer,
+                    "parameters": [token_id],
+                    "responses": {
+                        "200": json_response("Token", {"type": "object"}),
+                        **error_responses(401, 404),
+                    },
+                }
+            },
+        },
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer"},
+                "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "session"},
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error", "message"],
+                    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+                },
+                "Link": {
+                    "type": "object",
+                    "required": ["href", "rel"],
+                    "properties": {
+                        "href": {"type": "string"},
+                        "rel": {"type": "string"},
+                        "type": {"type": "string"},
+                        "title": {"type": "string"},
+                    },
+                },
+                "LandingPage": {
+                    "type": "object",
+                    "required": ["links"],
+                    "properties": {
+                        "title": {"type": "string"},
+                        "description": {"type": "string"},
+                        "links": {"type": "array", "items": ref("schemas", "Link")},
+                    },
+                },
+                "Collection": {
+                    "type": "object",
+                    "required": ["id", "links"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "title": {"type": "string"},
+                        "links": {"type": "array", "items": ref("schemas", "Link")},
+                        "crs": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+                "Feature": {
+                    "type": "object",
+                    "required": ["type", "properties"],
+                    "properties": {
+                        "type": {"type": "string", "enum": ["Feature"]},
+                        "id": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+                        "geometry": {"type": "object", "nullable": True},
+                        "properties": {"type": "object", "nullable": True},
+                    },
+                },
+                "FeatureCollection": {
+                    "type": "object",
+                    "required": ["type", "features"],
+                    "properties": {
+                        "type": {"type": "string", "enum": ["FeatureCollection"]},
+                        "features": {"type": "array", "items": ref("schemas", "Feature")},
+                        "numberMatched": {"type": "integer", "minimum": 0},
+                        "numberReturned": {"type": "integer", "minimum": 0},
+                        "links": {"type": "array", "items": ref("schemas", "Link")},
+                    },
+                },
+                "PointReport": {
+                    "type": "object",
+                    "required": ["query", "status", "in_sfha", "zones", "datasets"],
+                    "properties": {
+                        "status": {
+                            "type": "string",
+                            "enum": [
+                                "high_risk",
+                                "moderate_risk",
+                                "undetermined",
+                                "minimal_risk",
+                                "open_water",
+                                "unmapped",
+                            ],
+                        },
+                        "in_sfha": {"type": "boolean"},
+                        "zones": {"type": "array", "items": {"type": "object"}},
+                        "nearest_high_risk": {"type": "object", "nullable": True},
+                        "datasets": {"type": "array", "items": {"type": "object"}},
+                    },
+                },
+            },
+        },
+    }
