@@ -119,6 +119,23 @@ def build_config(instance_path: str, test_config: dict[str, Any] | None = None) 
     config["SECRET_KEY"] = test_config.pop("SECRET_KEY", None) or _secret_key(instance_path)
     config["MAX_CONTENT_LENGTH"] = config["GEOAPP_MAX_REQUEST_MB"] * 1024 * 1024
     config["WTF_CSRF_ENABLED"] = True
+    # Flask-Compress: gzip (also while streaming) for JSON, GeoJSON, CSV and pages.
+    config["COMPRESS_ALGORITHM"] = ["gzip", "deflate"]
+    config["COMPRESS_ALGORITHM_STREAMING"] = ["gzip", "deflate"]
+    config["COMPRESS_LEVEL"] = 5
+    config["COMPRESS_MIN_SIZE"] = 1024
+    config["COMPRESS_MIMETYPES"] = [
+        "application/json",
+        "application/geo+json",
+        "application/schema+json",
+        "application/vnd.oai.openapi+json",
+        "text/csv",
+        "text/html",
+        "text/css",
+        "application/javascript",
+        "text/javascript",
+        "application/vnd.mapbox-vector-tile",
+    ]
     config["SESSION_COOKIE_HTTPONLY"] = True
     config["SESSION_COOKIE_SAMESITE"] = "Lax"
     config["JSON_SORT_KEYS"] = False

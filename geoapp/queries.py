@@ -319,7 +319,9 @@ def estimated_rows(session: Any, statement: Select[Any]) -> float:
 
     The statement is compiled with bound parameters, so no value is ever formatted into SQL.
     """
-    compiled = statement.compile(dialect=session.get_bind().dialect)
+    compiled = statement.compile(
+        dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True}
+    )
     connection = session.connection()
     plan = connection.exec_driver_sql(
         "EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-from geoapp.api import features, lookup, tokens  # noqa: E402,F401  (views register on bp)
+from geoapp.api import features, lookup, tokens, transactions  # noqa: E402,F401

@@ -1,0 +1,251 @@
+"""OGC API - Features read side through the test client."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from shapely.geometry import box
+
+ITEMS = "/api/collections/flood_zones/items"
+
+
+@pytest.fixture()
+def grid(make_dataset, make_zone):
+    """25 zones in a row, alternating AE (BFE 8+i) and X, in one dataset."""
+    dataset = make_dataset(name="Grid FIRM", effective_date=dt.date(2020, 1, 1))
+    zones = []
+    for i in range(25):
+        kwargs = (
+            {"fld_zone": "AE", "static_bfe": 8.0 + i, "v_datum": "NAVD88"}
+            if i % 2
+            else {"fld_zone": "X", "sfha_tf": False, "zone_subty": "AREA OF MINIMAL FLOOD HAZARD"}
+        )
+        zones.append(
+            make_zone(
+                box(-74.1 + i * 0.01, 40.0, -74.09 + i * 0.01, 40.01),
+                dataset=dataset,
+                attributes={"NOTE": f"n{i}"},
+                **kwargs,
+            )
+        )
+    return zones
+
+
+def test_landing_conformance_and_collections(client) -> None:
+    landing = client.get("/api/").get_json()
+    rels = {item["rel"] for item in landing["links"]}
+    assert {"self", "service-desc", "service-doc", "conformance", "data"} <= rels
+    conformance = client.get("/api/conformance").get_json()["conformsTo"]
+    assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in conformance
+    collections = client.get("/api/collections").get_json()["collections"]
+    assert [c["id"] for c in collections] == ["flood_zones", "datasets"]
+
+
+def test_collection_extent_follows_the_data(client, grid) -> None:
+    body = client.get("/api/collections/flood_zones").get_json()
+    assert body["extent"]["spatial"]["bbox"][0] == pytest.approx([-74.1, 40.0, -73.85, 40.01])
+    assert body["extent"]["temporal"]["interval"][0][0] == "2020-01-01"
+    assert client.get("/api/collections/nope").status_code == 404
+
+
+def test_paging_walks_every_feature_once(client, grid) -> None:
+    seen, url, pages = [], f"{ITEMS}?limit=10", 0
+    while url:
+        body = client.get(url).get_json()
+        seen += [feature["id"] for feature in body["features"]]
+        assert body["numberReturned"] == len(body["features"])
+        assert body["numberMatched"] == 25
+        nxt = [link["href"] for link in body["links"] if link["rel"] == "next"]
+        url = nxt[0].replace("http://localhost", "") if nxt else None
+        pages += 1
+    assert pages == 3
+    assert sorted(seen) == sorted(zone.id for zone in grid)
+    last = client.get(f"{ITEMS}?limit=10&offset=20").get_json()
+    assert any(link["rel"] == "prev" for link in last["links"])
+
+
+def test_features_carry_attributes_and_null_not_sentinels(client, grid) -> None:
+    feature = client.get(f"{ITEMS}/{grid[1].id}").get_json()
+    props = feature["properties"]
+    assert props["fld_zone"] == "AE" and props["static_bfe"] == 9.0
+    assert props["risk_status"] == "high_risk" and props["dataset"] == "Grid FIRM"
+    assert props["attributes"] == {"NOTE": "n1"}
+    x = client.get(f"{ITEMS}/{grid[0].id}").get_json()["properties"]
+    assert x["static_bfe"] is None
+
+
+def test_property_filters_and_aliases(client, grid) -> None:
+    ae = client.get(f"{ITEMS}?fld_zone=AE&limit=100").get_json()
+    assert len(ae["features"]) == 12
+    assert {f["properties"]["fld_zone"] for f in ae["features"]} == {"AE"}
+    sfha = client.get(f"{ITEMS}?sfha=false").get_json()
+    assert len(sfha["features"]) == 13
+    both = client.get(f"{ITEMS}?fld_zone=AE,X").get_json()
+    assert len(both["features"]) == 25
+    assert client.get(f"{ITEMS}?dataset=Grid%20FIRM").get_json()["numberMatched"] == 25
+    assert client.get(f"{ITEMS}?dataset=Other").get_json()["features"] == []
+
+
+def test_bbox_filter_matches_postgis(client, grid) -> None:
+    body = client.get(f"{ITEMS}?bbox=-74.075,40.002,-74.055,40.004").get_json()
+    # Zones 2..4 span lon -74.08..-74.05 and touch the box; zone 5 starts at -74.05.
+    assert sorted(f["id"] for f in body["features"]) == [grid[i].id for i in (2, 3, 4)]
+    lat_first = client.get(
+        f"{ITEMS}?bbox=40.002,-74.075,40.004,-74.055"
+        "&bbox-crs=http://www.opengis.net/def/crs/EPSG/0/4326"
+    ).get_json()
+    assert sorted(f["id"] for f in lat_first["features"]) == [grid[i].id for i in (2, 3, 4)]
+    mercator = client.get(f"{ITEMS}?bbox=-8246300,4866000,-8244000,4866500&bbox-crs=EPSG:3857")
+    assert mercator.status_code == 200 and mercator.get_json()["features"]
+
+
+def test_output_crs_axis_order_and_header(client, grid) -> None:
+    response = client.get(f"{ITEMS}/{grid[0].id}?crs=http://www.opengis.net/def/crs/EPSG/0/4326")
+    assert response.headers["Content-Crs"] == "<http://www.opengis.net/def/crs/EPSG/0/4326>"
+    first = response.get_json()["geometry"]["coordinates"][0][0][0]
+    assert first[0] == pytest.approx(40.0, abs=0.02) and first[1] < -74  # lat, lon
+    mercator = client.get(f"{ITEMS}/{grid[0].id}?crs=EPSG:3857").get_json()
+    x, y = mercator["geometry"]["coordinates"][0][0][0]
+    assert x == pytest.approx(-8249000, abs=2000) and y == pytest.approx(4865000, abs=2000)
+    default = client.get(f"{ITEMS}?limit=1")
+    assert default.headers["Content-Crs"] == "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"
+
+
+def test_sortby_properties_skip_geometry_precision(client, grid) -> None:
+    body = client.get(
+        f"{ITEMS}?fld_zone=AE&sortby=-static_bfe&limit=3"
+        "&properties=fld_zone,static_bfe&skipGeometry=true"
+    ).get_json()
+    assert [f["properties"]["static_bfe"] for f in body["features"]] == [31.0, 29.0, 27.0]
+    assert all(f["geometry"] is None for f in body["features"])
+    assert set(body["features"][0]["properties"]) == {"fld_zone", "static_bfe"}
+    coarse = client.get(f"{ITEMS}/{grid[0].id}?precision=1").get_json()
+    assert all(round(v, 1) == v for v in coarse["geometry"]["coordinates"][0][0][0])
+
+
+def test_datetime_filters_on_effective_date(client, grid, make_dataset, make_zone) -> None:
+    make_zone(box(0, 0, 1, 1), dataset=make_dataset(effective_date=dt.date(2024, 5, 1)))
+    assert client.get(f"{ITEMS}?datetime=2020-01-01").get_json()["numberMatched"] == 25
+    assert client.get(f"{ITEMS}?datetime=2021-01-01/..").get_json()["numberMatched"] == 1
+    assert client.get(f"{ITEMS}?datetime=../2022-01-01").get_json()["numberMatched"] == 25
+
+
+def test_cql2_filters(client, grid) -> None:
+    def ids(expression: str) -> list[int]:
+        response = client.get(ITEMS, query_string={"filter": expression, "limit": 100})
+        assert response.status_code == 200, response.get_json()
+        return sorted(f["id"] for f in response.get_json()["features"])
+
+    assert len(ids("fld_zone = 'AE' AND static_bfe > 20")) == 6
+    assert len(ids("fld_zone = 'X' OR static_bfe = 9")) == 14
+    assert len(ids("static_bfe BETWEEN 9 AND 13")) == 3
+    assert len(ids("zone_subty LIKE 'AREA OF%'")) == 13
+    assert len(ids("static_bfe IS NULL")) == 13
+    assert len(ids("fld_zone IN ('AE')")) == 12
+    assert ids("S_INTERSECTS(geometry, BBOX(-74.075, 40.002, -74.055, 40.004))") == [
+        grid[i].id for i in (2, 3, 4)
+    ]
+    assert ids("S_INTERSECTS(geometry, POINT(-74.095 40.005))") == [grid[0].id]
+
+
+@pytest.mark.parametrize(
+    ("query", "fragment"),
+    [
+        ("bogus=1", "unknown parameter"),
+        ("bbox=1,2,3", "4 numbers"),
+        ("bbox=1,2,3,4,5", "4 numbers"),
+        ("bbox=5,0,1,1", "must not exceed"),
+        ("bbox=a,b,c,d", "must be a number"),
+        ("limit=0", "limit"),
+        ("limit=abc", "limit"),
+        ("offset=-1", "offset"),
+        ("crs=EPSG:9999", "unsupported CRS"),
+        ("bbox-crs=EPSG:27700&bbox=1,2,3,4", "unsupported CRS"),
+        ("sortby=nonsense", "sortby"),
+        ("properties=secret", "properties"),
+        ("datetime=yesterday", "datetime"),
+        ("datetime=2020-01-02/2020-01-01", "ends before"),
+        ("filter=fld_zone ==", "cannot parse"),
+        ("filter=password = 'x'", "unknown property"),
+        ("static_bfe=high", "number"),
+        ("sfha=maybe", "true or false"),
+        ("filter-lang=cql2-json&filter=x", "cql2-text"),
+        ("precision=99", "precision"),
+    ],
+)
+def test_bad_parameters_are_named(client, query: str, fragment: str) -> None:
+    response = client.get(f"{ITEMS}?{query}")
+    assert response.status_code == 400, response.get_data(as_text=True)
+    body = response.get_json()
+    assert body["error"] in {"invalid_parameter", "unknown_parameter"}
+    assert fragment in body["message"]
+
+
+def test_limit_above_the_maximum_is_served_at_the_maximum(app, client, grid, monkeypatch):
+    monkeypatch.setitem(app.config, "GEOAPP_ITEMS_MAX_LIMIT", 5)
+    body = client.get(f"{ITEMS}?limit=50").get_json()
+    assert body["numberReturned"] == 5
+    assert any("limit=5" in link["href"] for link in body["links"] if link["rel"] == "next")
+
+
+def test_missing_item_is_404(client, grid) -> None:
+    assert client.get(f"{ITEMS}/999999").status_code == 404
+    assert client.get(f"{ITEMS}/abc").get_json()["error"] == "not_found"
+
+
+def test_etag_changes_with_the_data(client, grid, session) -> None:
+    first = client.get(f"{ITEMS}?limit=5")
+    assert first.get_json()["numberReturned"] == 5  # (reads the streamed body to the end)
+    etag = first.headers["ETag"]
+    assert first.headers["Last-Modified"]
+    again = client.get(f"{ITEMS}?limit=5", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    grid[0].static_bfe = 1.0
+    session.commit()
+    after = client.get(f"{ITEMS}?limit=5", headers={"If-None-Match": etag})
+    assert after.status_code == 200 and after.headers["ETag"] != etag
+    assert after.get_json()["numberReturned"] == 5
+
+
+def test_large_pages_are_gzipped(client, grid) -> None:
+    response = client.get(f"{ITEMS}?limit=25", headers={"Accept-Encoding": "gzip"})
+    assert response.headers.get("Content-Encoding") == "gzip"
+    import gzip
+
+    assert json.loads(gzip.decompress(response.data))["numberReturned"] == 25
+
+
+def test_html_pages(client, grid) -> None:
+    page = client.get(f"{ITEMS}?limit=3", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    text = page.get_data(as_text=True)
+    assert "items-map" in text and "Next" in text
+    for url in [
+        "/api/?f=html",
+        "/api/collections?f=html",
+        "/api/collections/flood_zones?f=html",
+        f"{ITEMS}/{grid[0].id}?f=html",
+        "/api/docs",
+        "/api/collections/flood_zones/queryables?f=html",
+        "/api/collections/datasets/items?f=html",
+    ]:
+        assert client.get(url).status_code == 200, url
+
+
+def test_queryables_schema(client) -> None:
+    response = client.get("/api/collections/flood_zones/queryables")
+    assert response.mimetype == "application/schema+json"
+    schema = response.get_json()
+    assert schema["properties"]["static_bfe"]["type"] == "number"
+    assert "geometry" in schema["properties"]
+
+
+def test_datasets_collection(client, grid) -> None:
+    body = client.get("/api/collections/datasets/items").get_json()
+    [dataset] = [f for f in body["features"] if f["properties"]["name"] == "Grid FIRM"]
+    assert dataset["properties"]["feature_count"] == 25
+    assert dataset["geometry"]["type"] == "Polygon"
+    one = client.get(f"/api/collections/datasets/items/{dataset['id']}").get_json()
+    assert one["properties"]["effective_date"] == "2020-01-01"
