@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyogrio
 import pyogrio.raw
 import shapely
@@ -54,9 +55,9 @@ def read_layer(path: str | Path, layer: str | int | None = None) -> SourceLayer:
     geometries = list(shapely.from_wkb(wkb))
     if not source_crs.equals(WGS84, ignore_axis_order=True):
         to_wgs84 = Transformer.from_crs(source_crs, WGS84, always_xy=True)
-        geometries = [
-            None if g is None else shapely.ops.transform(to_wgs84.transform, g) for g in geometries
-        ]
+        geometries = list(shapely.transform(
+            np.array(geometries, dtype=object), to_wgs84.transform, interleaved=False
+        ))
     names = list(meta["fields"])
     properties = [
         {name: column[i] for name, column in zip(names, field_data, strict=True)}
