@@ -10,6 +10,7 @@ from geoapp.features import COLLECTION_ID, PROPERTIES, QUERYABLES, SORTABLE
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
+HTML = "text/html"
 
 
 def ref(kind: str, name: str) -> dict[str, str]:
@@ -47,8 +48,14 @@ def error_responses(*statuses: int) -> dict[str, Any]:
     }
 
 
-def json_response(description: str, schema: dict[str, Any], media: str = JSON) -> dict:
-    return {"description": description, "content": {media: {"schema": schema}}}
+def json_response(
+    description: str, schema: dict[str, Any], media: str = JSON, *, html: bool = False
+) -> dict:
+    """A 200 answer in `media`, and also as an HTML page when `html` (the `f=html` views)."""
+    content: dict[str, Any] = {media: {"schema": schema}}
+    if html:
+        content[HTML] = {"schema": {"type": "string"}}
+    return {"description": description, "content": content}
 
 
 def format_param() -> dict[str, Any]:
@@ -202,7 +209,10 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                     "operationId": "getLandingPage",
                     "parameters": [format_param()],
                     "responses": {
-                        "200": json_response("Landing page", ref("schemas", "LandingPage"))
+                        "200": json_response(
+                            "Landing page", ref("schemas", "LandingPage"), html=True
+                        ),
+                        **error_responses(400),
                     },
                 }
             },
@@ -221,7 +231,9 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                                     "conformsTo": {"type": "array", "items": {"type": "string"}}
                                 },
                             },
-                        )
+                            html=True,
+                        ),
+                        **error_responses(400),
                     },
                 }
             },
@@ -244,7 +256,9 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                                     "links": {"type": "array", "items": ref("schemas", "Link")},
                                 },
                             },
-                        )
+                            html=True,
+                        ),
+                        **error_responses(400),
                     },
                 }
             },
@@ -254,7 +268,7 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                     "operationId": "getCollection",
                     "parameters": [collection_id, format_param()],
                     "responses": {
-                        "200": json_response("Collection", ref("schemas", "Collection")),
+                        "200": json_response("Collection", ref("schemas", "Collection"), html=True),
                         **error_responses(400, 404),
                     },
                 }
@@ -266,7 +280,7 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                     "parameters": [collection_id, format_param()],
                     "responses": {
                         "200": json_response(
-                            "JSON Schema", {"type": "object"}, "application/schema+json"
+                            "JSON Schema", {"type": "object"}, "application/schema+json", html=True
                         ),
                         **error_responses(400, 404),
                     },
@@ -279,7 +293,7 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                     "parameters": [collection_id, *item_parameters(config)],
                     "responses": {
                         "200": json_response(
-                            "Features", ref("schemas", "FeatureCollection"), GEOJSON
+                            "Features", ref("schemas", "FeatureCollection"), GEOJSON, html=True
                         ),
                         "304": {"description": "Not modified"},
                         **error_responses(400, 404),
@@ -315,7 +329,9 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                         ),
                     ],
                     "responses": {
-                        "200": json_response("Feature", ref("schemas", "Feature"), GEOJSON),
+                        "200": json_response(
+                            "Feature", ref("schemas", "Feature"), GEOJSON, html=True
+                        ),
                         "304": {"description": "Not modified"},
                         **error_responses(400, 404),
                     },

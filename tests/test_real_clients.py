@@ -1,0 +1,142 @@
+"""The API as real clients see it: GDAL's OAPIF driver, owslib, and schemathesis fuzzing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from openapi_spec_validator import validate
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from shapely.geometry import box
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from geoapp import queries
+from geoapp.models import FloodZone
+
+ZONES = 23  # not a multiple of the page sizes below, so the last page is a partial one
+
+
+@pytest.fixture()
+def zones(make_dataset, make_zone) -> list:
+    dataset = make_dataset(name="Client FIRM")
+    return [
+        make_zone(box(-90 + i * 0.01, 30, -89.99 + i * 0.01, 30.01), dataset=dataset,
+                  fld_zone="AE" if i % 3 else "X", sfha_tf=bool(i % 3),
+                  static_bfe=float(i) if i % 3 else None, zone_subty="Zoë's ÅREA")
+        for i in range(ZONES)
+    ]
+
+
+@pytest.fixture()
+def live_server(app, session, zones) -> Iterator[str]:
+    """The app on a real HTTP port of loopback, sharing the test's transaction."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+# GDAL runs in its own process: pyogrio may hold the GIL while GDAL waits for the server
+# thread of this process, and a separate process is what a real client is anyway.
+GDAL_CLIENT = """
+import json, sys
+import pyogrio.raw
+url, bbox, page_size = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+meta, fids, geometries, fields = pyogrio.raw.read(
+    "OAPIF:" + url, layer="flood_zones", bbox=tuple(bbox) if bbox else None,
+    return_fids=True, PAGE_SIZE=page_size)
+names = list(meta["fields"])
+print(json.dumps({
+    "fids": [int(f) for f in fids],
+    "geometries": sum(g is not None for g in geometries),
+    "fields": {n: [None if v is None else str(v) for v in fields[i]] for i, n in enumerate(names)},
+}))
+"""
+
+
+def read_with_gdal(api_url: str, bbox: tuple[float, ...] | None = None, page_size: int = 5):
+    """Features of flood_zones as GDAL's OAPIF driver reads them."""
+    done = subprocess.run(
+        [sys.executable, "-c", GDAL_CLIENT, api_url, json.dumps(bbox), str(page_size)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_gdal_oapif_reads_the_whole_collection_through_paging(live_server, session) -> None:
+    read = read_with_gdal(f"{live_server}/api", page_size=5)
+    assert len(read["fids"]) == session.scalar(select(func.count()).select_from(FloodZone))
+    assert len(set(read["fids"])) == ZONES
+    assert read["geometries"] == ZONES
+    assert set(read["fields"]["fld_zone"]) == {"AE", "X"}
+    assert "Zoë's ÅREA" in set(read["fields"]["zone_subty"])
+
+
+def test_gdal_bbox_filter_matches_postgis(live_server, session) -> None:
+    bbox = (-89.975, 30.002, -89.935, 30.004)
+    fids = read_with_gdal(f"{live_server}/api", bbox=bbox)["fids"]
+    expected = session.scalars(
+        select(FloodZone.id).where(func.ST_Intersects(FloodZone.geom,
+                                                      queries.envelope(bbox, 4326)))
+    ).all()
+    assert sorted(int(f) for f in fids) == sorted(expected)
+    assert len(expected) == 5
+
+
+def test_owslib_lists_collections_and_reads_items(live_server) -> None:
+    from owslib.ogcapi.features import Features
+
+    api = Features(f"{live_server}/api")
+    ids = [c["id"] for c in api.collections()["collections"]]
+    assert "flood_zones" in ids
+    items = api.collection_items("flood_zones", limit=7)
+    assert len(items["features"]) == 7
+    assert items["numberMatched"] == ZONES
+    assert api.conformance()["conformsTo"]
+
+
+def test_openapi_document_is_valid(client) -> None:
+    validate(client.get("/api/openapi.json").get_json())
+
+
+def test_api_never_fails_and_keeps_its_schema(app, session, zones) -> None:
+    """Schemathesis cases from our OpenAPI document for every read operation.
+
+    Driven with hypothesis here rather than schemathesis' pytest plugin, which does not
+    support the pytest version we run.
+    """
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 8
+    checks = [not_a_server_error, status_code_conformance, content_type_conformance,
+              response_schema_conformance]
+    for operation in operations:
+        if operation.method.upper() != "GET":
+            continue  # writes need an account; test_api_transactions covers them
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=25, deadline=None, database=None,
+                  suppress_health_check=list(HealthCheck))
+        def call_and_validate(case) -> None:
+            # The WSGI transport does not inflate gzip bodies; gzip is tested in test_api_features.
+            response = case.call(headers={"Accept-Encoding": "identity"})
+            case.validate_response(response, checks=checks)
+
+        call_and_validate()
