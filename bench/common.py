@@ -36,7 +36,8 @@ def bench_database_url() -> str:
     """URL of the bench database, created and migrated on first use."""
     admin = sa.create_engine(server_url(), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": BENCH_DB})
+        exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                             {"n": BENCH_DB})
         if not exists:
             conn.execute(sa.text(f'CREATE DATABASE "{BENCH_DB}"'))
     admin.dispose()
@@ -72,7 +73,8 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(url: str, workers: int = 2, threads: int = 4) -> Iterator[tuple[str, subprocess.Popen]]:
+def gunicorn(url: str, workers: int = 2,
+             threads: int = 4) -> Iterator[tuple[str, subprocess.Popen]]:
     """FloodManager under gunicorn on a free loopback port; yields (base URL, process)."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench"}

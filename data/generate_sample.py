@@ -22,6 +22,7 @@ import json
 import math
 import tempfile
 import zipfile
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -124,9 +125,9 @@ def draw_zones() -> list[dict]:
         zone(x_band(VE_FROM_X, OCEAN_FROM_X), "VE", bfe=14.0),
         zone(x_band(COAST_X, VE_FROM_X), "AE", bfe=11.0),
     ]
-    for (east, west), bfe in zip(zip(REACH_LIMITS, REACH_LIMITS[1:]), REACH_BFES, strict=True):
+    for (east, west), bfe in zip(pairwise(REACH_LIMITS), REACH_BFES, strict=True):
         zones.append(zone(floodway.intersection(x_band(east, west)), "AE", "FLOODWAY", bfe=bfe))
-    for (east, west), bfe in zip(zip(REACH_LIMITS, REACH_LIMITS[1:]), REACH_BFES, strict=True):
+    for (east, west), bfe in zip(pairwise(REACH_LIMITS), REACH_BFES, strict=True):
         zones.append(zone(fringe.intersection(x_band(east, west)), "AE", bfe=bfe))
     upstream = river.intersection(x_band(STUDIED_WEST_X, RIVER_WEST_X)).buffer(250)
     tributary = LineString([(-3000, 0), (-3150, 900), (-3500, 1700), (-3400, 2700)]).buffer(80)
@@ -242,7 +243,8 @@ def main() -> None:
          "lon": round(to_crs(p["point"], WGS84).x, 6), "lat": round(to_crs(p["point"], WGS84).y, 6)}
         for p in known_points(zones)
     ]
-    (OUT_DIR / KNOWN_POINTS_NAME).write_text(json.dumps(points, indent=2, ensure_ascii=False) + "\n")
+    text = json.dumps(points, indent=2, ensure_ascii=False) + "\n"
+    (OUT_DIR / KNOWN_POINTS_NAME).write_text(text, encoding="utf-8")
     print(f"{len(zones)} zones written to {OUT_DIR}")
 
 

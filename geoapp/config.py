@@ -31,6 +31,8 @@ DEFAULTS: dict[str, Any] = {
     "GEOAPP_NEAREST_MAX_RADIUS_M": 50000.0,
     # Largest batch lookup, in points (larger batches get 413 naming this limit).
     "GEOAPP_BATCH_MAX_POINTS": 100000,
+    # Database connections one large batch may use at once (a core each in PostgreSQL).
+    "GEOAPP_BATCH_WORKERS": 2,
     # Items pages of the OGC API: default and largest page size.
     "GEOAPP_ITEMS_DEFAULT_LIMIT": 100,
     "GEOAPP_ITEMS_MAX_LIMIT": 10000,
@@ -113,7 +115,9 @@ def build_config(instance_path: str, test_config: dict[str, Any] | None = None) 
         "connect_args": {
             "connect_timeout": config["GEOAPP_DB_CONNECT_TIMEOUT"],
             "application_name": "floodmanager",
-            "options": f"-c statement_timeout={config['GEOAPP_STATEMENT_TIMEOUT_MS']}",
+            # JIT compiles for ~0.2 s when the planner's estimates are large (a batch of 100k
+            # points), which is longer than such a query runs.
+            "options": f"-c statement_timeout={config['GEOAPP_STATEMENT_TIMEOUT_MS']} -c jit=off",
         },
     }
     config["SECRET_KEY"] = test_config.pop("SECRET_KEY", None) or _secret_key(instance_path)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from geoapp import queries
@@ -125,6 +128,34 @@ def zone_hit(zone: FloodZone, dataset: Dataset) -> ZoneHit:
     )
 
 
+def zone_hit_from_row(row: Any, datasets: dict[int, DatasetInfo]) -> ZoneHit:
+    """A zone report from `queries.zone_report_columns()`; `datasets` caches provenance."""
+    dataset = datasets.get(row.dataset_id)
+    if dataset is None:
+        dataset = datasets[row.dataset_id] = DatasetInfo(
+            id=row.dataset_id,
+            name=row.dataset_name,
+            source_filename=row.source_filename,
+            effective_date=row.effective_date,
+            imported_at=row.imported_at,
+        )
+    return ZoneHit(
+        zone_id=row.zone_id,
+        fld_zone=row.fld_zone,
+        zone_subty=row.zone_subty,
+        status=row.risk_status,
+        static_bfe=row.static_bfe,
+        v_datum=row.v_datum,
+        len_unit=row.len_unit,
+        depth=row.depth,
+        velocity=row.velocity,
+        vel_unit=row.vel_unit,
+        dfirm_id=row.dfirm_id,
+        fld_ar_id=row.fld_ar_id,
+        dataset=dataset,
+    )
+
+
 def mapped_hits(hits: list[ZoneHit]) -> list[ZoneHit]:
     """Drop "AREA NOT INCLUDED" polygons: they mark places a map deliberately leaves out."""
     return [hit for hit in hits if hit.status != UNMAPPED]
@@ -153,17 +184,23 @@ def lookup_point(
 ) -> PointReport:
     """The full report for (lon, lat) in WGS84: covering zones, status, nearest SFHA zone."""
     check_scope(session, scope)
-    rows = session.execute(queries.zones_covering_point(lon, lat, scope)).all()
-    hits = mapped_hits([zone_hit(zone, dataset) for zone, dataset in rows])
+    datasets: dict[int, DatasetInfo] = {}
+    rows = session.execute(
+        queries.zones_covering_point(scope), {queries.LON: lon, queries.LAT: lat}
+    )
+    hits = mapped_hits([zone_hit_from_row(row, datasets) for row in rows])
     nearest = None
     if not any(hit.sfha for hit in hits) and nearest_radius_m > 0:
-        row = session.execute(queries.nearest_high_risk(lon, lat, nearest_radius_m, scope)).first()
+        row = session.execute(
+            queries.nearest_high_risk(scope),
+            queries.nearest_high_risk_params(lon, lat, nearest_radius_m),
+        ).first()
         if row is not None:
             nearest = NearestZone(
                 distance_m=row.distance_m,
-                lon=row.lon,
-                lat=row.lat,
-                zone=zone_hit(row.FloodZone, row.Dataset),
+                lon=row.closest_lon,
+                lat=row.closest_lat,
+                zone=zone_hit_from_row(row, datasets),
             )
     sources = [*hits, nearest.zone] if nearest else hits
     return PointReport(
@@ -176,19 +213,60 @@ def lookup_point(
     )
 
 
+# A batch is cut into chunks of at least this many points to run on several connections.
+MIN_PARALLEL_CHUNK = 5000
+
+
+def covering_rows(
+    session: Session, points: Sequence[tuple[float, float]], scope: Scope, workers: int
+) -> Iterator[Any]:
+    """Rows of `queries.zones_covering_points` for all points, in chunks.
+
+    Each point probes the index on its own, so a large batch is split across up to `workers`
+    connections of the session's engine and runs on as many database cores. A session bound
+    to a single connection (a transaction in progress) runs the chunks one after another.
+    """
+    bind = session.get_bind()
+    chunk_size = max(MIN_PARALLEL_CHUNK, -(-len(points) // max(workers, 1)))
+    starts = range(0, len(points), chunk_size)
+
+    def statement(start: int) -> Any:
+        chunk = points[start:start + chunk_size]
+        return queries.zones_covering_points(
+            [lon for lon, _ in chunk], [lat for _, lat in chunk], scope, start
+        )
+
+    if len(starts) == 1 or not isinstance(bind, Engine):
+        for start in starts:
+            yield from session.execute(statement(start))
+        return
+
+    def run(start: int) -> list[Any]:
+        with bind.connect() as connection:
+            return connection.execute(statement(start)).all()
+
+    with ThreadPoolExecutor(max_workers=len(starts)) as pool:
+        for rows in pool.map(run, starts):
+            yield from rows
+
+
 def lookup_points(
-    session: Session, points: Sequence[tuple[float, float]], scope: Scope = ACTIVE
+    session: Session,
+    points: Sequence[tuple[float, float]],
+    scope: Scope = ACTIVE,
+    workers: int = 1,
 ) -> list[PointReport]:
-    """Reports for many points in one set-based query (no nearest-zone search), in order."""
+    """Reports for many points in set-based queries (no nearest-zone search), in order."""
     check_scope(session, scope)
     hits: list[list[ZoneHit]] = [[] for _ in points]
-    if points:
-        lons = [lon for lon, _ in points]
-        lats = [lat for _, lat in points]
-        for ordinal, zone, dataset in session.execute(
-            queries.zones_covering_points(lons, lats, scope)
-        ):
-            hits[ordinal].append(zone_hit(zone, dataset))
+    # Many points share a zone: build each zone's report once.
+    zones: dict[int, ZoneHit] = {}
+    datasets: dict[int, DatasetInfo] = {}
+    for row in covering_rows(session, points, scope, workers):
+        hit = zones.get(row.zone_id)
+        if hit is None:
+            hit = zones[row.zone_id] = zone_hit_from_row(row, datasets)
+        hits[row.ordinal].append(hit)
     return [
         PointReport(lon=lon, lat=lat, zones=mapped_hits(found), datasets=distinct_datasets(found))
         for (lon, lat), found in zip(points, hits, strict=True)

@@ -11,6 +11,7 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from geoalchemy2 import Geography, Geometry
@@ -22,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    bindparam,
     cast,
     func,
     literal,
@@ -40,6 +42,8 @@ SRID = 4326
 # Metres per degree of latitude (its minimum, at the equator) and of longitude at the equator.
 METRES_PER_DEGREE_LAT = 110_574.0
 METRES_PER_DEGREE_LON = 111_320.0
+# ... and the maximum of a degree of latitude (at the poles).
+METRES_PER_DEGREE_LAT_MAX = 111_694.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,29 @@ def light_zone_rows() -> tuple[Any, ...]:
         defer(FloodZone.geom, raiseload=True),
         defer(FloodZone.attributes),
         defer(Dataset.bbox, raiseload=True),
+    )
+
+
+def zone_report_columns() -> tuple[Any, ...]:
+    """The columns of a zone and its dataset a report needs (no geometry), labelled."""
+    return (
+        FloodZone.id.label("zone_id"),
+        FloodZone.fld_zone,
+        FloodZone.zone_subty,
+        FloodZone.risk_status,
+        FloodZone.static_bfe,
+        FloodZone.v_datum,
+        FloodZone.len_unit,
+        FloodZone.depth,
+        FloodZone.velocity,
+        FloodZone.vel_unit,
+        FloodZone.dfirm_id,
+        FloodZone.fld_ar_id,
+        Dataset.id.label("dataset_id"),
+        Dataset.name.label("dataset_name"),
+        Dataset.source_filename,
+        Dataset.effective_date,
+        Dataset.imported_at,
     )
 
 
@@ -97,15 +124,6 @@ def dataset_exists(reference: int | str) -> Select[tuple[int]]:
     return select(Dataset.id).where(column == reference).limit(1)
 
 
-def search_radius_degrees(radius_m: float, lat: float) -> float:
-    """A radius in degrees that is never shorter than ``radius_m`` at this latitude.
-
-    Used only to narrow an index search; exact geodesic distances are computed afterwards.
-    """
-    coslat = math.cos(math.radians(min(abs(lat) + 1.0, 89.9)))
-    return radius_m / min(METRES_PER_DEGREE_LAT, METRES_PER_DEGREE_LON * coslat)
-
-
 def zone_ids_covering(geom: ColumnElement[Any]) -> Select[tuple[int]]:
     """Ids of zones whose subdivided pieces cover a geometry (boundaries count as inside).
 
@@ -115,65 +133,112 @@ def zone_ids_covering(geom: ColumnElement[Any]) -> Select[tuple[int]]:
     return select(FloodZonePiece.zone_id).where(func.ST_Covers(FloodZonePiece.geom, geom))
 
 
-def zones_covering_point(
-    lon: float, lat: float, scope: Scope = ACTIVE
-) -> Select[tuple[FloodZone, Dataset]]:
-    """Zones in scope covering a point, with their dataset, most recently effective first."""
+# Statements of the hot path are built once per scope and cached; a request only binds these.
+LON = "lon"
+LAT = "lat"
+
+
+def bound_point() -> ColumnElement[Any]:
+    """The query point as the bind parameters `lon` and `lat`."""
+    return point(bindparam(LON, type_=Float), bindparam(LAT, type_=Float))
+
+
+@lru_cache(maxsize=256)
+def zones_covering_point(scope: Scope = ACTIVE) -> Select[Any]:
+    """Zones in scope covering the point bound as `lon`/`lat`, most recently effective first."""
     return (
-        select(FloodZone, Dataset)
+        select(*zone_report_columns())
+        .select_from(FloodZone)
         .join(FloodZone.dataset)
-        .where(dataset_in_scope(scope), FloodZone.id.in_(zone_ids_covering(point(lon, lat))))
-        .options(*light_zone_rows())
+        .where(dataset_in_scope(scope), FloodZone.id.in_(zone_ids_covering(bound_point())))
         .order_by(Dataset.effective_date.desc().nulls_last(), Dataset.name, FloodZone.id)
     )
 
 
-def nearest_high_risk(lon: float, lat: float, radius_m: float, scope: Scope) -> Select[Any]:
-    """The nearest high-risk zone within ``radius_m`` (geodesic metres) and its nearest point.
+def degree_distance_bounds(lat: float) -> tuple[float, float]:
+    """Metres per degree of planar (lon/lat) distance, lowest and highest, near a latitude.
 
-    The partial GiST index on high-risk pieces finds candidates inside a degree box at least
-    as large as the radius; only those are measured on the spheroid.
+    Any geodesic distance of a few kilometres from a point at ``lat`` lies between the planar
+    distance in degrees times these two figures.
     """
-    target = point(lon, lat)
+    coslat = math.cos(math.radians(min(abs(lat) + 1.0, 89.9)))
+    lowest = min(METRES_PER_DEGREE_LAT, METRES_PER_DEGREE_LON * coslat)
+    highest = max(METRES_PER_DEGREE_LAT_MAX, METRES_PER_DEGREE_LON * math.cos(
+        math.radians(max(abs(lat) - 1.0, 0.0))))
+    return lowest, highest
+
+
+def nearest_high_risk_params(lon: float, lat: float, radius_m: float) -> dict[str, float]:
+    """Bind parameters of `nearest_high_risk` for a point and a search radius in metres."""
+    lowest, highest = degree_distance_bounds(lat)
+    return {LON: lon, LAT: lat, "radius_m": radius_m, "band_ratio": highest / lowest,
+            "radius_degrees": radius_m / lowest}
+
+
+@lru_cache(maxsize=256)
+def nearest_high_risk(scope: Scope = ACTIVE) -> Select[Any]:
+    """The nearest high-risk zone within a radius and its nearest point (bind parameters:
+    `nearest_high_risk_params`).
+
+    Exact, in two index probes rather than a spheroid distance for every piece in the radius:
+    a KNN scan of the partial high-risk index finds the planar-nearest piece in scope (at
+    ``d`` degrees); only pieces within ``d * band_ratio`` degrees (the ratio of the largest
+    to the smallest metres per degree near the point) can be geodesically nearer, and only
+    those few are measured on the spheroid.
+    """
+    target = bound_point()
+    # A literal, not a parameter, so the planner can match the partial index.
+    high_risk = FloodZonePiece.risk_status == literal_column("'high_risk'")
+    planar = FloodZonePiece.geom.op("<->", return_type=Float)(target)
+    nearest_degrees = (
+        select(planar)
+        .join(FloodZone, FloodZone.id == FloodZonePiece.zone_id)
+        .join(FloodZone.dataset)
+        .where(high_risk, dataset_in_scope(scope))
+        .order_by(planar)
+        .limit(1)
+        .scalar_subquery()
+    )
+    band = func.least(nearest_degrees * bindparam("band_ratio", type_=Float),
+                      bindparam("radius_degrees", type_=Float))
     distance = func.ST_Distance(
         cast(FloodZonePiece.geom, Geography), cast(target, Geography), type_=Float
     )
     closest = func.ST_ClosestPoint(FloodZonePiece.geom, target, type_=Geometry)
     return (
         select(
-            FloodZone,
-            Dataset,
+            *zone_report_columns(),
             distance.label("distance_m"),
-            func.ST_X(closest).label("lon"),
-            func.ST_Y(closest).label("lat"),
+            func.ST_X(closest).label("closest_lon"),
+            func.ST_Y(closest).label("closest_lat"),
         )
         .select_from(FloodZonePiece)
         .join(FloodZone, FloodZone.id == FloodZonePiece.zone_id)
         .join(FloodZone.dataset)
         .where(
-            # A literal, not a parameter, so the planner can match the partial index.
-            FloodZonePiece.risk_status == literal_column("'high_risk'"),
-            func.ST_DWithin(FloodZonePiece.geom, target, search_radius_degrees(radius_m, lat)),
-            distance <= radius_m,
+            high_risk,
+            func.ST_DWithin(FloodZonePiece.geom, target, band),
+            distance <= bindparam("radius_m", type_=Float),
             dataset_in_scope(scope),
         )
-        .options(*light_zone_rows())
         .order_by(distance)
         .limit(1)
     )
 
 
 def zones_covering_points(
-    lons: Sequence[float], lats: Sequence[float], scope: Scope
+    lons: Sequence[float], lats: Sequence[float], scope: Scope, first_ordinal: int = 0
 ) -> Select[Any]:
-    """For many points at once: (ordinal, zone, dataset) for every zone covering each point.
+    """For many points at once: (ordinal, zone report columns) for every covering zone.
 
     One statement: the points travel as arrays, are unnested, and each probes the pieces'
-    index through a lateral join. Points covered by nothing produce no row.
+    index through a lateral join. Points covered by nothing produce no row. Plain columns,
+    not mapped objects, because a batch returns a row per point and ORM loading would cost
+    more than the query.
     """
     points = (
         func.unnest(
-            cast(list(range(len(lons))), ARRAY(Integer)),
+            cast(list(range(first_ordinal, first_ordinal + len(lons))), ARRAY(Integer)),
             cast(list(lons), ARRAY(Float)),
             cast(list(lats), ARRAY(Float)),
         )
@@ -188,13 +253,12 @@ def zones_covering_points(
         .lateral("hits")
     )
     return (
-        select(points.c.ordinal, FloodZone, Dataset)
+        select(points.c.ordinal, *zone_report_columns())
         .select_from(points)
         .join(hits, true())
         .join(FloodZone, FloodZone.id == hits.c.zone_id)
         .join(FloodZone.dataset)
         .where(dataset_in_scope(scope))
-        .options(*light_zone_rows())
         .order_by(points.c.ordinal, Dataset.effective_date.desc().nulls_last(), FloodZone.id)
     )
 

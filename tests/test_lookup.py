@@ -109,3 +109,31 @@ def test_lookup_on_a_huge_zone_uses_small_pieces(session, make_zone) -> None:
     assert pieces[1] <= 128 + 8  # the subdivision limit, plus the closing points of clips
     assert zones_at(session, 0.5 + 0.9, 0.5) == ["X"]
     assert zones_at(session, 0.5, 0.5) == []  # in the hole
+
+
+def test_batch_split_across_connections_matches_one_query(app, monkeypatch) -> None:
+    """The parallel path needs committed data that other connections see: made and removed here."""
+    from sqlalchemy.orm import Session
+
+    from geoapp import lookup
+    from geoapp.extensions import db
+    from geoapp.zones import create_dataset
+
+    monkeypatch.setattr(lookup, "MIN_PARALLEL_CHUNK", 7)
+    grid = [Polygon([(x, 50), (x + 1, 50), (x + 1, 51), (x, 51)]) for x in range(0, 10, 2)]
+    points = [(x / 10 + 0.05, 50.5) for x in range(100)]
+    with app.app_context(), Session(db.engine) as session:
+        dataset = create_dataset(
+            session, name="parallel batch", source_filename=None,
+            features=[(g, {"FLD_ZONE": "AE", "FLD_AR_ID": str(i)}) for i, g in enumerate(grid)],
+        )
+        session.commit()
+        try:
+            one = lookup.lookup_points(session, points, workers=1)
+            split = lookup.lookup_points(session, points, workers=4)
+        finally:
+            session.delete(dataset)
+            session.commit()
+    assert [r.zones for r in split] == [r.zones for r in one]
+    assert sum(bool(r.zones) for r in one) == 50
+    assert [r.zones[0].fld_ar_id for r in one if r.zones][:10] == ["0"] * 10

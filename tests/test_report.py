@@ -57,6 +57,25 @@ def test_nearest_distance_is_geodesic_within_one_percent(session, make_zone, lon
     assert abs(nearest.distance_m - expected) / expected < 0.01
 
 
+def test_nearest_is_geodesic_not_nearest_in_degrees(session, make_zone) -> None:
+    # At 60°N a degree of longitude is half a degree of latitude: the zone 0.015° east is
+    # ~840 m away, the one 0.010° north ~1,110 m, though it is nearer in degrees.
+    make_zone(square(10.015, 59.99, 0.01), fld_zone="AE", fld_ar_id="east")
+    make_zone(square(9.99, 60.01, 0.02), fld_zone="VE", fld_ar_id="north")
+    nearest = lookup_point(session, 10.0, 60.0).nearest_high_risk
+    assert nearest is not None and nearest.zone.fld_ar_id == "east"
+    _, _, expected = GEOD.inv(10.0, 60.0, 10.015, 60.0)
+    assert nearest.distance_m == pytest.approx(expected, rel=0.001)
+
+
+def test_nearest_skips_zones_of_datasets_out_of_scope(session, make_zone, make_dataset) -> None:
+    retired = make_dataset(status="retired")
+    make_zone(square(0.011, 0, 0.01), dataset=retired, fld_zone="AE")
+    make_zone(square(0.03, 0, 0.01), fld_zone="A")
+    nearest = lookup_point(session, 0.0, 0.005).nearest_high_risk
+    assert nearest is not None and nearest.zone.fld_zone == "A"
+
+
 def test_no_nearest_inside_the_sfha_or_beyond_the_radius(session, make_zone) -> None:
     make_zone(square(0, 0, 0.01), fld_zone="AE")
     assert lookup_point(session, 0.005, 0.005).nearest_high_risk is None

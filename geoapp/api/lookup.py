@@ -111,7 +111,8 @@ def lookup_batch() -> ResponseReturnValue:
     scope = parse_scope(request.args)
     points = read_batch(current_app.config["GEOAPP_BATCH_MAX_POINTS"])
     valid = [p for p in points if p.error is None]
-    reports = iter(lookup_points(db.session, [(p.lon, p.lat) for p in valid], scope))
+    reports = iter(lookup_points(db.session, [(p.lon, p.lat) for p in valid], scope,
+                                 current_app.config["GEOAPP_BATCH_WORKERS"]))
     db.session.close()  # the reports are plain data: give the connection back before streaming
     paired = [(p, batch_row(p, None if p.error else next(reports), full)) for p in points]
     if output == "geojson":
