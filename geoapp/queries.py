@@ -364,7 +364,11 @@ def zone_features(
     for name, column in properties.items():
         pairs += [literal(name, String), column]
     properties_text = cast(func.json_build_object(*pairs), Text)
-    ordering = [column.desc() if descending else column.asc() for column, descending in order_by]
+    # Missing values last either way: "-static_bfe" should start with the highest BFE.
+    ordering = [
+        (column.desc() if descending else column.asc()).nulls_last()
+        for column, descending in order_by
+    ]
     return (
         select(FloodZone.id, geometry_text.label("geometry"), properties_text.label("properties"))
         .join(FloodZone.dataset)

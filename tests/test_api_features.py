@@ -121,6 +121,10 @@ def test_sortby_properties_skip_geometry_precision(client, grid) -> None:
     assert [f["properties"]["static_bfe"] for f in body["features"]] == [31.0, 29.0, 27.0]
     assert all(f["geometry"] is None for f in body["features"])
     assert set(body["features"][0]["properties"]) == {"fld_zone", "static_bfe"}
+    # Zones without a BFE come last, whichever the direction.
+    every = client.get(f"{ITEMS}?sortby=-static_bfe&limit=25&skipGeometry=true").get_json()
+    bfes = [f["properties"]["static_bfe"] for f in every["features"]]
+    assert bfes[0] == 31.0 and bfes[-1] is None and bfes.index(None) == 12
     coarse = client.get(f"{ITEMS}/{grid[0].id}?precision=1").get_json()
     assert all(round(v, 1) == v for v in coarse["geometry"]["coordinates"][0][0][0])
 
