@@ -37,6 +37,7 @@ from common import (  # noqa: E402
     bench_database_url,
     ensure_large_dataset,
     gunicorn,
+    parse_wrk,
     peak_rss_mib,
     percentiles,
     pg_tool,
@@ -112,19 +113,6 @@ def points_in_large_zones(engine: sa.Engine, count: int) -> list[tuple[float, fl
             "LATERAL ST_Dump(ST_GeneratePoints(big.geom, CEIL(CAST(:count AS float) / big.k)::int, "
             "big.n::int)) AS p LIMIT :count"), {"count": count}).all()
     return [(float(x), float(y)) for x, y in rows]
-
-
-def parse_wrk(output: str) -> dict:
-    """Requests/s and latency percentiles from `wrk --latency` output."""
-    def ms(text: str) -> float:
-        value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
-        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
-    p50 = ms(re.search(r"\s50%\s+(\S+)", output).group(1))
-    p99 = ms(re.search(r"\s99%\s+(\S+)", output).group(1))
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return {"rate": rate, "p50": p50, "p99": p99, "non_2xx": int(errors.group(1)) if errors else 0}
 
 
 def pgbench_script(bbox) -> str:

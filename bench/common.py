@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -73,27 +74,27 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(url: str, workers: int = 2,
-             threads: int = 4) -> Iterator[tuple[str, subprocess.Popen]]:
-    """FloodManager under gunicorn on a free loopback port; yields (base URL, process)."""
+def gunicorn_app(gunicorn_bin: Path | str, app: str, env: dict[str, str], ready_path: str,
+                 workers: int = 2, threads: int = 4,
+                 cwd: Path = PROJECT) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A WSGI app under gunicorn on a free loopback port; yields (base URL, master process)."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench"}
     process = subprocess.Popen(
-        [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--threads", str(threads), "--log-level", "warning", "geoapp:create_app()"],
-        cwd=PROJECT, env=env,
+        [str(gunicorn_bin), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+         "--threads", str(threads), "--log-level", "warning", app],
+        cwd=cwd, env={**os.environ, **env},
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             try:
-                urllib.request.urlopen(base + "/healthz", timeout=2).read()
+                urllib.request.urlopen(base + ready_path, timeout=5).read()
                 break
             except OSError:
                 if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("gunicorn did not start") from None
-                time.sleep(0.2)
+                    raise RuntimeError(f"{app} did not start") from None
+                time.sleep(0.3)
         yield base, process
     finally:
         process.send_signal(signal.SIGTERM)
@@ -101,6 +102,27 @@ def gunicorn(url: str, workers: int = 2,
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def gunicorn(url: str, workers: int = 2,
+             threads: int = 4) -> contextlib.AbstractContextManager[tuple[str, subprocess.Popen]]:
+    """FloodManager under gunicorn on a free loopback port; yields (base URL, process)."""
+    return gunicorn_app(VENV_BIN / "gunicorn", "geoapp:create_app()",
+                        {"DATABASE_URL": url, "SECRET_KEY": "bench"}, "/healthz",
+                        workers, threads)
+
+
+def parse_wrk(output: str) -> dict:
+    """Requests/s, latency percentiles (ms) and non-2xx count from `wrk --latency` output."""
+    def ms(text: str) -> float:
+        value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    p50 = ms(re.search(r"\s50%\s+(\S+)", output).group(1))
+    p99 = ms(re.search(r"\s99%\s+(\S+)", output).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {"rate": rate, "p50": p50, "p99": p99, "non_2xx": int(errors.group(1)) if errors else 0}
 
 
 def worker_pids(master_pid: int) -> list[int]:

@@ -116,8 +116,13 @@ def build_config(instance_path: str, test_config: dict[str, Any] | None = None) 
             "connect_timeout": config["GEOAPP_DB_CONNECT_TIMEOUT"],
             "application_name": "floodmanager",
             # JIT compiles for ~0.2 s when the planner's estimates are large (a batch of 100k
-            # points), which is longer than such a query runs.
-            "options": f"-c statement_timeout={config['GEOAPP_STATEMENT_TIMEOUT_MS']} -c jit=off",
+            # points), which is longer than such a query runs. Streamed pages use server-side
+            # cursors and are always read to the end, so plan them for all rows, not the
+            # first 10% (the default fraction picks slow "fast start" plans for bbox pages).
+            "options": (
+                f"-c statement_timeout={config['GEOAPP_STATEMENT_TIMEOUT_MS']} -c jit=off "
+                "-c cursor_tuple_fraction=1"
+            ),
         },
     }
     config["SECRET_KEY"] = test_config.pop("SECRET_KEY", None) or _secret_key(instance_path)

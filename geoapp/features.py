@@ -6,9 +6,10 @@ import datetime as dt
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select
+from sqlalchemy import BigInteger, ColumnElement, Select, bindparam
 from sqlalchemy.orm import Session
 
 from geoapp import cql, queries
@@ -373,19 +374,39 @@ def items_page(session: Session, query: ItemsQuery, exact_count_limit: int) -> I
     return ItemsPage(session=session, query=query, number_matched=number_matched)
 
 
+@lru_cache(maxsize=128)
+def one_item_statement(
+    properties: tuple[str, ...],
+    srid: int,
+    lat_first: bool,
+    precision: int,
+    simplify: float | None,
+    skip_geometry: bool,
+) -> Select[Any]:
+    """The single-item statement for one set of output options, built once (id bound later)."""
+    return queries.zone_features(
+        where=[FloodZone.id == bindparam("zone_id", type_=BigInteger)],
+        order_by=[],
+        properties={name: PROPERTY_COLUMNS[name] for name in properties},
+        srid=srid,
+        lat_first=lat_first,
+        precision=precision,
+        simplify=simplify,
+        skip_geometry=skip_geometry,
+    )
+
+
 def one_item(session: Session, zone_id: int, query: ItemsQuery) -> tuple[int, str | None, str]:
     """A single zone (of any dataset status) as (id, geometry text, properties text)."""
-    statement = queries.zone_features(
-        where=[FloodZone.id == zone_id],
-        order_by=[],
-        properties={name: PROPERTY_COLUMNS[name] for name in query.properties},
-        srid=query.crs.srid,
-        lat_first=query.crs.lat_first,
-        precision=query.precision,
-        simplify=query.simplify,
-        skip_geometry=query.skip_geometry,
+    statement = one_item_statement(
+        tuple(query.properties),
+        query.crs.srid,
+        query.crs.lat_first,
+        query.precision,
+        query.simplify,
+        query.skip_geometry,
     )
-    row = session.execute(statement).first()
+    row = session.execute(statement, {"zone_id": zone_id}).first()
     if row is None:
         raise NotFound(f"no flood zone with id {zone_id}")
     return tuple(row)  # type: ignore[return-value]

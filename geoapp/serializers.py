@@ -253,11 +253,14 @@ def token_json(token: ApiToken, secret: str | None = None) -> dict[str, Any]:
     return out
 
 
-def feature_text(fid: int, geometry: str | None, properties: str) -> str:
+def feature_text(
+    fid: int, geometry: str | None, properties: str, links: list[dict[str, Any]] | None = None
+) -> str:
     """One GeoJSON Feature from the geometry and properties JSON texts PostGIS produced."""
+    extra = f',"links":{json.dumps(links)}' if links else ""
     return (
         f'{{"type":"Feature","id":{int(fid)},"geometry":{geometry or "null"},'
-        f'"properties":{properties}}}'
+        f'"properties":{properties}{extra}}}'
     )
 
 

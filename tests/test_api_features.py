@@ -48,6 +48,8 @@ def test_collection_extent_follows_the_data(client, grid) -> None:
     assert body["extent"]["spatial"]["bbox"][0] == pytest.approx([-74.1, 40.0, -73.85, 40.01])
     assert body["extent"]["temporal"]["interval"][0][0] == "2020-01-01"
     assert client.get("/api/collections/nope").status_code == 404
+    assert client.get("/api/collections/nope/items").status_code == 404
+    assert client.get("/api/collections/nope/items/1").get_json()["error"] == "not_found"
 
 
 def test_paging_walks_every_feature_once(client, grid) -> None:

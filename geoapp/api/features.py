@@ -181,6 +181,14 @@ def datasets_collection() -> dict[str, Any]:
     }
 
 
+def check_collection(collection_id: str) -> None:
+    """NotFound unless the collection exists (without computing its metadata)."""
+    if collection_id not in (COLLECTION_ID, DATASETS_ID):
+        raise NotFound(
+            f"no collection {collection_id!r}; there are {COLLECTION_ID} and {DATASETS_ID}"
+        )
+
+
 def collection_metadata(collection_id: str) -> dict[str, Any]:
     """Metadata of one collection, or NotFound."""
     if collection_id == COLLECTION_ID:
@@ -257,7 +265,7 @@ def items(collection_id: str) -> ResponseReturnValue:
     """A page of features, streamed; filters, sorting, CRS and paging as in the OpenAPI."""
     if collection_id == DATASETS_ID:
         return dataset_items()
-    collection_metadata(collection_id)
+    check_collection(collection_id)
     query = parse_items_args()
     version, changed_at = data_version()
     etag = f"{version}-{hashlib.sha1(request.full_path.encode()).hexdigest()[:16]}"
@@ -303,7 +311,7 @@ def item(collection_id: str, item_id: str) -> ResponseReturnValue:
     """One feature."""
     if collection_id == DATASETS_ID:
         return dataset_item(item_id)
-    collection_metadata(collection_id)
+    check_collection(collection_id)
     if not item_id.isdigit():
         raise NotFound(f"no flood zone with id {item_id[:40]!r}")
     query = parse_items_args()
@@ -312,9 +320,7 @@ def item(collection_id: str, item_id: str) -> ResponseReturnValue:
     if request.if_none_match.contains_weak(etag):
         return conditional(Response(status=304), etag, changed_at)
     fid, geometry, properties = features.one_item(db.session, int(item_id), query)
-    text = feature_text(fid, geometry, properties)
-    document = json.loads(text)
-    document["links"] = [
+    links = [
         link(
             api_url("api.item", collection_id=COLLECTION_ID, item_id=fid, f="json"), "self", GEOJSON
         ),
@@ -326,9 +332,13 @@ def item(collection_id: str, item_id: str) -> ResponseReturnValue:
         link(api_url("api.collection", collection_id=COLLECTION_ID), "collection", JSON),
     ]
     if wants_html():
+        document = json.loads(feature_text(fid, geometry, properties))
+        document["links"] = links
         response = Response(render_template("api/item.html", feature=document), mimetype=HTML)
     else:
-        response = current_app.response_class(json.dumps(document), mimetype=GEOJSON)
+        # The geometry text from PostGIS is passed through, not parsed and written again.
+        text = feature_text(fid, geometry, properties, links)
+        response = current_app.response_class(text, mimetype=GEOJSON)
         response.headers["Content-Crs"] = crs_header(query)
     return conditional(response, etag, changed_at)
 
