@@ -122,13 +122,20 @@ cmd_start() {
       echo "shared_buffers = 256MB"
     } | as_owner tee -a "$pgdata/postgresql.conf" >/dev/null
   fi
+  # A running cluster started on another port (GEOAPP_PG_PORT changed) is restarted on this one.
+  if as_owner "$(pg_bin "$major" pg_ctl)" -D "$pgdata" status >/dev/null 2>&1 \
+      && [ "$(sed -n 4p "$pgdata/postmaster.pid" 2>/dev/null)" != "$PORT" ]; then
+    say "restarting the private cluster on port $PORT"
+    as_owner "$(pg_bin "$major" pg_ctl)" -D "$pgdata" -m fast -w stop >/dev/null
+  fi
   if as_owner "$(pg_bin "$major" pg_ctl)" -D "$pgdata" status >/dev/null 2>&1; then
     say "private cluster already running on 127.0.0.1:$PORT"
   else
     if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
       die "port $PORT is taken by another server; set GEOAPP_PG_PORT to a free port"
     fi
-    as_owner "$(pg_bin "$major" pg_ctl)" -D "$pgdata" -l "$pgdata/server.log" -w -t 60 start >/dev/null \
+    # The port is given at every start, so it follows GEOAPP_PG_PORT, not the port of initdb.
+    as_owner "$(pg_bin "$major" pg_ctl)" -D "$pgdata" -l "$pgdata/server.log" -o "-p $PORT" -w -t 60 start >/dev/null \
       || { tail -20 "$pgdata/server.log" >&2 || true; die "the private cluster did not start"; }
     say "private cluster started on 127.0.0.1:$PORT"
   fi
