@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import tempfile
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
+from tqdm import tqdm
 
-from geoapp import PROJECT_DIR, accounts
+from geoapp import PROJECT_DIR, accounts, imports, jobs
 from geoapp.errors import AppError
 from geoapp.extensions import db
 from geoapp.models import ROLES
@@ -62,6 +65,57 @@ def load_sample(path: Path, name: str) -> None:
     click.echo(f"loaded dataset {dataset.id} '{name}': {dataset.feature_count} zones")
 
 
+@zones_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=True, path_type=Path))
+@click.option("--name", help="Dataset name (default: the file name); an existing name gets a "
+              "new version.")
+@click.option("--layer", help="Layer to import (default: the only one, or S_FLD_HAZ_AR).")
+@click.option("--source-crs", help="CRS of a file that declares none, e.g. EPSG:3424.")
+@click.option("--encoding", help="Text encoding of a .dbf without .cpg, e.g. cp1252.")
+@click.option("--effective-date", help="Effective date of the map, YYYY-MM-DD.")
+@click.option("--field-map", help='JSON mapping of NFHL fields to source fields, e.g. '
+              '\'{"FLD_ZONE": "ZONE"}\'.')
+@click.option("--repair/--no-repair", default=True, show_default=True,
+              help="Repair invalid polygons (else refuse the whole import).")
+def import_file(path: Path, name: str | None, layer: str | None, source_crs: str | None,
+                encoding: str | None, effective_date: str | None, field_map: str | None,
+                repair: bool) -> None:
+    """Import a flood zone file (zipped shapefile or FileGDB, GeoPackage, GeoJSON, KML, ...)."""
+    try:
+        mapping = json.loads(field_map) if field_map else {}
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--field-map") from None
+    try:
+        options = imports.options_from_form({
+            "name": name or path.stem, "layer": layer, "source_crs": source_crs,
+            "encoding": encoding, "effective_date": effective_date, "field_map": mapping,
+            "repair": repair,
+        })
+        dataset = imports.create_pending(db.session, options, path.name, None)
+        with tqdm(total=0, unit=" features", desc="importing") as bar, \
+                tempfile.TemporaryDirectory(prefix="geoapp-import-") as workdir:
+
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            report = imports.run(db.session, dataset, path, Path(workdir), options,
+                                 jobs.upload_limits(current_app.config), progress)
+        db.session.commit()
+    except AppError as error:
+        db.session.rollback()
+        fail(error)
+    click.echo(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
+    click.echo(f"dataset {dataset.id} '{dataset.name}': {report.imported} zones imported", err=True)
+
+
+@click.command("worker")
+@click.option("--concurrency", default=1, show_default=True, help="Jobs run at once.")
+def worker(concurrency: int) -> None:
+    """Run the background worker that performs queued imports."""
+    jobs.run_worker(current_app._get_current_object(), concurrency)
+
+
 @users_cli.command("create")
 @click.argument("email")
 @click.option("--role", type=click.Choice(ROLES), default="viewer", show_default=True)
@@ -103,5 +157,5 @@ def create_token(email: str, name: str) -> None:
 
 def register_cli(app: Flask) -> None:
     """Attach the command groups to the app."""
-    for group in (zones_cli, users_cli, tokens_cli):
+    for group in (zones_cli, users_cli, tokens_cli, worker):
         app.cli.add_command(group)

@@ -40,6 +40,15 @@ DEFAULTS: dict[str, Any] = {
     "GEOAPP_EXACT_COUNT_LIMIT": 100000,
     # Largest request body, in megabytes.
     "GEOAPP_MAX_REQUEST_MB": 64,
+    # Uploads for import: largest file, and what an archive may unpack to (size and ratio,
+    # against zip bombs).
+    "GEOAPP_UPLOAD_MAX_MB": 1024,
+    "GEOAPP_UPLOAD_MAX_UNPACKED_MB": 8192,
+    "GEOAPP_UPLOAD_MAX_RATIO": 200.0,
+    # Uploads up to this size are imported during the request instead of by the worker.
+    "GEOAPP_IMPORT_INLINE_MAX_KB": 512,
+    # Where uploads wait for the worker (default: the instance folder's uploads/).
+    "GEOAPP_UPLOAD_DIR": "",
     # Where the front-end packages installed from npm live (served under /vendor/).
     "GEOAPP_VENDOR_DIR": "",
 }

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     func,
     text,
 )
@@ -73,6 +74,10 @@ class Dataset(Base):
     status: Mapped[str] = mapped_column(String(16), server_default="ready")
     # When a newer version of this map took over; answers `as_of` questions about the past.
     superseded_on: Mapped[dt.date | None] = mapped_column(Date)
+    # Import progress (0..1) while queued/importing, and what the import did or why it failed.
+    progress: Mapped[float | None] = mapped_column(Float)
+    import_report: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    error: Mapped[str | None] = mapped_column(Text)
 
     zones: Mapped[list[FloodZone]] = relationship(
         back_populates="dataset", cascade="all, delete-orphan", passive_deletes=True

@@ -21,11 +21,15 @@ target_metadata = target_db.metadata
 
 # Tables created by extensions, not by our models: autogenerate must not try to drop them.
 FOREIGN_TABLES = {"spatial_ref_sys", "layer", "topology"}
+# The job queue's tables belong to procrastinate (created by migration 0003 from its schema).
+QUEUE_TABLE_PREFIX = "procrastinate_"
 
 
 def include_object(obj, name, obj_type, reflected, compare_to):
     """Skip extension-owned tables, then let GeoAlchemy2 filter its spatial indexes."""
-    if obj_type == "table" and reflected and compare_to is None and name in FOREIGN_TABLES:
+    if obj_type == "table" and reflected and compare_to is None and (
+        name in FOREIGN_TABLES or name.startswith(QUEUE_TABLE_PREFIX)
+    ):
         return False
     return alembic_helpers.include_object(obj, name, obj_type, reflected, compare_to)
 

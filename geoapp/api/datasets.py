@@ -1,0 +1,166 @@
+"""Dataset imports and exports: POST /api/datasets, GET /api/datasets[/{id}[/export]]."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+from flask import Response, current_app, g, request, stream_with_context
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+from werkzeug.utils import secure_filename
+
+from geoapp import exports, imports, jobs, uploads
+from geoapp.api import bp
+from geoapp.api.features import api_url
+from geoapp.auth import require_role
+from geoapp.errors import InvalidInput, NotFound
+from geoapp.extensions import db
+from geoapp.models import Dataset
+from geoapp.params import parse_bool
+
+STREAM_CHUNK = 1 << 16
+
+
+def dataset_json(dataset: Dataset) -> dict[str, Any]:
+    """A dataset's state, import report and links."""
+    return {
+        "id": dataset.id,
+        "name": dataset.name,
+        "status": dataset.status,
+        "progress": dataset.progress,
+        "error": dataset.error,
+        "source_filename": dataset.source_filename,
+        "source_crs": dataset.source_crs,
+        "effective_date": dataset.effective_date.isoformat() if dataset.effective_date else None,
+        "superseded_on": dataset.superseded_on.isoformat() if dataset.superseded_on else None,
+        "feature_count": dataset.feature_count,
+        "imported_at": dataset.imported_at.isoformat() if dataset.imported_at else None,
+        "report": dataset.import_report,
+        "links": [
+            {"href": api_url("api.dataset_status", dataset_id=dataset.id), "rel": "self",
+             "type": "application/json"},
+            {"href": api_url("api.dataset_export", dataset_id=dataset.id, format="gpkg"),
+             "rel": "enclosure", "type": exports.FORMATS["gpkg"].media_type},
+        ],
+    }
+
+
+def upload_dir() -> Path:
+    """Where uploads wait for the worker."""
+    configured = current_app.config["GEOAPP_UPLOAD_DIR"]
+    return Path(configured) if configured else Path(current_app.instance_path) / "uploads"
+
+
+def import_form() -> dict[str, Any]:
+    """The import fields of a multipart request."""
+    form: dict[str, Any] = {key: request.form.get(key) for key in
+                            ("name", "effective_date", "source_crs", "encoding", "layer")}
+    raw_map = request.form.get("field_map")
+    if raw_map:
+        try:
+            form["field_map"] = json.loads(raw_map)
+        except json.JSONDecodeError:
+            raise InvalidInput('field_map must be JSON, like {"FLD_ZONE": "ZONE"}',
+                               code="invalid_field_mapping") from None
+    form["repair"] = parse_bool(request.form, "repair", default=True)
+    return form
+
+
+def save_upload() -> Path:
+    """The uploaded file saved in a fresh directory, its content checked."""
+    if request.mimetype != "multipart/form-data":
+        raise InvalidInput("send the file as multipart/form-data in a field named 'file'",
+                           code="missing_file")
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise InvalidInput("send the file in a multipart field named 'file'",
+                           code="missing_file")
+    directory = upload_dir() / uuid.uuid4().hex
+    directory.mkdir(parents=True)
+    target = directory / (secure_filename(upload.filename) or "upload")
+    upload.save(target)
+    try:
+        uploads.check_content(target)
+    except InvalidInput:
+        uploads.remove_tree(directory)
+        raise
+    return target
+
+
+@bp.post("/datasets")
+@require_role("analyst")
+def create_dataset_import() -> ResponseReturnValue:
+    """Queue an import; 202 with the status URL (the worker does the work)."""
+    # Raised for this route only, before the body is read.
+    request.max_content_length = current_app.config["GEOAPP_UPLOAD_MAX_MB"] * 1024 * 1024
+    options = imports.options_from_form(import_form())
+    upload = save_upload()
+    dataset = imports.create_pending(db.session, options, upload.name, g.user)
+    db.session.commit()
+    if upload.stat().st_size <= current_app.config["GEOAPP_IMPORT_INLINE_MAX_KB"] * 1024:
+        # Small files are imported right away; the answer has the same shape either way.
+        imports.run_to_completion(db.session, dataset.id, upload, options,
+                                  jobs.upload_limits(current_app.config))
+        db.session.refresh(dataset)
+        return accepted(dataset)
+    try:
+        jobs.enqueue_import(current_app._get_current_object(), dataset.id, upload, options)
+    except Exception:
+        uploads.remove_tree(upload.parent)
+        imports.record_failure(db.engine, dataset.id, "the import could not be queued")
+        raise
+    return accepted(dataset)
+
+
+def accepted(dataset: Dataset) -> ResponseReturnValue:
+    """202 Accepted with the dataset's state and the URL to follow it."""
+    response = current_app.response_class(json.dumps(dataset_json(dataset)), status=202,
+                                          mimetype="application/json")
+    response.headers["Location"] = api_url("api.dataset_status", dataset_id=dataset.id)
+    return response
+
+
+@bp.get("/datasets")
+def list_datasets() -> ResponseReturnValue:
+    """Every dataset with its state, newest first."""
+    rows = db.session.scalars(select(Dataset).order_by(Dataset.id.desc())).all()
+    return {"datasets": [dataset_json(d) for d in rows]}
+
+
+@bp.get("/datasets/<int:dataset_id>")
+def dataset_status(dataset_id: int) -> ResponseReturnValue:
+    """A dataset's import state: queued, importing (with progress), ready, failed, retired."""
+    dataset = db.session.get(Dataset, dataset_id)
+    if dataset is None:
+        raise NotFound(f"no dataset {dataset_id}")
+    return dataset_json(dataset)
+
+
+@bp.get("/datasets/<int:dataset_id>/export")
+def dataset_export(dataset_id: int) -> ResponseReturnValue:
+    """The dataset as a file (format=gpkg|shp|geojson|fgb|csv|kml), streamed."""
+    fmt = exports.parse_format(request.args.get("format"))
+    workdir = Path(tempfile.mkdtemp(prefix="geoapp-export-"))
+    try:
+        written = exports.export_dataset(db.session, dataset_id, fmt, workdir)
+    except Exception:
+        uploads.remove_tree(workdir)
+        raise
+    db.session.close()
+
+    def chunks():
+        try:
+            with written.path.open("rb") as handle:
+                while chunk := handle.read(STREAM_CHUNK):
+                    yield chunk
+        finally:
+            uploads.remove_tree(workdir)
+
+    response = Response(stream_with_context(chunks()), mimetype=written.media_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{written.filename}"'
+    response.headers["Content-Length"] = str(written.path.stat().st_size)
+    return response

@@ -1,0 +1,84 @@
+"""Background imports on procrastinate, a job queue kept in PostgreSQL (no other service).
+
+`flask worker` runs the worker; `queue_for(app)` gives the queue to defer jobs on. A job
+carries the dataset id, the upload's working directory and the import options; procrastinate
+hands each job to exactly one worker, however many run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import procrastinate
+from flask import Flask
+
+from geoapp import imports, pipeline, uploads
+from geoapp.extensions import db
+
+QUEUE = "imports"
+tasks = procrastinate.Blueprint()
+# The Flask app of a worker process, set by `flask worker` (jobs run outside any request).
+_worker_app: dict[str, Flask] = {}
+
+
+def libpq_url(sqlalchemy_url: str) -> str:
+    """A SQLAlchemy URL as the plain postgresql:// URL psycopg 3 takes."""
+    scheme, rest = sqlalchemy_url.split("://", 1)
+    return f"postgresql://{rest}" if scheme.startswith("postgresql") else sqlalchemy_url
+
+
+def queue_for(app: Flask) -> procrastinate.App:
+    """The job queue on the app's database (one per app, created on first use)."""
+    queue = app.extensions.get("geoapp.queue")
+    if queue is None:
+        connector = procrastinate.PsycopgConnector(
+            conninfo=libpq_url(app.config["SQLALCHEMY_DATABASE_URI"]),
+            kwargs={"application_name": "floodmanager-jobs"},
+        )
+        queue = procrastinate.App(connector=connector)
+        queue.add_tasks_from(tasks, namespace="geoapp")
+        app.extensions["geoapp.queue"] = queue
+    return queue
+
+
+def upload_limits(config: Any) -> uploads.UnpackLimits:
+    """Unpacking limits from the app's settings."""
+    return uploads.UnpackLimits(
+        max_uncompressed_bytes=config["GEOAPP_UPLOAD_MAX_UNPACKED_MB"] * 1024 * 1024,
+        max_ratio=config["GEOAPP_UPLOAD_MAX_RATIO"],
+    )
+
+
+def perform_import(app: Flask, dataset_id: int, upload: str, options: dict[str, Any]) -> None:
+    """Import an upload into its pending dataset, recording progress, outcome and report."""
+    with app.app_context():
+        engine = db.engine
+
+        def progress(done: int, total: int) -> None:
+            imports.record_progress(engine, dataset_id, min(done / max(total, 1), 0.99))
+
+        imports.run_to_completion(db.session, dataset_id, Path(upload),
+                                  imports.options_from_form(options), upload_limits(app.config),
+                                  progress)
+
+
+@tasks.task(name="import_dataset", queue=QUEUE)
+def import_dataset(dataset_id: int, upload: str, options: dict[str, Any]) -> None:
+    """The queued import job (runs in `flask worker`)."""
+    perform_import(_worker_app["app"], dataset_id, upload, options)
+
+
+def enqueue_import(app: Flask, dataset_id: int, upload: Path,
+                   options: pipeline.ImportOptions) -> None:
+    """Queue an import job for a pending dataset."""
+    queue = queue_for(app)
+    with queue.open():
+        queue.configure_task("geoapp:import_dataset").defer(
+            dataset_id=dataset_id, upload=str(upload), options=imports.options_json(options))
+
+
+def run_worker(app: Flask, concurrency: int = 1) -> None:
+    """Process import jobs until interrupted."""
+    _worker_app["app"] = app
+    queue_for(app).run_worker(queues=[QUEUE], concurrency=concurrency)

@@ -1,0 +1,379 @@
+"""The import pipeline shared by the web upload, the API and the CLI (no Flask here).
+
+A layer is read with GDAL (pyogrio) in chunks, reprojected to EPSG:4326 with pyproj, checked
+and repaired with shapely/GEOS, and bulk-loaded with COPY into `flood_zones` inside the
+caller's transaction; the database triggers cut the subdivided pieces on the way. The dataset
+switches to `ready` (retiring an older version of the same name) in that same transaction, so
+a failure, a crash or a killed worker leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyogrio
+import pyogrio.raw
+import shapely
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
+from shapely.geometry import MultiPolygon, Polygon
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from geoapp.errors import InvalidInput
+from geoapp.models import Dataset
+from geoapp.nfhl import NUMBER_FIELDS, TEXT_FIELDS, json_safe, zone_columns
+from geoapp.zones import refresh_dataset_summary
+
+WGS84 = CRS.from_epsg(4326)
+DEFAULT_ENCODING = "UTF-8"  # for shapefiles without a .cpg; ISO-8859-1 is GDAL's own guess
+NFHL_LAYER = "S_FLD_HAZ_AR"
+# Target fields a mapping may fill, and the only one that is required.
+MAPPABLE_FIELDS = {*TEXT_FIELDS.values(), *NUMBER_FIELDS.values(), "SFHA_TF"}
+REQUIRED_FIELD = "FLD_ZONE"
+REJECTIONS_LISTED = 100
+POLYGONAL = {"Polygon", "MultiPolygon"}
+COPY_COLUMNS = ("dataset_id", "fld_ar_id", "dfirm_id", "fld_zone", "zone_subty", "sfha_tf",
+                "static_bfe", "depth", "velocity", "vel_unit", "v_datum", "len_unit",
+                "attributes", "geom")
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ImportOptions:
+    """What the user chose for one import."""
+
+    name: str
+    effective_date: dt.date | None = None
+    source_crs: str | None = None
+    encoding: str | None = None
+    layer: str | None = None
+    field_map: dict[str, str] = field(default_factory=dict)
+    repair: bool = True
+    chunk_size: int = 5000
+
+
+@dataclass
+class ImportReport:
+    """What an import read, wrote, repaired, skipped and refused."""
+
+    source: str
+    layer: str
+    source_crs: str
+    encoding: str | None
+    features_read: int = 0
+    imported: int = 0
+    repaired: int = 0
+    skipped_empty: int = 0
+    rejected_count: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    bbox: list[float] | None = None
+    zones: dict[str, int] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+    superseded_dataset_ids: list[int] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        """The report as JSON-ready data."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LayerPlan:
+    """What the pipeline will read: layer, CRS, encoding, size, and the NFHL field names."""
+
+    path: str
+    layer: str
+    crs: CRS
+    crs_label: str
+    encoding: str | None
+    feature_count: int
+    field_sources: dict[str, str]
+
+
+def crs_label(crs: CRS) -> str:
+    """'EPSG:nnnn' when the CRS has a code (Esri .prj files included), else its name."""
+    authority = crs.to_authority(min_confidence=70)
+    return f"{authority[0]}:{authority[1]}" if authority else crs.name
+
+
+def choose_layer(path: str, wanted: str | None) -> str:
+    """The layer to import: the one asked for, the only one, or the NFHL flood hazard layer."""
+    try:
+        layers = [str(name) for name, _ in pyogrio.list_layers(path)]
+    except pyogrio.errors.DataSourceError as exc:
+        raise InvalidInput(f"GDAL cannot read {Path(path).name}: {exc}",
+                           code="unreadable_file") from None
+    if not layers:
+        raise InvalidInput(f"{Path(path).name} holds no layer", code="empty_layer")
+    if wanted:
+        match = [name for name in layers if name.lower() == wanted.lower()]
+        if not match:
+            raise InvalidInput(f"no layer {wanted!r}; the file has {', '.join(layers)}",
+                               code="unknown_layer")
+        return match[0]
+    if len(layers) == 1:
+        return layers[0]
+    nfhl = [name for name in layers if name.upper().endswith(NFHL_LAYER)]
+    if nfhl:
+        return nfhl[0]
+    raise InvalidInput(f"the file has several layers ({', '.join(layers)}); choose one with "
+                       "`layer`", code="layer_required")
+
+
+def resolve_fields(fields: list[str], field_map: Mapping[str, str]) -> dict[str, str]:
+    """Target NFHL field -> source field: the mapping, else NFHL names in any case."""
+    by_upper = {name.upper(): name for name in fields}
+    sources: dict[str, str] = {}
+    for target, source in field_map.items():
+        if target.upper() not in MAPPABLE_FIELDS:
+            raise InvalidInput(
+                f"field mapping: {target!r} is not a field we store; use one of "
+                f"{', '.join(sorted(MAPPABLE_FIELDS))}", code="invalid_field_mapping")
+        if source not in fields:
+            raise InvalidInput(
+                f"field mapping: the layer has no field {source!r} (it has "
+                f"{', '.join(fields) or 'none'})", code="invalid_field_mapping")
+        sources[target.upper()] = source
+    for target in MAPPABLE_FIELDS:
+        if target not in sources and target in by_upper:
+            sources[target] = by_upper[target]
+    if REQUIRED_FIELD not in sources:
+        raise InvalidInput(
+            f"no {REQUIRED_FIELD} field: this is not an NFHL layer, so give a field mapping "
+            f"naming the field that holds the zone code (fields: {', '.join(fields) or 'none'})",
+            code="field_mapping_required")
+    return sources
+
+
+def plan_layer(path: str | Path, options: ImportOptions) -> LayerPlan:
+    """Open the file and decide how to read it, refusing what cannot be imported."""
+    path = str(path)
+    layer = choose_layer(path, options.layer)
+    try:
+        info = pyogrio.read_info(path, layer=layer, encoding=options.encoding)
+    except (pyogrio.errors.DataSourceError, LookupError) as exc:
+        raise InvalidInput(f"GDAL cannot read layer {layer!r}: {exc}",
+                           code="unreadable_file") from None
+    geometry_type = str(info.get("geometry_type") or "")
+    count = int(info.get("features") or 0)
+    if count <= 0:
+        raise InvalidInput(f"layer {layer!r} has no features", code="empty_layer")
+    base_type = geometry_type.replace("Multi", "").split()[0] if geometry_type else ""
+    if base_type in {"Point", "LineString"}:
+        raise InvalidInput(
+            f"layer {layer!r} holds {count} {geometry_type} features; flood zones must be "
+            "polygons", code="not_polygons")
+    if options.source_crs:
+        try:
+            crs = CRS.from_user_input(options.source_crs)
+        except CRSError:
+            raise InvalidInput(f"source_crs {options.source_crs!r} is not a known CRS",
+                               code="invalid_crs") from None
+    elif info.get("crs"):
+        crs = CRS.from_user_input(info["crs"])
+    else:
+        raise InvalidInput(
+            f"layer {layer!r} declares no coordinate reference system (no .prj?); give "
+            "source_crs, e.g. EPSG:3424", code="missing_crs")
+    return LayerPlan(path, layer, crs, crs_label(crs), info.get("encoding") or options.encoding,
+                     count, resolve_fields(list(info["fields"]), options.field_map))
+
+
+def read_chunks(plan: LayerPlan, options: ImportOptions
+                ) -> Iterator[tuple[int, np.ndarray, list[dict[str, Any]]]]:
+    """(index of the first feature, geometries, properties) in chunks of `chunk_size`."""
+    encoding = options.encoding or (None if plan.encoding else DEFAULT_ENCODING)
+    start = 0
+    while start < plan.feature_count:
+        meta, _fids, wkb, columns = pyogrio.raw.read(
+            plan.path, layer=plan.layer, skip_features=start, max_features=options.chunk_size,
+            encoding=encoding)
+        if len(wkb) == 0:
+            break
+        names = list(meta["fields"])
+        rows = [{name: column[i] for name, column in zip(names, columns, strict=True)}
+                for i in range(len(wkb))]
+        yield start, shapely.from_wkb(wkb), rows
+        start += len(wkb)
+
+
+def polygonal_part(geometry: Any) -> MultiPolygon | None:
+    """The polygons of a (repaired) geometry as one MultiPolygon, or None if there are none."""
+    polygons: list[Polygon] = []
+    for part in shapely.get_parts(geometry):
+        if isinstance(part, Polygon) and not part.is_empty:
+            polygons.append(part)
+        elif isinstance(part, MultiPolygon):
+            polygons += list(part.geoms)
+        elif part.geom_type == "GeometryCollection":
+            found = polygonal_part(part)
+            if found is not None:
+                polygons += list(found.geoms)
+    return MultiPolygon(polygons) if polygons else None
+
+
+def mapped_properties(row: Mapping[str, Any], sources: Mapping[str, str]) -> dict[str, Any]:
+    """The row's values under their NFHL names (what `nfhl.zone_columns` reads)."""
+    return {target: row.get(source) for target, source in sources.items()}
+
+
+def copy_value(value: Any) -> Any:
+    """A value as COPY's CSV format wants it (None is NULL: an empty unquoted field)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    return value
+
+
+class ChunkWriter:
+    """Turns one chunk of features into COPY rows, counting what happened to each."""
+
+    def __init__(self, plan: LayerPlan, options: ImportOptions, report: ImportReport,
+                 dataset_id: int) -> None:
+        self.plan, self.options, self.report, self.dataset_id = plan, options, report, dataset_id
+        self.to_wgs84 = (None if plan.crs.equals(WGS84, ignore_axis_order=True)
+                         else Transformer.from_crs(plan.crs, WGS84, always_xy=True))
+        self.zones: Counter[str] = Counter()
+
+    def reject(self, index: int, reason: str) -> None:
+        """Count a refused feature and list the first ones."""
+        self.report.rejected_count += 1
+        if len(self.report.rejected) < REJECTIONS_LISTED:
+            self.report.rejected.append({"index": index, "reason": reason})
+
+    def rows(self, first: int, geometries: np.ndarray, properties: list[dict[str, Any]]
+             ) -> list[list[Any]]:
+        """COPY rows of the acceptable features of a chunk."""
+        geometries = shapely.force_2d(geometries)
+        if self.to_wgs84 is not None:
+            geometries = shapely.transform(geometries, self.to_wgs84.transform, interleaved=False)
+        valid = shapely.is_valid(geometries)
+        rows = []
+        for offset, (geometry, row) in enumerate(zip(geometries, properties, strict=True)):
+            index = first + offset
+            self.report.features_read += 1
+            if geometry is None or geometry.is_empty:
+                self.report.skipped_empty += 1
+                continue
+            if geometry.geom_type not in POLYGONAL:
+                self.reject(index, f"a {geometry.geom_type}, not a polygon")
+                continue
+            if not np.all(np.isfinite(shapely.bounds(geometry))):
+                self.reject(index, "coordinates are not finite numbers")
+                continue
+            if not valid[offset]:
+                reason = shapely.is_valid_reason(geometry)
+                if not self.options.repair:
+                    self.reject(index, f"invalid geometry: {reason}")
+                    continue
+                geometry = polygonal_part(shapely.make_valid(geometry))
+                if geometry is None:
+                    self.reject(index, f"invalid geometry that repairs to no area: {reason}")
+                    continue
+                self.report.repaired += 1
+            columns = zone_columns(mapped_properties(row, self.plan.field_sources))
+            if columns["fld_zone"] is None:
+                self.reject(index, f"no zone code in {self.plan.field_sources[REQUIRED_FIELD]}")
+                continue
+            multi = geometry if isinstance(geometry, MultiPolygon) else MultiPolygon([geometry])
+            self.zones[columns["fld_zone"]] += 1
+            rows.append([
+                self.dataset_id, columns["fld_ar_id"], columns["dfirm_id"], columns["fld_zone"],
+                columns["zone_subty"], columns["sfha_tf"], columns["static_bfe"],
+                columns["depth"], columns["velocity"], columns["vel_unit"], columns["v_datum"],
+                columns["len_unit"], json.dumps(json_safe(row), allow_nan=False),
+                shapely.to_wkb(shapely.set_srid(multi, 4326), hex=True, include_srid=True),
+            ])
+        return rows
+
+
+def copy_rows(session: Session, rows: list[list[Any]]) -> None:
+    """Bulk-load rows into flood_zones with COPY, on the session's own connection."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in rows:
+        writer.writerow([copy_value(value) for value in row])
+    buffer.seek(0)
+    dbapi = session.connection().connection.dbapi_connection
+    with dbapi.cursor() as cursor:
+        cursor.copy_expert(
+            f"COPY flood_zones ({', '.join(COPY_COLUMNS)}) FROM STDIN WITH (FORMAT csv)", buffer)
+
+
+def retire_older_versions(session: Session, dataset: Dataset) -> list[int]:
+    """Retire the ready datasets of the same name; they stay for `as_of` lookups."""
+    superseded_on = dataset.effective_date or dt.date.today()
+    retired = session.scalars(
+        update(Dataset)
+        .where(Dataset.name == dataset.name, Dataset.status == "ready", Dataset.id != dataset.id)
+        .values(status="retired", superseded_on=superseded_on)
+        .returning(Dataset.id)
+    ).all()
+    return list(retired)
+
+
+def import_layer(session: Session, dataset: Dataset, source: str | Path,
+                 options: ImportOptions, progress: Progress | None = None) -> ImportReport:
+    """Import a vector file into `dataset` within the session's transaction; the caller commits.
+
+    On InvalidInput nothing has been written that the caller's rollback does not undo.
+    """
+    started = time.perf_counter()
+    plan = plan_layer(source, options)
+    report = ImportReport(source=Path(str(source)).name, layer=plan.layer,
+                          source_crs=plan.crs_label, encoding=plan.encoding or options.encoding
+                          or DEFAULT_ENCODING)
+    writer = ChunkWriter(plan, options, report, dataset.id)
+    for first, geometries, properties in read_chunks(plan, options):
+        rows = writer.rows(first, geometries, properties)
+        if rows:
+            copy_rows(session, rows)
+            report.imported += len(rows)
+        if progress is not None:
+            progress(report.features_read, plan.feature_count)
+    if report.rejected_count and not options.repair:
+        raise ImportRejected(report)
+    if report.imported == 0:
+        raise InvalidInput(f"no polygon could be imported from layer {plan.layer!r} "
+                           f"({report.features_read} features read)", code="nothing_imported")
+    dataset.source_crs = plan.crs_label
+    dataset.effective_date = options.effective_date
+    refresh_dataset_summary(session, dataset)
+    report.superseded_dataset_ids = retire_older_versions(session, dataset)
+    report.zones = dict(sorted(writer.zones.items()))
+    box = session.execute(select(Dataset.bbox.ST_XMin(), Dataset.bbox.ST_YMin(),
+                                 Dataset.bbox.ST_XMax(), Dataset.bbox.ST_YMax())
+                          .where(Dataset.id == dataset.id)).one()
+    report.bbox = None if box[0] is None else [round(float(v), 7) for v in box]
+    report.elapsed_s = round(time.perf_counter() - started, 3)
+    dataset.status = "ready"
+    dataset.progress = 1.0
+    dataset.error = None
+    dataset.import_report = report.as_json()
+    session.flush()
+    return report
+
+
+class ImportRejected(InvalidInput):
+    """Invalid features were found and repair was off: nothing is imported."""
+
+    code = "invalid_geometries"
+
+    def __init__(self, report: ImportReport) -> None:
+        listed = "; ".join(f"feature {r['index']}: {r['reason']}" for r in report.rejected[:5])
+        super().__init__(f"{report.rejected_count} feature(s) refused and repair=false, so "
+                         f"nothing was imported: {listed}")
+        self.report = report
+

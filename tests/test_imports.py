@@ -1,0 +1,239 @@
+"""The import pipeline against PostGIS, with real-world and hostile files built in code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import zipfile
+
+import pytest
+import shapely
+from shapely.geometry import Point, Polygon, box
+from sqlalchemy import func, select
+
+from geoapp import imports, pipeline, uploads
+from geoapp.cli import SAMPLE_FILE
+from geoapp.errors import InvalidInput, PayloadTooLarge
+from geoapp.lookup import lookup_point
+from geoapp.models import Dataset, FloodZone
+from geoapp.queries import Scope
+from geoapp.sources import read_layer
+from tests.upload_files import (
+    SAMPLE_ZIP,
+    nfhl_squares,
+    shapefile_parts,
+    write_layer,
+    zip_files,
+)
+
+LIMITS = uploads.UnpackLimits(max_uncompressed_bytes=50 << 20, max_ratio=100)
+
+
+def zone_count(session) -> int:
+    return session.scalar(select(func.count()).select_from(FloodZone))
+
+
+def do_import(session, path, tmp_path, **options):
+    """Import a file into a new dataset (not committed), returning (dataset, report)."""
+    opts = imports.options_from_form({"name": options.pop("name", "trial"), **options})
+    dataset = imports.create_pending(session, opts, path.name, None)
+    workdir = tmp_path / f"work-{dataset.id}"
+    workdir.mkdir()
+    return dataset, imports.run(session, dataset, path, workdir, opts, LIMITS)
+
+
+def refused(session, path, tmp_path, code, **options) -> str:
+    """Assert an import is refused with `code` and writes no zone; return the message."""
+    before = zone_count(session)
+    with session.begin_nested():
+        with pytest.raises((InvalidInput, PayloadTooLarge)) as caught:
+            do_import(session, path, tmp_path, **options)
+        assert caught.value.code == code, caught.value.message
+        session.rollback()
+    assert zone_count(session) == before
+    return caught.value.message
+
+
+def test_state_plane_shapefile_with_esri_prj_and_cp1252(session, tmp_path) -> None:
+    dataset, report = do_import(session, SAMPLE_ZIP, tmp_path, effective_date="2024-06-20")
+    assert report.source_crs == "EPSG:3424"
+    assert report.imported == report.features_read == 16
+    assert dataset.status == "ready" and dataset.feature_count == 16
+    notes = {z.attributes["NOTE"] for z in session.scalars(
+        select(FloodZone).where(FloodZone.dataset_id == dataset.id))}
+    assert "Ponding near Glimmer Glass – sheet flow, café row" in notes
+    # Reprojected onto the GeoJSON of the same drawing.
+    reference = {p["FLD_AR_ID"]: g for g, p in read_layer(SAMPLE_FILE).features()}
+    for zone in session.scalars(select(FloodZone).where(FloodZone.dataset_id == dataset.id)):
+        stored = shapely.from_wkb(bytes(zone.geom.data))
+        assert shapely.hausdorff_distance(stored, reference[zone.fld_ar_id]) < 2e-7
+
+
+def test_report_has_the_counts_crs_bbox_and_zone_breakdown(session, tmp_path) -> None:
+    _, report = do_import(session, SAMPLE_ZIP, tmp_path)
+    data = report.as_json()
+    assert data["zones"]["AE"] == 7 and sum(data["zones"].values()) == 16
+    assert data["bbox"][0] == pytest.approx(-74.14, abs=0.01)
+    assert json.loads(json.dumps(data)) == data
+
+
+def test_shapefile_in_a_subfolder_of_the_zip(session, tmp_path) -> None:
+    shp = write_layer(tmp_path / "zones.shp", *nfhl_squares())
+    archive = zip_files(tmp_path / "nested.zip", shapefile_parts(shp), folder="export/NFHL/")
+    _, report = do_import(session, archive, tmp_path)
+    assert report.imported == 3
+
+
+def test_missing_prj_asks_for_source_crs(session, tmp_path) -> None:
+    shp = write_layer(tmp_path / "noprj.shp", *nfhl_squares())
+    parts = [p for p in shapefile_parts(shp) if p.suffix != ".prj"]
+    archive = zip_files(tmp_path / "noprj.zip", parts)
+    assert "source_crs" in refused(session, archive, tmp_path, "missing_crs")
+    _, report = do_import(session, archive, tmp_path, source_crs="EPSG:4326")
+    assert report.imported == 3
+
+
+def test_missing_shx_is_refused(session, tmp_path) -> None:
+    shp = write_layer(tmp_path / "noshx.shp", *nfhl_squares())
+    archive = zip_files(tmp_path / "noshx.zip",
+                        [p for p in shapefile_parts(shp) if p.suffix != ".shx"])
+    assert ".shx" in refused(session, archive, tmp_path, "incomplete_shapefile")
+
+
+def test_point_layer_is_refused_with_its_count(session, tmp_path) -> None:
+    path = write_layer(tmp_path / "points.geojson", [Point(0, 0), Point(1, 1)],
+                       {"FLD_ZONE": ["AE", "X"]}, driver="GeoJSON", geometry_type="Point")
+    assert "2 Point features" in refused(session, path, tmp_path, "not_polygons")
+
+
+def bowtie_file(tmp_path):
+    bowtie = Polygon([(0, 0), (1, 1), (1, 0), (0, 1), (0, 0)])
+    geometries, fields = nfhl_squares(2)
+    return write_layer(tmp_path / "bowtie.geojson", [*geometries, bowtie],
+                       {k: [*v, v[0]] for k, v in fields.items()}, driver="GeoJSON")
+
+
+def test_bowtie_is_repaired_and_counted(session, tmp_path) -> None:
+    _, report = do_import(session, bowtie_file(tmp_path), tmp_path)
+    assert (report.imported, report.repaired) == (3, 1)
+    assert session.scalar(select(func.bool_and(func.ST_IsValid(FloodZone.geom)))) is True
+
+
+def test_bowtie_without_repair_refuses_everything(session, tmp_path) -> None:
+    message = refused(session, bowtie_file(tmp_path), tmp_path, "invalid_geometries",
+                      repair=False)
+    assert "feature 2" in message and "Self-intersection" in message
+
+
+def test_holes_duplicate_vertices_and_z_survive(session, tmp_path) -> None:
+    with_hole = Polygon([(0, 0, 5), (4, 0, 5), (4, 4, 5), (0, 4, 5), (0, 0, 5)],
+                        [[(1, 1, 5), (1, 1, 5), (3, 1, 5), (3, 3, 5), (1, 3, 5), (1, 1, 5)]])
+    path = write_layer(tmp_path / "hole.geojson", [with_hole], {"fld_zone": ["X"]},
+                       driver="GeoJSON")
+    dataset, report = do_import(session, path, tmp_path)
+    assert report.imported == 1
+    assert [h.fld_zone for h in lookup_point(session, 0.5, 0.5).zones] == ["X"]
+    assert lookup_point(session, 2, 2).status == "unmapped"
+    assert session.scalar(select(func.ST_NDims(FloodZone.geom))
+                          .where(FloodZone.dataset_id == dataset.id)) == 2
+
+
+def test_other_schemas_need_a_field_mapping(session, tmp_path) -> None:
+    path = write_layer(tmp_path / "county.geojson", [box(0, 0, 1, 1)],
+                       {"ZONE": ["AE"], "BFE_FT": [12.5]}, driver="GeoJSON")
+    assert "field mapping" in refused(session, path, tmp_path, "field_mapping_required")
+    refused(session, path, tmp_path, "invalid_field_mapping", field_map={"FLD_ZONE": "NOPE"})
+    _, report = do_import(session, path, tmp_path,
+                          field_map={"FLD_ZONE": "ZONE", "STATIC_BFE": "BFE_FT"})
+    assert report.imported == 1
+    zone = session.scalar(select(FloodZone).order_by(FloodZone.id.desc()))
+    assert (zone.fld_zone, zone.static_bfe, zone.attributes["BFE_FT"]) == ("AE", 12.5, 12.5)
+
+
+def test_geopackage_flood_layer_found_by_name(session, tmp_path) -> None:
+    gpkg = tmp_path / "nfhl.gpkg"
+    write_layer(gpkg, [box(0, 0, 1, 1)], {"NAME": ["county"]}, driver="GPKG",
+                layer="S_POL_AR")
+    write_layer(gpkg, *nfhl_squares(), driver="GPKG", layer="S_FLD_HAZ_AR")
+    _, report = do_import(session, gpkg, tmp_path)
+    assert (report.layer, report.imported) == ("S_FLD_HAZ_AR", 3)
+
+
+def test_zip_bomb_is_refused(session, tmp_path) -> None:
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("zones.shp", b"\0" * (20 << 20))
+    assert "limit" in refused(session, bomb, tmp_path, "archive_too_large")
+
+
+def test_zip_slip_entry_is_refused(session, tmp_path) -> None:
+    evil = tmp_path / "slip.zip"
+    with zipfile.ZipFile(evil, "w") as archive:
+        archive.writestr("../../outside.shp", b"x")
+    refused(session, evil, tmp_path, "unsafe_archive")
+    assert not (tmp_path.parent / "outside.shp").exists()
+
+
+def test_zip_with_a_symlink_is_refused(session, tmp_path) -> None:
+    evil = tmp_path / "link.zip"
+    with zipfile.ZipFile(evil, "w") as archive:
+        info = zipfile.ZipInfo("zones.shp")
+        info.external_attr = (0o120777 << 16)
+        archive.writestr(info, "/etc/passwd")
+    refused(session, evil, tmp_path, "unsafe_archive")
+
+
+def test_png_named_zip_is_refused(session, tmp_path) -> None:
+    fake = tmp_path / "map.zip"
+    fake.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 100)
+    assert "PNG" in refused(session, fake, tmp_path, "wrong_content")
+
+
+def test_empty_layer_and_empty_file(session, tmp_path) -> None:
+    empty_layer = tmp_path / "empty.geojson"
+    empty_layer.write_text('{"type": "FeatureCollection", "features": []}')
+    refused(session, empty_layer, tmp_path, "empty_layer")
+    zero = tmp_path / "zero.gpkg"
+    zero.write_bytes(b"")
+    refused(session, zero, tmp_path, "empty_file")
+
+
+def test_reimport_creates_a_version_and_keeps_the_old_for_as_of(session, tmp_path) -> None:
+    first = write_layer(tmp_path / "v1.geojson", [box(0, 0, 1, 1)], {"FLD_ZONE": ["X"]},
+                        driver="GeoJSON")
+    second = write_layer(tmp_path / "v2.geojson", [box(0, 0, 1, 1)], {"FLD_ZONE": ["AE"]},
+                         driver="GeoJSON")
+    old, _ = do_import(session, first, tmp_path, name="County", effective_date="2010-01-01")
+    new, report = do_import(session, second, tmp_path, name="County",
+                            effective_date="2024-01-01")
+    assert report.superseded_dataset_ids == [old.id]
+    session.refresh(old)
+    assert (old.status, old.superseded_on) == ("retired", dt.date(2024, 1, 1))
+    assert [h.fld_zone for h in lookup_point(session, 0.5, 0.5).zones] == ["AE"]
+    then = lookup_point(session, 0.5, 0.5, Scope(as_of=dt.date(2015, 1, 1)))
+    assert [h.fld_zone for h in then.zones] == ["X"]
+
+
+def test_failed_run_is_recorded_and_upload_removed(session, tmp_path) -> None:
+    upload_dir = tmp_path / "upload"
+    upload_dir.mkdir()
+    bad = upload_dir / "broken.zip"
+    bad.write_bytes(io.BytesIO(b"PK\x03\x04 not really").getvalue())
+    opts = imports.options_from_form({"name": "broken"})
+    dataset = imports.create_pending(session, opts, bad.name, None)
+    session.commit()
+    result = imports.run_to_completion(session, dataset.id, bad, opts, LIMITS)
+    assert result.status == "failed" and "zip" in result.error
+    assert not upload_dir.exists()
+    assert session.get(Dataset, dataset.id).feature_count == 0
+
+
+def test_options_are_validated() -> None:
+    with pytest.raises(InvalidInput, match="name"):
+        imports.options_from_form({"name": " "})
+    with pytest.raises(InvalidInput, match="YYYY-MM-DD"):
+        imports.options_from_form({"name": "a", "effective_date": "June 2024"})
+    with pytest.raises(InvalidInput, match="field_map"):
+        imports.options_from_form({"name": "a", "field_map": ["FLD_ZONE"]})
+    assert pipeline.ImportOptions(name="a").repair is True

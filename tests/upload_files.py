@@ -1,0 +1,59 @@
+"""Builders of odd and bad upload files, made in code (no binaries in the repository)."""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyogrio.raw
+import shapely
+from shapely.geometry import box
+
+SAMPLE_ZIP = Path(__file__).resolve().parent.parent / "data" / "sample" / (
+    "manasquan_nfhl_nj_stateplane.zip")
+
+
+def write_layer(path: Path, geometries: Sequence[Any], fields: Mapping[str, Sequence[Any]],
+                crs: str | None = "EPSG:4326", driver: str | None = None,
+                layer: str | None = None, encoding: str | None = None,
+                geometry_type: str = "Unknown") -> Path:
+    """Write features with pyogrio (any GDAL driver)."""
+    names = list(fields)
+    columns = [np.array(list(values), dtype=object if any(isinstance(v, str) or v is None
+                                                            for v in values) else None)
+               for values in fields.values()]
+    wkb = np.array([shapely.to_wkb(g) for g in geometries], dtype=object)
+    pyogrio.raw.write(str(path), wkb, columns, names, crs=crs, driver=driver, layer=layer,
+                      encoding=encoding, geometry_type=geometry_type, append=path.exists()
+                      and driver == "GPKG")
+    return path
+
+
+def zip_files(target: Path, files: Sequence[Path], folder: str = "") -> Path:
+    """Zip files, optionally inside a folder of the archive."""
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in files:
+            archive.write(file, f"{folder}{file.name}")
+    return target
+
+
+def shapefile_parts(shp: Path) -> list[Path]:
+    """The files of a shapefile."""
+    return sorted(p for p in shp.parent.iterdir() if p.stem == shp.stem)
+
+
+def nfhl_squares(count: int = 3, x0: float = -80.0, y0: float = 30.0) -> tuple[list, dict]:
+    """Small NFHL-schema AE squares in a row (geometries, fields)."""
+    geometries = [box(x0 + i * 0.01, y0, x0 + i * 0.01 + 0.009, y0 + 0.009)
+                  for i in range(count)]
+    fields = {
+        "FLD_ZONE": ["AE"] * count,
+        "ZONE_SUBTY": [""] * count,
+        "SFHA_TF": ["T"] * count,
+        "STATIC_BFE": [float(8 + i) for i in range(count)],
+        "FLD_AR_ID": [f"T_{i}" for i in range(count)],
+    }
+    return geometries, fields
