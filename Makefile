@@ -57,6 +57,8 @@ sample: migrate
 
 run: sample
 	@echo "FloodManager on http://$(HOST):$(PORT)  (map: /, lookup: /api/lookup?lon=..&lat=.., health: /healthz)"
+	@# The import worker runs beside the web server and stops with it.
+	@$(BIN)/flask worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WEB_WORKERS) --threads 4 \
 		--access-logfile - "geoapp:create_app()"
 

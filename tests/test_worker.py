@@ -1,0 +1,125 @@
+"""Imports through the real job queue and a real `flask worker` process.
+
+The worker is another process, so these tests commit their data (and remove it after).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from shapely.geometry import box
+from sqlalchemy.orm import Session
+
+from geoapp import imports, jobs
+from geoapp.models import Dataset, FloodZone
+from tests.upload_files import write_layer
+
+FLASK = Path(sys.executable).parent / "flask"
+
+
+@pytest.fixture()
+def engine(database_url):
+    engine = sa.create_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture()
+def worker_env(database_url) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret",
+            "FLASK_APP": "geoapp"}
+
+
+def big_shapefile(directory: Path, count: int) -> Path:
+    """`count` small round AE zones on a grid."""
+    geometries = [box(-80 + (i % 200) * 0.001, 30 + (i // 200) * 0.001,
+                      -80 + (i % 200) * 0.001 + 0.0009, 30 + (i // 200) * 0.001 + 0.0009)
+                  .buffer(0.0001, quad_segs=16) for i in range(count)]
+    return write_layer(directory / "zones.shp", geometries,
+                       {"FLD_ZONE": ["AE"] * count, "FLD_AR_ID": [f"W{i}" for i in range(count)]})
+
+
+def queue_import(app, engine, source: Path, tmp_path: Path, name: str) -> int:
+    """A committed pending dataset and its queued job; the upload is a zipped shapefile."""
+    upload_dir = tmp_path / "upload"
+    upload_dir.mkdir()
+    archive = Path(shutil.make_archive(str(upload_dir / "zones"), "zip", source.parent))
+    options = imports.options_from_form({"name": name})
+    with Session(engine) as session:
+        dataset = imports.create_pending(session, options, archive.name, None)
+        session.commit()
+        dataset_id = dataset.id
+    jobs.enqueue_import(app, dataset_id, archive, options)
+    return dataset_id
+
+
+def dataset_state(engine, dataset_id: int) -> tuple[str, float | None, int]:
+    with engine.connect() as conn:
+        status, progress = conn.execute(sa.select(Dataset.status, Dataset.progress)
+                                        .where(Dataset.id == dataset_id)).one()
+        zones = conn.scalar(sa.select(sa.func.count()).select_from(FloodZone)
+                            .where(FloodZone.dataset_id == dataset_id))
+    return status, progress, zones
+
+
+def wait_for(predicate, timeout: float = 120.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def remove_dataset(engine, dataset_id: int) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.delete(Dataset).where(Dataset.id == dataset_id))
+
+
+def test_worker_imports_a_queued_upload(app, engine, worker_env, tmp_path) -> None:
+    source_dir = tmp_path / "src"
+    source_dir.mkdir()
+    dataset_id = queue_import(app, engine, big_shapefile(source_dir, 500), tmp_path, "queued")
+    assert dataset_state(engine, dataset_id)[0] == "queued"
+    worker = subprocess.Popen([str(FLASK), "worker"], env=worker_env)
+    try:
+        wait_for(lambda: dataset_state(engine, dataset_id)[0] == "ready")
+        assert dataset_state(engine, dataset_id) == ("ready", 1.0, 500)
+        # The upload is removed once the job ends (just after the commit).
+        wait_for(lambda: not (tmp_path / "upload").exists(), timeout=10)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        remove_dataset(engine, dataset_id)
+
+
+def test_killed_worker_leaves_nothing_behind(app, engine, worker_env, tmp_path) -> None:
+    source_dir = tmp_path / "src"
+    source_dir.mkdir()
+    with engine.connect() as conn:
+        zones_before = conn.scalar(sa.select(sa.func.count()).select_from(FloodZone))
+    dataset_id = queue_import(app, engine, big_shapefile(source_dir, 30000), tmp_path, "killed")
+    worker = subprocess.Popen([str(FLASK), "worker"], env=worker_env)
+    try:
+        # Kill it once the import has visibly started writing (first chunk copied).
+        wait_for(lambda: (dataset_state(engine, dataset_id)[1] or 0) > 0)
+        worker.kill()
+        worker.wait(timeout=30)
+        status, progress, zones = dataset_state(engine, dataset_id)
+        assert status == "importing" and progress < 1
+        # The server aborts the dead connection's transaction: no zone of it stays.
+        wait_for(lambda: dataset_state(engine, dataset_id)[2] == 0, timeout=30)
+        with engine.connect() as conn:
+            assert conn.scalar(sa.select(sa.func.count()).select_from(FloodZone)) == zones_before
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        remove_dataset(engine, dataset_id)
