@@ -32,13 +32,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     compress.init_app(app)
 
-    from geoapp import api, assets, auth, health, maps
+    from geoapp import api, assets, auth, catalog, health, maps
 
     app.register_blueprint(health.bp)
     app.register_blueprint(assets.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(maps.bp)
+    app.register_blueprint(catalog.bp)
     # CSRF is checked by our own hook so that bearer-token API clients are not asked for it.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     app.before_request(auth.csrf_check)

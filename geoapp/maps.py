@@ -110,6 +110,17 @@ def build_zone_map(
     return fmap
 
 
+def build_extent_map(
+    extent: tuple[float, float, float, float], basemap_url: str, basemap_attribution: str
+) -> folium.Map:
+    """A small map outlining a dataset's extent."""
+    fmap = build_zone_map([], extent, basemap_url, basemap_attribution)
+    xmin, ymin, xmax, ymax = extent
+    folium.Rectangle([[ymin, xmin], [ymax, xmax]], color="#0d6efd", weight=2, fill=False,
+                     tooltip="Extent of the dataset").add_to(fmap)
+    return fmap
+
+
 def render_parts(fmap: folium.Map) -> dict[str, str]:
     """The header tags, body markup and script of a Folium map, to embed in our own page."""
     root = fmap.get_root()

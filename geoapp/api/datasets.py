@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import tempfile
-import uuid
 from pathlib import Path
 from typing import Any
 
-from flask import Response, current_app, g, request, stream_with_context
+from flask import Response, current_app, request, stream_with_context
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
-from werkzeug.utils import secure_filename
 
-from geoapp import exports, imports, jobs, uploads
+from geoapp import exports, imports, intake, uploads
 from geoapp.api import bp
 from geoapp.api.features import api_url
 from geoapp.auth import require_role
@@ -49,12 +47,6 @@ def dataset_json(dataset: Dataset) -> dict[str, Any]:
     }
 
 
-def upload_dir() -> Path:
-    """Where uploads wait for the worker."""
-    configured = current_app.config["GEOAPP_UPLOAD_DIR"]
-    return Path(configured) if configured else Path(current_app.instance_path) / "uploads"
-
-
 def import_form() -> dict[str, Any]:
     """The import fields of a multipart request."""
     form: dict[str, Any] = {key: request.form.get(key) for key in
@@ -70,50 +62,16 @@ def import_form() -> dict[str, Any]:
     return form
 
 
-def save_upload() -> Path:
-    """The uploaded file saved in a fresh directory, its content checked."""
-    if request.mimetype != "multipart/form-data":
-        raise InvalidInput("send the file as multipart/form-data in a field named 'file'",
-                           code="missing_file")
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        raise InvalidInput("send the file in a multipart field named 'file'",
-                           code="missing_file")
-    directory = upload_dir() / uuid.uuid4().hex
-    directory.mkdir(parents=True)
-    target = directory / (secure_filename(upload.filename) or "upload")
-    upload.save(target)
-    try:
-        uploads.check_content(target)
-    except InvalidInput:
-        uploads.remove_tree(directory)
-        raise
-    return target
-
-
 @bp.post("/datasets")
 @require_role("analyst")
 def create_dataset_import() -> ResponseReturnValue:
     """Queue an import; 202 with the status URL (the worker does the work)."""
-    # Raised for this route only, before the body is read.
-    request.max_content_length = current_app.config["GEOAPP_UPLOAD_MAX_MB"] * 1024 * 1024
+    intake.raise_upload_limit()
     options = imports.options_from_form(import_form())
-    upload = save_upload()
-    dataset = imports.create_pending(db.session, options, upload.name, g.user)
-    db.session.commit()
-    if upload.stat().st_size <= current_app.config["GEOAPP_IMPORT_INLINE_MAX_KB"] * 1024:
-        # Small files are imported right away; the answer has the same shape either way.
-        imports.run_to_completion(db.session, dataset.id, upload, options,
-                                  jobs.upload_limits(current_app.config))
-        db.session.refresh(dataset)
-        return accepted(dataset)
-    try:
-        jobs.enqueue_import(current_app._get_current_object(), dataset.id, upload, options)
-    except Exception:
-        uploads.remove_tree(upload.parent)
-        imports.record_failure(db.engine, dataset.id, "the import could not be queued")
-        raise
-    return accepted(dataset)
+    if request.mimetype != "multipart/form-data":
+        raise InvalidInput("send the file as multipart/form-data in a field named 'file'",
+                           code="missing_file")
+    return accepted(intake.accept(request.files.get("file"), options))
 
 
 def accepted(dataset: Dataset) -> ResponseReturnValue:

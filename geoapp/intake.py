@@ -1,0 +1,65 @@
+"""Taking an upload from a request (web form or API): save, check, queue or import at once."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from flask import current_app, g
+from werkzeug.datastructures import FileStorage
+from werkzeug.utils import secure_filename
+
+from geoapp import imports, jobs, pipeline, uploads
+from geoapp.errors import InvalidInput
+from geoapp.extensions import db
+from geoapp.models import Dataset
+
+
+def upload_dir() -> Path:
+    """Where uploads wait for the worker."""
+    configured = current_app.config["GEOAPP_UPLOAD_DIR"]
+    return Path(configured) if configured else Path(current_app.instance_path) / "uploads"
+
+
+def save(upload: FileStorage | None) -> Path:
+    """The uploaded file saved in a directory of its own, its content checked."""
+    if upload is None or not upload.filename:
+        raise InvalidInput("choose a file to upload (multipart field 'file')",
+                           code="missing_file")
+    directory = upload_dir() / uuid.uuid4().hex
+    directory.mkdir(parents=True)
+    target = directory / (secure_filename(upload.filename) or "upload")
+    upload.save(target)
+    try:
+        uploads.check_content(target)
+    except InvalidInput:
+        uploads.remove_tree(directory)
+        raise
+    return target
+
+
+def accept(upload: FileStorage | None, options: pipeline.ImportOptions) -> Dataset:
+    """A pending dataset for an upload: imported now when small, else queued for the worker."""
+    saved = save(upload)
+    dataset = imports.create_pending(db.session, options, saved.name, g.get("user"))
+    db.session.commit()
+    config = current_app.config
+    if saved.stat().st_size <= config["GEOAPP_IMPORT_INLINE_MAX_KB"] * 1024:
+        imports.run_to_completion(db.session, dataset.id, saved, options,
+                                  jobs.upload_limits(config))
+        db.session.refresh(dataset)
+        return dataset
+    try:
+        jobs.enqueue_import(current_app._get_current_object(), dataset.id, saved, options)
+    except Exception:
+        uploads.remove_tree(saved.parent)
+        imports.fail(db.session, dataset.id, "the import could not be queued; try again")
+        raise
+    return dataset
+
+
+def raise_upload_limit() -> None:
+    """Let this request's body be as large as an upload may be (set before reading it)."""
+    from flask import request
+
+    request.max_content_length = current_app.config["GEOAPP_UPLOAD_MAX_MB"] * 1024 * 1024
