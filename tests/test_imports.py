@@ -229,6 +229,16 @@ def test_failed_run_is_recorded_and_upload_removed(session, tmp_path) -> None:
     assert session.get(Dataset, dataset.id).feature_count == 0
 
 
+def test_awkward_text_survives_the_bulk_load(session, tmp_path) -> None:
+    awkward = "tab\there, back\\slash, new\nline, quote \" and \\N"
+    path = write_layer(tmp_path / "text.geojson", [box(0, 0, 1, 1)],
+                       {"FLD_ZONE": ["AE"], "ZONE_SUBTY": [awkward], "NOTE": [awkward]},
+                       driver="GeoJSON")
+    dataset, _ = do_import(session, path, tmp_path)
+    zone = session.scalar(select(FloodZone).where(FloodZone.dataset_id == dataset.id))
+    assert zone.zone_subty == awkward.strip() and zone.attributes["NOTE"] == awkward
+
+
 def test_options_are_validated() -> None:
     with pytest.raises(InvalidInput, match="name"):
         imports.options_from_form({"name": " "})
