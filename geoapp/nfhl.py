@@ -83,6 +83,13 @@ def json_safe(properties: Mapping[str, Any]) -> dict[str, Any]:
 
 def zone_columns(properties: Mapping[str, Any]) -> dict[str, Any]:
     """FloodZone column values from a feature's properties, matched case-insensitively."""
+    columns = zone_values(properties)
+    columns["attributes"] = json_safe(properties)
+    return columns
+
+
+def zone_values(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """The typed NFHL columns of a feature (without the verbatim attributes)."""
     by_upper = {str(key).upper(): value for key, value in properties.items()}
     columns: dict[str, Any] = {}
     for column, field in TEXT_FIELDS.items():
@@ -93,5 +100,4 @@ def zone_columns(properties: Mapping[str, Any]) -> dict[str, Any]:
         columns[column] = clean_flag(by_upper.get(field))
     if columns["fld_zone"] is not None:
         columns["fld_zone"] = columns["fld_zone"].upper()
-    columns["attributes"] = json_safe(properties)
     return columns

@@ -12,9 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import math
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from geoapp.errors import InvalidInput
 from geoapp.models import Dataset
-from geoapp.nfhl import NUMBER_FIELDS, TEXT_FIELDS, json_safe, zone_columns
+from geoapp.nfhl import NUMBER_FIELDS, TEXT_FIELDS, json_safe, zone_values
 from geoapp.zones import refresh_dataset_summary
 
 WGS84 = CRS.from_epsg(4326)
@@ -201,10 +203,19 @@ def read_chunks(plan: LayerPlan, options: ImportOptions
         if len(wkb) == 0:
             break
         names = list(meta["fields"])
-        rows = [{name: column[i] for name, column in zip(names, columns, strict=True)}
-                for i in range(len(wkb))]
+        # Whole columns to Python values at once (numpy scalars are slow to handle one by one).
+        values = [native_values(column) for column in columns]
+        rows = [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)] \
+            if names else [{} for _ in range(len(wkb))]
         yield start, shapely.from_wkb(wkb), rows
         start += len(wkb)
+
+
+def native_values(column: np.ndarray) -> list[Any]:
+    """A field's values as Python objects; NaN (GDAL's null for numbers) as None."""
+    if column.dtype.kind == "f":
+        return [None if math.isnan(v) else v for v in column.tolist()]
+    return column.tolist()
 
 
 def polygonal_part(geometry: Any) -> MultiPolygon | None:
@@ -275,6 +286,7 @@ class ChunkWriter:
         if self.to_wgs84 is not None:
             geometries = shapely.transform(geometries, self.to_wgs84.transform, interleaved=False)
         valid = shapely.is_valid(geometries)
+        finite = np.isfinite(shapely.bounds(geometries)).all(axis=1)
         rows: list[list[Any]] = []
         kept: list[Any] = []
         for offset, (geometry, row) in enumerate(zip(geometries, properties, strict=True)):
@@ -286,7 +298,7 @@ class ChunkWriter:
             if geometry.geom_type not in POLYGONAL:
                 self.reject(index, f"a {geometry.geom_type}, not a polygon")
                 continue
-            if not np.all(np.isfinite(shapely.bounds(geometry))):
+            if not finite[offset]:
                 self.reject(index, "coordinates are not finite numbers")
                 continue
             if not valid[offset]:
@@ -299,7 +311,7 @@ class ChunkWriter:
                     self.reject(index, f"invalid geometry that repairs to no area: {reason}")
                     continue
                 self.report.repaired += 1
-            columns = zone_columns(mapped_properties(row, self.plan.field_sources))
+            columns = zone_values(mapped_properties(row, self.plan.field_sources))
             if columns["fld_zone"] is None:
                 self.reject(index, f"no zone code in {self.plan.field_sources[REQUIRED_FIELD]}")
                 continue
@@ -316,15 +328,18 @@ class ChunkWriter:
         return rows
 
 
-def copy_rows(session: Session, rows: list[list[Any]]) -> None:
-    """Bulk-load rows into flood_zones with COPY (text format), on the session's connection."""
-    # The last column is hex EWKB, which needs no escaping.
-    buffer = io.StringIO("".join(
+def copy_text_rows(rows: list[list[Any]]) -> io.StringIO:
+    """Rows in COPY's text format (the last column is hex EWKB, which needs no escaping)."""
+    return io.StringIO("".join(
         "\t".join([*(copy_text(value) for value in row[:-1]), row[-1]]) + "\n" for row in rows
     ))
-    dbapi = session.connection().connection.dbapi_connection
+
+
+def copy_rows(dbapi: Any, rows: list[list[Any]]) -> None:
+    """Bulk-load rows into flood_zones with COPY on a DBAPI connection."""
     with dbapi.cursor() as cursor:
-        cursor.copy_expert(f"COPY flood_zones ({', '.join(COPY_COLUMNS)}) FROM STDIN", buffer)
+        cursor.copy_expert(f"COPY flood_zones ({', '.join(COPY_COLUMNS)}) FROM STDIN",
+                           copy_text_rows(rows))
 
 
 def retire_older_versions(session: Session, dataset: Dataset) -> list[int]:
@@ -351,13 +366,23 @@ def import_layer(session: Session, dataset: Dataset, source: str | Path,
                           source_crs=plan.crs_label, encoding=plan.encoding or options.encoding
                           or DEFAULT_ENCODING)
     writer = ChunkWriter(plan, options, report, dataset.id)
-    for first, geometries, properties in read_chunks(plan, options):
-        rows = writer.rows(first, geometries, properties)
-        if rows:
-            copy_rows(session, rows)
-            report.imported += len(rows)
-        if progress is not None:
-            progress(report.features_read, plan.feature_count)
+    dbapi = session.connection().connection.dbapi_connection
+    # The database loads one chunk while Python prepares the next (the driver releases the
+    # GIL while it waits for the server); only one COPY is ever in flight on the connection.
+    with ThreadPoolExecutor(max_workers=1) as loader:
+        in_flight: Future[None] | None = None
+        for first, geometries, properties in read_chunks(plan, options):
+            rows = writer.rows(first, geometries, properties)
+            if in_flight is not None:
+                in_flight.result()
+                in_flight = None
+            if rows:
+                in_flight = loader.submit(copy_rows, dbapi, rows)
+                report.imported += len(rows)
+            if progress is not None:
+                progress(report.features_read, plan.feature_count)
+        if in_flight is not None:
+            in_flight.result()
     if report.rejected_count and not options.repair:
         raise ImportRejected(report)
     if report.imported == 0:

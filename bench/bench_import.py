@@ -1,0 +1,184 @@
+"""Import benchmark: `flask zones import` vs `ogr2ogr -f PostgreSQL` (PG_USE_COPY=YES).
+
+Both read the same generated shapefile (NAD83 / New Jersey ftUS, so both reproject) into the
+bench database, one after the other, wall time and peak memory measured from outside:
+
+- many: 200,000 small NFHL polygons (16 to 64 vertices),
+- huge: 6 polygons of about 100,000 vertices, each with 50 holes.
+
+FloodManager's time includes everything it does that ogr2ogr does not: validity checks and
+repair, NFHL attribute handling, the subdivided lookup table kept by triggers, the dataset
+switch. ogr2ogr loads into a plain table with a GiST index.
+
+    .venv/bin/python bench/bench_import.py [--features 200000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyogrio.raw
+import shapely
+import sqlalchemy as sa
+from pyproj import Transformer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import PROJECT, VENV_BIN, bench_database_url, require_tool  # noqa: E402
+
+BENCH_NAME = "bench import (synthetic)"
+OGR_TABLE = "ogr2ogr_import_bench"
+STATE_PLANE = "EPSG:3424"
+ORIGIN = (-74.6, 39.6)  # south-west corner of the generated area, in New Jersey
+
+
+def ring(cx: float, cy: float, radius: float, vertices: int, rng: np.random.Generator
+         ) -> np.ndarray:
+    """A closed star-shaped ring (always simple)."""
+    theta = np.linspace(0, 2 * math.pi, vertices, endpoint=False)
+    r = radius * (1 + 0.15 * np.sin(3 * theta + rng.uniform(0, 6.3)))
+    points = np.column_stack([cx + r * np.cos(theta), cy + r * np.sin(theta)])
+    return np.vstack([points, points[:1]])
+
+
+def many_polygons(count: int, seed: int = 3) -> list:
+    """`count` small polygons on a grid, in degrees."""
+    rng = np.random.default_rng(seed)
+    side = math.ceil(math.sqrt(count))
+    step = 0.002
+    return [shapely.Polygon(ring(ORIGIN[0] + (i % side) * step, ORIGIN[1] + (i // side) * step,
+                                 step * 0.4, int(rng.integers(16, 65)), rng))
+            for i in range(count)]
+
+
+def huge_polygons(count: int = 6, vertices: int = 100_000, holes: int = 50, seed: int = 4
+                  ) -> list:
+    """A few very detailed polygons with many holes, in degrees."""
+    rng = np.random.default_rng(seed)
+    polygons = []
+    for k in range(count):
+        cx, cy = ORIGIN[0] + 0.3 * k, ORIGIN[1] - 0.3
+        shell = ring(cx, cy, 0.1, vertices, rng)
+        # 50 holes of at most 0.004° across, 0.0063° apart on their circle: disjoint.
+        inner = [ring(cx + 0.05 * math.cos(a), cy + 0.05 * math.sin(a), 0.0017, 64, rng)[::-1]
+                 for a in np.linspace(0, 2 * math.pi, holes, endpoint=False)]
+        polygons.append(shapely.Polygon(shell, inner))
+    return polygons
+
+
+def write_shapefile(path: Path, polygons: list) -> Path:
+    """NFHL-schema shapefile in New Jersey State Plane feet (with .prj and .cpg)."""
+    to_plane = Transformer.from_crs("EPSG:4326", STATE_PLANE, always_xy=True)
+    projected = shapely.transform(np.array(polygons, dtype=object), to_plane.transform,
+                                  interleaved=False)
+    n = len(polygons)
+    zones = np.array(["AE", "X", "A", "VE"] * (n // 4 + 1), dtype=object)[:n]
+    fields = {
+        "FLD_AR_ID": np.array([f"B_{i}" for i in range(n)], dtype=object),
+        "FLD_ZONE": zones,
+        "ZONE_SUBTY": np.array([""] * n, dtype=object),
+        "SFHA_TF": np.array(["F" if z == "X" else "T" for z in zones], dtype=object),
+        "STATIC_BFE": np.array([9.0 if z == "AE" else -9999.0 for z in zones]),
+    }
+    pyogrio.raw.write(str(path), shapely.to_wkb(projected), list(fields.values()), list(fields),
+                      crs=STATE_PLANE, geometry_type="Polygon", encoding="UTF-8")
+    return path
+
+
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of a command run to completion."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, cwd=PROJECT)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{command[0]} failed: {process.stderr.read().decode()[-2000:]}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def ogr2ogr(url: sa.URL, shapefile: Path) -> tuple[float, float]:
+    """ogr2ogr into a plain table (reprojected, COPY, GiST index)."""
+    tool = require_tool("ogr2ogr", "gdal-bin")
+    pg = (f"PG:host={url.host} port={url.port} dbname={url.database} user={url.username}"
+          + (f" password={url.password}" if url.password else ""))
+    return timed([tool, "-f", "PostgreSQL", pg, str(shapefile), "-nln", OGR_TABLE,
+                  "-overwrite", "-t_srs", "EPSG:4326", "-nlt", "PROMOTE_TO_MULTI",
+                  "-lco", "GEOMETRY_NAME=geom", "-lco", "SPATIAL_INDEX=GIST"],
+                 {"PG_USE_COPY": "YES"})
+
+
+def floodmanager(url: str, shapefile: Path) -> tuple[float, float]:
+    """`flask zones import` (the same pipeline the upload worker runs)."""
+    return timed([str(VENV_BIN / "flask"), "zones", "import", str(shapefile), "--name",
+                  BENCH_NAME], {"DATABASE_URL": url, "FLASK_APP": "geoapp", "SECRET_KEY": "b"})
+
+
+def clean(url: str) -> None:
+    """Remove what the runs wrote."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM datasets WHERE name = :n"), {"n": BENCH_NAME})
+        conn.execute(sa.text(f'DROP TABLE IF EXISTS "{OGR_TABLE}"'))
+    engine.dispose()
+
+
+def counts(url: str) -> tuple[int, int]:
+    """Zones and pieces of the benchmark's dataset."""
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        zones, pieces = conn.execute(sa.text(
+            "SELECT count(DISTINCT z.id), count(p.id) FROM flood_zones z "
+            "JOIN datasets d ON d.id = z.dataset_id LEFT JOIN flood_zone_pieces p "
+            "ON p.zone_id = z.id WHERE d.name = :n AND d.status = 'ready'"),
+            {"n": BENCH_NAME}).one()
+    engine.dispose()
+    return zones, pieces
+
+
+def main() -> None:
+    """Generate the files, run both importers on each, print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--features", type=int, default=200_000)
+    parser.add_argument("--generate", metavar="DIR", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.generate:
+        write_shapefile(Path(args.generate) / "many.shp", many_polygons(args.features))
+        write_shapefile(Path(args.generate) / "huge.shp", huge_polygons())
+        return
+    url = bench_database_url()
+    db_url = sa.engine.make_url(url)
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        # Generated by a child process: memory figures come from wait4(), whose peak would
+        # otherwise include this process's own (inherited until exec).
+        subprocess.run([sys.executable, __file__, "--generate", tmp, "--features",
+                        str(args.features)], check=True)
+        files = {
+            f"{args.features:,} small polygons": Path(tmp) / "many.shp",
+            "6 polygons x 100,000 vertices, 50 holes each": Path(tmp) / "huge.shp",
+        }
+        for label, shapefile in files.items():
+            clean(url)
+            ogr_time, ogr_mem = ogr2ogr(db_url, shapefile)
+            ours_time, ours_mem = floodmanager(url, shapefile)
+            zones, pieces = counts(url)
+            results.append((label, ogr_time, ogr_mem, ours_time, ours_mem, zones, pieces))
+            clean(url)
+    print(f"\n{'file':46}{'ogr2ogr s':>11}{'MiB':>7}{'FloodManager s':>16}{'MiB':>7}"
+          f"{'ratio':>7}  zones / pieces")
+    for label, ogr_time, ogr_mem, ours_time, ours_mem, zones, pieces in results:
+        print(f"{label:46}{ogr_time:>11.1f}{ogr_mem:>7.0f}{ours_time:>16.1f}{ours_mem:>7.0f}"
+              f"{ours_time / ogr_time:>6.1f}x  {zones} / {pieces}")
+
+
+if __name__ == "__main__":
+    main()
