@@ -160,6 +160,30 @@ def test_geopackage_flood_layer_found_by_name(session, tmp_path) -> None:
     assert (report.layer, report.imported) == ("S_FLD_HAZ_AR", 3)
 
 
+def test_zipped_file_geodatabase(session, tmp_path) -> None:
+    gdb = tmp_path / "NFHL_34.gdb"
+    geometries, fields = nfhl_squares(4)
+    write_layer(gdb, geometries, fields, driver="OpenFileGDB", layer="S_FLD_HAZ_AR",
+                geometry_type="MultiPolygon")
+    write_layer(gdb, [box(0, 0, 1, 1)], {"NAME": ["panel"]}, driver="OpenFileGDB",
+                layer="S_FIRM_PAN", geometry_type="MultiPolygon")
+    archive = tmp_path / "nfhl.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for part in gdb.iterdir():
+            bundle.write(part, f"{gdb.name}/{part.name}")
+    _, report = do_import(session, archive, tmp_path)
+    assert (report.layer, report.imported) == ("S_FLD_HAZ_AR", 4)
+
+
+def test_kmz(session, tmp_path) -> None:
+    kml = write_layer(tmp_path / "doc.kml", *nfhl_squares(2), driver="KML")
+    kmz = tmp_path / "zones.kmz"
+    with zipfile.ZipFile(kmz, "w") as bundle:
+        bundle.write(kml, "doc.kml")
+    _, report = do_import(session, kmz, tmp_path)
+    assert report.imported == 2
+
+
 def test_zip_bomb_is_refused(session, tmp_path) -> None:
     bomb = tmp_path / "bomb.zip"
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
