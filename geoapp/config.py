@@ -33,6 +33,11 @@ DEFAULTS: dict[str, Any] = {
     "GEOAPP_BATCH_MAX_POINTS": 100000,
     # Database connections one large batch may use at once (a core each in PostgreSQL).
     "GEOAPP_BATCH_WORKERS": 2,
+    # Vector tiles: size budget per tile (simplified further above it), per-process cache,
+    # and how long clients may reuse a tile without asking.
+    "GEOAPP_TILE_MAX_BYTES": 500000,
+    "GEOAPP_TILE_CACHE_MB": 64,
+    "GEOAPP_TILE_MAX_AGE_S": 60,
     # Items pages of the OGC API: default and largest page size.
     "GEOAPP_ITEMS_DEFAULT_LIMIT": 100,
     "GEOAPP_ITEMS_MAX_LIMIT": 10000,
@@ -144,6 +149,7 @@ def build_config(instance_path: str, test_config: dict[str, Any] | None = None) 
     config["COMPRESS_MIN_SIZE"] = 1024
     config["COMPRESS_MIMETYPES"] = [
         "application/json",
+        "application/vnd.mapbox-vector-tile",
         "application/geo+json",
         "application/schema+json",
         "application/vnd.oai.openapi+json",

@@ -1,0 +1,80 @@
+"""Vector tiles of the flood zones (WebMercatorQuad), light at every zoom level."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from threading import Lock
+
+from sqlalchemy.orm import Session
+
+from geoapp import queries
+from geoapp.errors import InvalidParameter
+
+MAX_ZOOM = 22
+# Simplification, in tile grid units, tried in turn until a tile fits the size budget.
+TOLERANCE_STEPS = (1.0, 4.0, 16.0)
+
+
+def check_tile(z: int, x: int, y: int) -> None:
+    """Refuse tile coordinates outside the WebMercatorQuad matrix."""
+    if not 0 <= z <= MAX_ZOOM:
+        raise InvalidParameter(f"zoom must be between 0 and {MAX_ZOOM}, got {z}")
+    size = 2**z
+    if not (0 <= x < size and 0 <= y < size):
+        raise InvalidParameter(f"tile {z}/{y}/{x} is outside the matrix (0..{size - 1})")
+
+
+def grid_unit_deg(z: int) -> float:
+    """Degrees of longitude per MVT grid unit at a zoom level."""
+    return 360.0 / 2**z / queries.MVT_EXTENT
+
+
+def render_tile(session: Session, z: int, x: int, y: int, max_bytes: int) -> bytes:
+    """The tile's bytes (empty when no zone is in it), simplified until under `max_bytes`.
+
+    Geometry is simplified by about one grid unit (invisible at that zoom) and polygons smaller
+    than two units across are dropped; a tile still over budget is rebuilt coarser.
+    """
+    check_tile(z, x, y)
+    data = b""
+    for factor in TOLERANCE_STEPS:
+        tolerance = grid_unit_deg(z) * factor
+        min_area = (2 * factor * grid_unit_deg(z)) ** 2
+        data = bytes(session.scalar(queries.zone_tile(z, x, y, tolerance, min_area)) or b"")
+        if len(data) <= max_bytes:
+            break
+    return data
+
+
+class TileCache:
+    """Recently made tiles of this process, keyed by data version and tile, within a byte budget.
+
+    A new data version makes every older entry unreachable; they age out as new tiles come.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.entries: OrderedDict[tuple[str, int, int, int], bytes] = OrderedDict()
+        self.lock = Lock()
+
+    def get(self, key: tuple[str, int, int, int]) -> bytes | None:
+        """A cached tile, or None."""
+        with self.lock:
+            data = self.entries.get(key)
+            if data is not None:
+                self.entries.move_to_end(key)
+            return data
+
+    def put(self, key: tuple[str, int, int, int], data: bytes) -> None:
+        """Remember a tile, evicting the least recently used ones over the budget."""
+        if len(data) > self.max_bytes:
+            return
+        with self.lock:
+            if key in self.entries:
+                return
+            self.entries[key] = data
+            self.size += len(data)
+            while self.size > self.max_bytes:
+                _, old = self.entries.popitem(last=False)
+                self.size -= len(old)

@@ -1,0 +1,117 @@
+"""Vector tiles: content decoded with mapbox-vector-tile, caching headers, errors."""
+
+from __future__ import annotations
+
+import math
+
+import mapbox_vector_tile
+import pytest
+from shapely.geometry import box
+
+from geoapp import tiles
+
+TILES = "/api/collections/flood_zones/tiles/WebMercatorQuad"
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+@pytest.fixture()
+def zones(make_dataset, make_zone):
+    dataset = make_dataset(name="Tile <FIRM>")
+    ae = make_zone(box(-74.06, 40.09, -74.04, 40.11), dataset=dataset, fld_zone="AE",
+                   static_bfe=9.0, len_unit="Feet", zone_subty="FLOODWAY")
+    x = make_zone(box(-74.04, 40.09, -74.02, 40.11), dataset=dataset, fld_zone="X",
+                  sfha_tf=False, zone_subty="AREA OF MINIMAL FLOOD HAZARD")
+    return ae, x
+
+
+def decode(data: bytes) -> list[dict]:
+    return mapbox_vector_tile.decode(data)["flood_zones"]["features"]
+
+
+def test_tile_holds_the_zones_with_their_attributes(client, zones) -> None:
+    x, y = tile_of(-74.05, 40.10, 12)
+    response = client.get(f"{TILES}/12/{y}/{x}")
+    assert response.status_code == 200
+    assert response.mimetype == "application/vnd.mapbox-vector-tile"
+    features = {f["properties"]["zone"]: f for f in decode(response.data)}
+    assert set(features) == {"AE", "X"}
+    ae = features["AE"]["properties"]
+    assert (ae["status"], ae["bfe"], ae["subtype"], ae["dataset"]) == (
+        "high_risk", 9.0, "FLOODWAY", "Tile <FIRM>")
+    assert features["AE"]["id"] == zones[0].id
+    # Geometry in tile units: the AE square lies left of the X square, inside the extent.
+    (ax0, _), (xx0, _) = (min(features[k]["geometry"]["coordinates"][0]) for k in ("AE", "X"))
+    assert 0 <= ax0 < xx0 <= 4096
+
+
+def test_empty_tile_is_204_and_tiles_are_cacheable(client, zones) -> None:
+    assert client.get(f"{TILES}/12/0/0").status_code == 204
+    x, y = tile_of(-74.05, 40.10, 12)
+    first = client.get(f"{TILES}/12/{y}/{x}")
+    assert "max-age" in first.headers["Cache-Control"] and first.headers["ETag"]
+    again = client.get(f"{TILES}/12/{y}/{x}", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_etag_changes_when_the_data_changes(client, zones, make_zone) -> None:
+    x, y = tile_of(-74.05, 40.10, 12)
+    before = client.get(f"{TILES}/12/{y}/{x}")
+    make_zone(box(-74.03, 40.095, -74.025, 40.1), fld_zone="AO", depth=2.0)
+    after = client.get(f"{TILES}/12/{y}/{x}")
+    assert after.headers["ETag"] != before.headers["ETag"]
+    assert "AO" in {f["properties"]["zone"] for f in decode(after.data)}
+
+
+def test_low_zoom_drops_specks_and_simplifies(client, make_zone) -> None:
+    make_zone(box(-74.05, 40.10, -74.0499, 40.1001), fld_zone="AE")  # ~10 m across
+    detailed = [(-74.0 + 0.1 * math.cos(a), 40.0 + 0.1 * math.sin(a))
+                for a in [i * 2 * math.pi / 20000 for i in range(20000)]]
+    from shapely.geometry import Polygon
+
+    make_zone(Polygon(detailed), fld_zone="X", sfha_tf=False)
+    x, y = tile_of(-74.0, 40.0, 6)
+    features = decode(client.get(f"{TILES}/6/{y}/{x}").data)
+    assert [f["properties"]["zone"] for f in features] == ["X"]
+    assert len(features[0]["geometry"]["coordinates"][0]) < 200
+
+
+def test_tile_budget_makes_coarser_tiles(session, make_zone) -> None:
+    from shapely.geometry import Polygon
+
+    ring = [(-74.0 + 0.1 * math.cos(a) * (1 + 0.05 * math.sin(40 * a)),
+             40.0 + 0.1 * math.sin(a)) for a in [i * 2 * math.pi / 5000 for i in range(5000)]]
+    make_zone(Polygon(ring), fld_zone="AE")
+    x, y = tile_of(-74.0, 40.0, 10)
+    full = tiles.render_tile(session, 10, x, y, 10_000_000)
+    small = tiles.render_tile(session, 10, x, y, len(full) // 3)
+    assert len(small) < len(full)
+
+
+def test_tilejson_and_bad_coordinates(client, zones) -> None:
+    doc = client.get(TILES).get_json()
+    assert doc["tilejson"] == "3.0.0" and doc["tiles"][0].endswith("/{z}/{y}/{x}")
+    assert doc["bounds"][0] == pytest.approx(-74.06)
+    assert doc["vector_layers"][0]["id"] == "flood_zones"
+    assert client.get("/api/collections/flood_zones/tiles").status_code == 200
+    assert client.get(f"{TILES}/3/8/0").status_code == 400
+    assert client.get(f"{TILES}/40/0/0").get_json()["error"] == "invalid_parameter"
+    assert client.get("/api/collections/flood_zones/tiles/Other/0/0/0").status_code == 404
+    assert client.get("/api/collections/datasets/tiles").status_code == 404
+
+
+def test_tile_cache_keeps_recent_tiles_within_its_budget() -> None:
+    cache = tiles.TileCache(max_bytes=10)
+    cache.put(("1", 0, 0, 0), b"aaaa")
+    cache.put(("1", 1, 0, 0), b"bbbb")
+    assert cache.get(("1", 0, 0, 0)) == b"aaaa"  # now the most recent
+    cache.put(("1", 2, 0, 0), b"cccc")  # over budget: the least recent (1/0/0) goes
+    assert cache.get(("1", 1, 0, 0)) is None
+    assert cache.get(("1", 0, 0, 0)) == b"aaaa" and cache.size == 8
+    cache.put(("1", 3, 0, 0), b"x" * 11)  # larger than the whole budget: not kept
+    assert cache.get(("1", 3, 0, 0)) is None
