@@ -8,11 +8,12 @@ from flask.typing import ResponseReturnValue
 bp = Blueprint("assets", __name__)
 
 # Only these packages' dist folders are exposed, never the whole node_modules tree.
-SERVED_PREFIXES = ("leaflet/dist/", "jquery/dist/", "bootstrap/dist/")
+SERVED_PREFIXES = ("leaflet/dist/", "jquery/dist/", "bootstrap/dist/", "leaflet.vectorgrid/dist/")
 
 # Local replacements for the CDN links Folium would otherwise write into the page.
 FOLIUM_JS = [("leaflet", "leaflet/dist/leaflet.js"), ("jquery", "jquery/dist/jquery.min.js")]
 FOLIUM_CSS = [("leaflet_css", "leaflet/dist/leaflet.css")]
+VECTORGRID_JS = "leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js"
 
 
 @bp.get("/vendor/<path:filename>")

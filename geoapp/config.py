@@ -21,10 +21,6 @@ DEFAULTS: dict[str, Any] = {
     # Basemap tiles under the zones; empty string for no basemap (air-gapped networks).
     "GEOAPP_BASEMAP_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
     "GEOAPP_BASEMAP_ATTRIBUTION": "&copy; OpenStreetMap contributors",
-    # The map page embeds zones as GeoJSON until vector tiles replace it; cap the payload.
-    "GEOAPP_MAP_MAX_ZONES": 5000,
-    # Douglas-Peucker tolerance (degrees) for zones drawn on the map page.
-    "GEOAPP_MAP_SIMPLIFY_DEGREES": 0.00002,
     # How far (metres) the point report looks for the nearest high-risk zone, and the most
     # a caller may ask for with `nearest_radius`.
     "GEOAPP_NEAREST_RADIUS_M": 5000.0,

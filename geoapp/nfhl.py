@@ -22,6 +22,9 @@ TEXT_FIELDS = {
     "v_datum": "V_DATUM",
     "len_unit": "LEN_UNIT",
 }
+# Lengths of the text columns (models.FloodZone).
+TEXT_LIMITS = {"fld_ar_id": 64, "dfirm_id": 32, "fld_zone": 32, "zone_subty": 128,
+               "vel_unit": 32, "v_datum": 32, "len_unit": 32}
 NUMBER_FIELDS = {"static_bfe": "STATIC_BFE", "depth": "DEPTH", "velocity": "VELOCITY"}
 FLAG_FIELDS = {"sfha_tf": "SFHA_TF"}
 
@@ -93,7 +96,9 @@ def zone_values(properties: Mapping[str, Any]) -> dict[str, Any]:
     by_upper = {str(key).upper(): value for key, value in properties.items()}
     columns: dict[str, Any] = {}
     for column, field in TEXT_FIELDS.items():
-        columns[column] = clean_text(by_upper.get(field))
+        text = clean_text(by_upper.get(field))
+        # The typed column holds what fits; the attributes keep the whole value.
+        columns[column] = text[:TEXT_LIMITS[column]] if text else text
     for column, field in NUMBER_FIELDS.items():
         columns[column] = clean_number(by_upper.get(field))
     for column, field in FLAG_FIELDS.items():

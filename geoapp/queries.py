@@ -419,29 +419,6 @@ def data_version(name: str) -> Select[Any]:
     return select(DataVersion.version, DataVersion.changed_at).where(DataVersion.name == name)
 
 
-def zones_for_map(limit: int, tolerance_degrees: float) -> Select[Any]:
-    """Zone attributes and simplified GeoJSON geometry for drawing a whole-map overview."""
-    simplified = func.ST_SimplifyPreserveTopology(FloodZone.geom, tolerance_degrees)
-    return (
-        select(
-            FloodZone.id,
-            FloodZone.fld_zone,
-            FloodZone.zone_subty,
-            FloodZone.sfha_tf,
-            FloodZone.static_bfe,
-            FloodZone.v_datum,
-            FloodZone.len_unit,
-            FloodZone.depth,
-            Dataset.name.label("dataset_name"),
-            func.ST_AsGeoJSON(simplified, 7).label("geojson"),
-        )
-        .join(FloodZone.dataset)
-        .where(dataset_is_active())
-        .order_by(FloodZone.id)
-        .limit(limit)
-    )
-
-
 def active_extent() -> Select[Any]:
     """Bounding box (xmin, ymin, xmax, ymax) of all active datasets, NULLs when there are none."""
     box = func.ST_Extent(Dataset.bbox)

@@ -263,6 +263,15 @@ def test_awkward_text_survives_the_bulk_load(session, tmp_path) -> None:
     assert zone.zone_subty == awkward.strip() and zone.attributes["NOTE"] == awkward
 
 
+def test_overlong_text_is_cut_for_the_column_and_kept_whole(session, tmp_path) -> None:
+    long_subtype = "Z" * 300
+    path = write_layer(tmp_path / "long.geojson", [box(0, 0, 1, 1)],
+                       {"FLD_ZONE": ["AE"], "ZONE_SUBTY": [long_subtype]}, driver="GeoJSON")
+    dataset, _ = do_import(session, path, tmp_path)
+    zone = session.scalar(select(FloodZone).where(FloodZone.dataset_id == dataset.id))
+    assert len(zone.zone_subty) == 128 and zone.attributes["ZONE_SUBTY"] == long_subtype
+
+
 def test_options_are_validated() -> None:
     with pytest.raises(InvalidInput, match="name"):
         imports.options_from_form({"name": " "})
