@@ -17,7 +17,7 @@ PRIVATE_DB := 1
 export DATABASE_URL := $(shell bash scripts/postgres.sh url)
 endif
 
-.PHONY: help setup run test db db-stop migrate sample clean-db lint bench
+.PHONY: help setup run test db db-stop migrate sample clean-db lint bench browser
 
 help:
 	@echo "make run    set up everything (venv, assets, PostgreSQL+PostGIS, schema, sample data) and serve on http://$(HOST):$(PORT)"
@@ -62,7 +62,10 @@ run: sample
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WEB_WORKERS) --threads 4 \
 		--access-logfile - "geoapp:create_app()"
 
-test: setup db
+browser:
+	@bash scripts/browser.sh >/dev/null
+
+test: setup db browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: setup

@@ -6,6 +6,7 @@ when the map is clicked. All map-building code lives in this module.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -17,8 +18,10 @@ from folium.plugins import VectorGridProtobuf
 from geoapp import queries
 from geoapp.assets import FOLIUM_CSS, FOLIUM_JS, VECTORGRID_JS, vendor_url
 from geoapp.extensions import db
+from geoapp.lookup import lookup_point
 from geoapp.params import parse_float, parse_lon_lat
 from geoapp.risk import STATUS_LABELS, STATUS_ORDER
+from geoapp.serializers import point_report_json
 
 bp = Blueprint("maps", __name__)
 
@@ -34,9 +37,11 @@ DEFAULT_CENTRE = (39.5, -98.35)
 DEFAULT_ZOOM = 4
 MAX_ZOOM = 19
 # VectorGrid options as JavaScript: styles come from a function the page defines first.
+# Not interactive: a click anywhere asks /api/lookup (which knows every overlapping zone),
+# and VectorGrid 1.3's own click handling calls a Leaflet function that 1.9 no longer has.
 ZONE_LAYER_OPTIONS = """{
     rendererFactory: L.canvas.tile,
-    interactive: true,
+    interactive: false,
     maxZoom: %(max_zoom)d,
     getFeatureId: function (feature) { return feature.id; },
     vectorTileLayerStyles: {%(layer)s: function (properties) {
@@ -99,6 +104,13 @@ def render_parts(fmap: folium.Map) -> dict[str, str]:
     }
 
 
+def tile_url_template() -> str:
+    """The URL template of the zone tiles, for Leaflet."""
+    first = url_for("api.tile", collection_id="flood_zones", matrix_set="WebMercatorQuad",
+                    z=0, y=0, x=0)
+    return first.rsplit("/0/0/0", 1)[0] + "/{z}/{y}/{x}"
+
+
 def focus_from_args(args: Any) -> dict[str, float] | None:
     """`?lon=..&lat=..&zoom=..` of a shared link, checked; None when absent."""
     if args.get("lon") is None and args.get("lat") is None:
@@ -115,11 +127,8 @@ def index() -> ResponseReturnValue:
     focus = focus_from_args(request.args)
     extent_row = db.session.execute(queries.active_extent()).one()
     extent = None if extent_row[0] is None else tuple(float(v) for v in extent_row)
-    tile_url = url_for("api.tile", collection_id="flood_zones", matrix_set="WebMercatorQuad",
-                       z=0, y=0, x=0).rsplit("/0/0/0", 1)[0] + "/{z}/{y}/{x}"
-    fmap, layer_name = build_zone_map(
-        tile_url, extent, config["GEOAPP_BASEMAP_URL"], config["GEOAPP_BASEMAP_ATTRIBUTION"]
-    )
+    fmap, layer_name = build_zone_map(tile_url_template(), extent, config["GEOAPP_BASEMAP_URL"],
+                                      config["GEOAPP_BASEMAP_ATTRIBUTION"])
     legend = [(status, STATUS_LABELS[status], RISK_COLOURS[status])
               for status in STATUS_ORDER if status in RISK_COLOURS]
     return render_template(
@@ -130,5 +139,31 @@ def index() -> ResponseReturnValue:
         layer_name=layer_name,
         focus=focus,
         has_data=extent is not None,
+        **render_parts(fmap),
+    )
+
+
+@bp.get("/report")
+def report() -> ResponseReturnValue:
+    """A printable one-page flood determination for a point (not an official one)."""
+    config = current_app.config
+    lon, lat = parse_lon_lat(request.args)
+    point_report = point_report_json(lookup_point(db.session, lon, lat))
+    fmap = new_map(config["GEOAPP_BASEMAP_URL"], config["GEOAPP_BASEMAP_ATTRIBUTION"])
+    fmap.location = [lat, lon]
+    fmap.options["zoom"] = 16
+    zones = VectorGridProtobuf(
+        tile_url_template(), name="Flood zones",
+        options=ZONE_LAYER_OPTIONS % {"max_zoom": MAX_ZOOM,
+                                      "layer": json.dumps(queries.TILE_LAYER)},
+    )
+    zones.default_js = [("vectorGrid", vendor_url(VECTORGRID_JS))]
+    zones.add_to(fmap)
+    folium.CircleMarker([lat, lon], radius=7, color="#000", weight=3).add_to(fmap)
+    return render_template(
+        "map/report.html",
+        report=point_report,
+        colours=RISK_COLOURS,
+        generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         **render_parts(fmap),
     )

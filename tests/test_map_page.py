@@ -51,7 +51,7 @@ def test_map_page_uses_only_assets_served_by_the_app(client, make_zone) -> None:
     page = client.get("/").get_data(as_text=True)
     sources = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', page)
     assert sources, "the page loads no assets at all"
-    assert all(src.startswith("/vendor/") for src in sources), sources
+    assert all(src.startswith("/vendor/") or src == "data:," for src in sources), sources
     assert "/vendor/leaflet/dist/leaflet.js" in sources
     assert "/vendor/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js" in sources
 
@@ -76,3 +76,15 @@ def test_html_errors_are_pages_without_internals(client) -> None:
     assert response.status_code == 404
     assert "text/html" in response.content_type
     assert "Back to the map" in response.get_data(as_text=True)
+
+
+def test_printable_report(client, make_dataset, make_zone) -> None:
+    make_zone(SQUARE, dataset=make_dataset(name="Report <FIRM>"), fld_zone="AE",
+              static_bfe=9.0, len_unit="Feet", v_datum="NAVD88")
+    page = client.get("/report?lon=-74.05&lat=40.05").get_data(as_text=True)
+    assert "Flood hazard report" in page and "not an official flood zone determination" in page
+    assert "9.0 Feet NAVD88" in page and "Report &lt;FIRM&gt;" in page
+    assert "@media print" in page
+    unmapped = client.get("/report?lon=10&lat=10").get_data(as_text=True)
+    assert "<strong>not</strong> a Zone X" in unmapped
+    assert client.get("/report?lon=10", headers={"Accept": "text/html"}).status_code == 400

@@ -1,0 +1,181 @@
+"""The map page in a real headless Chromium (Debian's), driven by Playwright.
+
+The app runs under gunicorn on loopback against the test database, with the sample data
+committed for the module's duration, and no basemap: every request the page makes must be
+answered by the app itself (the offline case). Screenshots go to tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from geoapp.cli import SAMPLE_FILE
+from geoapp.models import Dataset
+from geoapp.sources import read_layer
+from geoapp.zones import create_dataset
+
+pytestmark = pytest.mark.browser
+PROJECT = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+KNOWN = {p["name"]: p for p in json.loads(
+    (SAMPLE_FILE.parent / "known_points.json").read_text(encoding="utf-8"))}
+TILES_DRAWN = "() => document.querySelectorAll('.leaflet-tile-pane canvas').length > 0"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                  "--disable-background-networking"]
+
+
+def chromium_path() -> str:
+    found = subprocess.run(["bash", str(PROJECT / "scripts" / "browser.sh")],
+                           capture_output=True, text=True, check=False)
+    if found.returncode != 0:
+        pytest.fail(f"Chromium is not available: {found.stderr}")
+    return found.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def sample_in_db(app, database_url):
+    engine = sa.create_engine(database_url)
+    with Session(engine) as session:
+        dataset = create_dataset(session, name="Browser sample <b>",
+                                 features=read_layer(SAMPLE_FILE).features(),
+                                 source_filename=SAMPLE_FILE.name, source_crs="EPSG:4326")
+        session.commit()
+        dataset_id = dataset.id
+    yield dataset_id
+    with engine.begin() as conn:
+        conn.execute(sa.delete(Dataset).where(Dataset.id == dataset_id))
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def server(database_url, sample_in_db):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "browser-test",
+           "GEOAPP_BASEMAP_URL": ""}
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
+         "--workers", "1", "--threads", "8", "--log-level", "warning", "geoapp:create_app()"],
+        cwd=PROJECT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=2).read()
+            break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                pytest.fail("the app did not start under gunicorn")
+            time.sleep(0.2)
+    yield base
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=chromium_path(),
+                                              args=CHROMIUM_FLAGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture()
+def page_watch(browser):
+    """A fresh page that records console errors and failed requests."""
+    def open_page(width: int = 1280, height: int = 800):
+        page = browser.new_page(viewport={"width": width, "height": height})
+        problems: list[str] = []
+        page.on("console", lambda msg: problems.append(f"console: {msg.text}")
+                if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+        page.on("requestfailed", lambda req: problems.append(f"failed: {req.url}"))
+        page.on("response", lambda res: problems.append(f"HTTP {res.status}: {res.url}")
+                if res.status >= 400 else None)
+        return page, problems
+    return open_page
+
+
+def drawn_tiles(page) -> int:
+    """How many vector tile canvases have painted pixels."""
+    return page.evaluate("""() => Array.from(document.querySelectorAll('.leaflet-tile-pane canvas'))
+        .filter(c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                       for (let i = 3; i < d.length; i += 4) { if (d[i] > 0) return true; }
+                       return false; }).length""")
+
+
+def map_name(page) -> str:
+    return page.evaluate("() => Object.keys(window).find(k => /^map_[0-9a-f]+$/.test(k))")
+
+
+def test_map_draws_tiles_and_click_reports_the_zone(server, page_watch) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page, problems = page_watch()
+    with page.expect_response(lambda r: "/tiles/WebMercatorQuad/" in r.url and r.status == 200):
+        page.goto(server + "/")
+    page.wait_for_function(TILES_DRAWN)
+    page.wait_for_timeout(500)
+    assert drawn_tiles(page) > 0
+    point = KNOWN["ae_with_bfe"]
+    name = map_name(page)
+    page.evaluate(f"() => {name}.setView([{point['lat']}, {point['lon']}], 15)")
+    page.wait_for_timeout(300)
+    xy = page.evaluate(f"() => {name}.latLngToContainerPoint([{point['lat']}, {point['lon']}])")
+    box = page.locator(".folium-map").bounding_box()
+    page.mouse.click(box["x"] + xy["x"], box["y"] + xy["y"])
+    page.wait_for_selector("#report .report-zone")
+    report = page.locator("#report").inner_text()
+    assert "Zone AE" in report and "10" in report and "High risk" in report
+    assert "Browser sample <b>" in report  # shown as text, not markup
+    shared = parse_qs(urlsplit(page.url).query)  # the shareable link follows the click
+    assert abs(float(shared["lat"][0]) - point["lat"]) < 1e-4
+    page.screenshot(path=str(ARTIFACTS / "map-desktop.png"))
+    assert problems == []
+    page.close()
+
+
+def test_phone_layout_opens_a_shared_point(server, page_watch) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page, problems = page_watch(390, 844)
+    point = KNOWN["x_minimal"]
+    page.goto(f"{server}/?lon={point['lon']}&lat={point['lat']}&zoom=15")
+    page.wait_for_selector("#report .report-zone")
+    panel = page.locator("#report").bounding_box()
+    assert panel["x"] >= 0 and panel["x"] + panel["width"] <= 390
+    assert panel["y"] + panel["height"] <= 844
+    text = page.locator("#report").inner_text()
+    assert "Zone X" in text and "Nearest high-risk zone" in text
+    page.screenshot(path=str(ARTIFACTS / "map-phone.png"))
+    assert problems == []
+    page.close()
+
+
+def test_printable_report_in_the_browser(server, page_watch) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page, problems = page_watch()
+    point = KNOWN["floodway"]
+    page.goto(f"{server}/report?lon={point['lon']}&lat={point['lat']}")
+    page.wait_for_function(TILES_DRAWN)
+    assert "AE" in page.locator(".report-zone").first.inner_text()
+    page.emulate_media(media="print")
+    page.screenshot(path=str(ARTIFACTS / "report-print.png"), full_page=True)
+    assert problems == []
+    page.close()
