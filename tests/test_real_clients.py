@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -132,7 +133,8 @@ def test_api_never_fails_and_keeps_its_schema(app, session, zones) -> None:
             continue  # writes need an account; test_api_transactions covers them
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=25, deadline=None, database=None,
+        @settings(max_examples=int(os.environ.get("SCHEMA_EXAMPLES", "25")), deadline=None,
+                  database=None,
                   suppress_health_check=list(HealthCheck))
         def call_and_validate(case) -> None:
             # The WSGI transport does not inflate gzip bodies; gzip is tested in test_api_features.
