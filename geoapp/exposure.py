@@ -14,7 +14,13 @@ from sqlalchemy.orm import Session
 
 from geoapp import queries
 from geoapp.errors import InvalidInput
-from geoapp.lookup import DatasetInfo, ZoneHit, check_scope, distinct_datasets, zone_hit
+from geoapp.lookup import (
+    DatasetInfo,
+    ZoneHit,
+    check_scope,
+    distinct_datasets,
+    zone_hit_from_row,
+)
 from geoapp.queries import ACTIVE, Scope
 from geoapp.risk import STATUS_ORDER, UNMAPPED, combined_status
 
@@ -106,9 +112,11 @@ def parcel_exposure(
     check_scope(session, scope)
     geojson = json.dumps(shapely.geometry.mapping(geometry))
     area_m2 = float(session.execute(queries.geodesic_area(geojson)).one()[0] or 0.0)
+    datasets: dict[int, DatasetInfo] = {}
     zones = [
-        ZoneExposure(zone_hit(zone, dataset), float(area), float(area) / area_m2 if area_m2 else 0)
-        for zone, dataset, area in session.execute(queries.parcel_exposure(geojson, scope))
+        ZoneExposure(zone_hit_from_row(row, datasets), float(row.area_m2),
+                     float(row.area_m2) / area_m2 if area_m2 else 0)
+        for row in session.execute(queries.parcel_exposure(geojson, scope))
     ]
     zones = [item for item in zones if item.zone.status != UNMAPPED and item.area_m2 > 0]
     status_areas = {

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from geoapp import queries
 from geoapp.errors import InvalidParameter
-from geoapp.models import Dataset, FloodZone
 from geoapp.queries import ACTIVE, Scope
 from geoapp.risk import HIGH_RISK, UNMAPPED, combined_status
 
@@ -96,36 +95,6 @@ class PointReport:
     def primary_zone(self) -> ZoneHit | None:
         """The covering zone that decides the status (most severe, newest map first)."""
         return next((hit for hit in self.zones if hit.status == self.status), None)
-
-
-def dataset_info(dataset: Dataset) -> DatasetInfo:
-    """Provenance record of a dataset."""
-    return DatasetInfo(
-        id=dataset.id,
-        name=dataset.name,
-        source_filename=dataset.source_filename,
-        effective_date=dataset.effective_date,
-        imported_at=dataset.imported_at,
-    )
-
-
-def zone_hit(zone: FloodZone, dataset: Dataset) -> ZoneHit:
-    """A zone as reported to users (the status comes from the database's risk_status)."""
-    return ZoneHit(
-        zone_id=zone.id,
-        fld_zone=zone.fld_zone,
-        zone_subty=zone.zone_subty,
-        status=zone.risk_status,
-        static_bfe=zone.static_bfe,
-        v_datum=zone.v_datum,
-        len_unit=zone.len_unit,
-        depth=zone.depth,
-        velocity=zone.velocity,
-        vel_unit=zone.vel_unit,
-        dfirm_id=zone.dfirm_id,
-        fld_ar_id=zone.fld_ar_id,
-        dataset=dataset_info(dataset),
-    )
 
 
 def zone_hit_from_row(row: Any, datasets: dict[int, DatasetInfo]) -> ZoneHit:

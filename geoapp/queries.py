@@ -34,7 +34,6 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import defer
 
 from geoapp.models import Dataset, DataVersion, FloodZone, FloodZonePiece
 
@@ -57,15 +56,6 @@ class Scope:
 
 # The default scope: every dataset that is ready, as of today.
 ACTIVE = Scope()
-
-
-def light_zone_rows() -> tuple[Any, ...]:
-    """Loader options: zone and dataset rows without their (large) geometries."""
-    return (
-        defer(FloodZone.geom, raiseload=True),
-        defer(FloodZone.attributes),
-        defer(Dataset.bbox, raiseload=True),
-    )
 
 
 def zone_report_columns() -> tuple[Any, ...]:
@@ -274,13 +264,12 @@ def parcel_exposure(parcel_geojson: str, scope: Scope) -> Select[Any]:
         cast(func.ST_Intersection(FloodZonePiece.geom, parcel, type_=Geometry), Geography)
     )
     return (
-        select(FloodZone, Dataset, func.sum(piece_area).label("area_m2"))
+        select(*zone_report_columns(), func.sum(piece_area).label("area_m2"))
         .select_from(FloodZonePiece)
         .join(FloodZone, FloodZone.id == FloodZonePiece.zone_id)
         .join(FloodZone.dataset)
         .where(func.ST_Intersects(FloodZonePiece.geom, parcel), dataset_in_scope(scope))
         .group_by(FloodZone.id, Dataset.id)
-        .options(*light_zone_rows())
         .order_by(Dataset.effective_date.desc().nulls_last(), FloodZone.id)
     )
 

@@ -281,3 +281,22 @@ def link(href: str, rel: str, media_type: str, title: str | None = None) -> dict
     if title:
         out["title"] = title
     return out
+
+
+def dataset_state_json(dataset: Any, links: list[dict[str, str]]) -> dict[str, Any]:
+    """A dataset's import state and report (GET /api/datasets/{id})."""
+    return {
+        "id": dataset.id,
+        "name": dataset.name,
+        "status": dataset.status,
+        "progress": dataset.progress,
+        "error": dataset.error,
+        "source_filename": dataset.source_filename,
+        "source_crs": dataset.source_crs,
+        "effective_date": iso(dataset.effective_date),
+        "superseded_on": iso(dataset.superseded_on),
+        "feature_count": dataset.feature_count,
+        "imported_at": iso(dataset.imported_at),
+        "report": dataset.import_report,
+        "links": links,
+    }

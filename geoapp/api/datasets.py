@@ -19,32 +19,19 @@ from geoapp.errors import InvalidInput, NotFound
 from geoapp.extensions import db
 from geoapp.models import Dataset
 from geoapp.params import parse_bool
+from geoapp.serializers import dataset_state_json
 
 STREAM_CHUNK = 1 << 16
 
 
 def dataset_json(dataset: Dataset) -> dict[str, Any]:
     """A dataset's state, import report and links."""
-    return {
-        "id": dataset.id,
-        "name": dataset.name,
-        "status": dataset.status,
-        "progress": dataset.progress,
-        "error": dataset.error,
-        "source_filename": dataset.source_filename,
-        "source_crs": dataset.source_crs,
-        "effective_date": dataset.effective_date.isoformat() if dataset.effective_date else None,
-        "superseded_on": dataset.superseded_on.isoformat() if dataset.superseded_on else None,
-        "feature_count": dataset.feature_count,
-        "imported_at": dataset.imported_at.isoformat() if dataset.imported_at else None,
-        "report": dataset.import_report,
-        "links": [
-            {"href": api_url("api.dataset_status", dataset_id=dataset.id), "rel": "self",
-             "type": "application/json"},
-            {"href": api_url("api.dataset_export", dataset_id=dataset.id, format="gpkg"),
-             "rel": "enclosure", "type": exports.FORMATS["gpkg"].media_type},
-        ],
-    }
+    return dataset_state_json(dataset, [
+        {"href": api_url("api.dataset_status", dataset_id=dataset.id), "rel": "self",
+         "type": "application/json"},
+        {"href": api_url("api.dataset_export", dataset_id=dataset.id, format="gpkg"),
+         "rel": "enclosure", "type": exports.FORMATS["gpkg"].media_type},
+    ])
 
 
 def import_form() -> dict[str, Any]:
