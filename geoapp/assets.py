@@ -8,12 +8,17 @@ from flask.typing import ResponseReturnValue
 bp = Blueprint("assets", __name__)
 
 # Only these packages' dist folders are exposed, never the whole node_modules tree.
-SERVED_PREFIXES = ("leaflet/dist/", "jquery/dist/", "bootstrap/dist/", "leaflet.vectorgrid/dist/")
+SERVED_PREFIXES = (
+    "leaflet/dist/", "jquery/dist/", "bootstrap/dist/", "leaflet.vectorgrid/dist/",
+    "leaflet-draw/dist/",
+)
 
 # Local replacements for the CDN links Folium would otherwise write into the page.
 FOLIUM_JS = [("leaflet", "leaflet/dist/leaflet.js"), ("jquery", "jquery/dist/jquery.min.js")]
 FOLIUM_CSS = [("leaflet_css", "leaflet/dist/leaflet.css")]
 VECTORGRID_JS = "leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js"
+DRAW_JS = [("leaflet_draw_js", "leaflet-draw/dist/leaflet.draw.js")]
+DRAW_CSS = [("leaflet_draw_css", "leaflet-draw/dist/leaflet.draw.css")]
 
 
 @bp.get("/vendor/<path:filename>")

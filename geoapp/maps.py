@@ -13,10 +13,10 @@ from typing import Any
 import folium
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from folium.plugins import VectorGridProtobuf
+from folium.plugins import Draw, VectorGridProtobuf
 
 from geoapp import queries
-from geoapp.assets import FOLIUM_CSS, FOLIUM_JS, VECTORGRID_JS, vendor_url
+from geoapp.assets import DRAW_CSS, DRAW_JS, FOLIUM_CSS, FOLIUM_JS, VECTORGRID_JS, vendor_url
 from geoapp.extensions import db
 from geoapp.lookup import lookup_point
 from geoapp.params import parse_float, parse_lon_lat
@@ -74,6 +74,17 @@ def build_zone_map(tile_url: str, extent: tuple[float, float, float, float] | No
     )
     zones.default_js = [("vectorGrid", vendor_url(VECTORGRID_JS))]
     zones.add_to(fmap)
+    # Draw a parcel (polygon or rectangle): the page asks /api/lookup/area about it.
+    draw = Draw(
+        position="topleft",
+        draw_options={"polyline": False, "circle": False, "marker": False,
+                      "circlemarker": False, "rectangle": {"showArea": False},
+                      "polygon": {"allowIntersection": False, "showArea": False}},
+        edit_options={"edit": False, "remove": True},
+    )
+    draw.default_js = [(name, vendor_url(path)) for name, path in DRAW_JS]
+    draw.default_css = [(name, vendor_url(path)) for name, path in DRAW_CSS]
+    draw.add_to(fmap)
     if extent is not None:
         xmin, ymin, xmax, ymax = extent
         fmap.fit_bounds([[ymin, xmin], [ymax, xmax]])

@@ -152,6 +152,26 @@ def test_map_draws_tiles_and_click_reports_the_zone(server, page_watch) -> None:
     page.close()
 
 
+def test_drawn_parcel_gets_its_exposure(server, page_watch) -> None:
+    page, problems = page_watch()
+    point = KNOWN["ae_with_bfe"]
+    page.goto(f"{server}/?lon={point['lon']}&lat={point['lat']}&zoom=16")
+    page.wait_for_selector("#report .report-zone")
+    page.click("a.leaflet-draw-draw-rectangle")
+    box = page.locator(".folium-map").bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx - 60, cy - 40)
+    page.mouse.down()
+    page.mouse.move(cx + 60, cy + 40, steps=5)
+    page.mouse.up()
+    page.wait_for_selector("#report .exposure-sfha")
+    text = page.locator("#report").inner_text()
+    assert "Parcel:" in text and "Zone AE" in text and "Special Flood Hazard Area" in text
+    page.screenshot(path=str(ARTIFACTS / "map-parcel.png"))
+    assert problems == []
+    page.close()
+
+
 def test_phone_layout_opens_a_shared_point(server, page_watch) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page, problems = page_watch(390, 844)
