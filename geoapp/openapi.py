@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from geoapp.crs import SUPPORTED
+from geoapp.exports import FORMATS
 from geoapp.features import COLLECTION_ID, PROPERTIES, QUERYABLES, SORTABLE
 
 GEOJSON = "application/geo+json"
@@ -129,6 +130,115 @@ def item_parameters(config: Mapping[str, Any]) -> list[dict[str, Any]]:
             query_param(name, {"type": "string"}, f"{queryable.title}: equals (comma list: any of)")
         )
     return params
+
+
+def path_param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": schema,
+            "description": description}
+
+
+def dataset_paths(bearer: list[dict[str, list[str]]]) -> dict[str, Any]:
+    """Imports (POST /datasets), their state, and exports."""
+    dataset_id = path_param("datasetId", {"type": "integer", "minimum": 1}, "Dataset id")
+    state = {"type": "object", "required": ["id", "name", "status"],
+             "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
+                            "status": {"type": "string", "enum": [
+                                "queued", "importing", "ready", "failed", "retired"]},
+                            "progress": {"type": "number", "nullable": True},
+                            "report": {"type": "object", "nullable": True}}}
+    binary = {"type": "string", "format": "binary"}
+    return {
+        "/datasets": {
+            "get": {
+                "summary": "Datasets and their import state",
+                "operationId": "getDatasets",
+                "responses": {"200": json_response("Datasets", {
+                    "type": "object", "properties": {"datasets": {"type": "array",
+                                                                   "items": state}}})},
+            },
+            "post": {
+                "summary": "Import a flood map file (202; the worker imports it)",
+                "operationId": "importDataset",
+                "security": bearer,
+                "requestBody": {"required": True, "content": {"multipart/form-data": {
+                    "schema": {"type": "object", "required": ["file", "name"], "properties": {
+                        "file": binary, "name": {"type": "string"},
+                        "effective_date": {"type": "string", "format": "date"},
+                        "source_crs": {"type": "string"}, "encoding": {"type": "string"},
+                        "layer": {"type": "string"},
+                        "field_map": {"type": "string", "description": "JSON object"},
+                        "repair": {"type": "boolean"}}}}}},
+                "responses": {"202": json_response("Accepted", state),
+                              **error_responses(400, 401, 403, 413)},
+            },
+        },
+        "/datasets/{datasetId}": {
+            "get": {
+                "summary": "A dataset's import state and report",
+                "operationId": "getDataset",
+                "parameters": [dataset_id],
+                "responses": {"200": json_response("State", state), **error_responses(404)},
+            }
+        },
+        "/datasets/{datasetId}/export": {
+            "get": {
+                "summary": "The dataset as a file",
+                "operationId": "exportDataset",
+                "parameters": [dataset_id, query_param(
+                    "format", {"type": "string", "enum": list(FORMATS)}, "File format")],
+                "responses": {"200": {"description": "The file", "content": {
+                    fmt.media_type: {"schema": binary} for fmt in FORMATS.values()}},
+                    **error_responses(400, 404)},
+            }
+        },
+    }
+
+
+def tile_paths(collection_id: dict[str, Any]) -> dict[str, Any]:
+    """Vector tiles (OGC API - Tiles) and their TileJSON."""
+    matrix_set = path_param("tileMatrixSetId", {"type": "string", "enum": ["WebMercatorQuad"]},
+                            "Tile matrix set")
+    tile_params = [
+        collection_id, matrix_set,
+        path_param("tileMatrix", {"type": "integer", "minimum": 0, "maximum": 22}, "Zoom"),
+        path_param("tileRow", {"type": "integer", "minimum": 0}, "Row (y)"),
+        path_param("tileCol", {"type": "integer", "minimum": 0}, "Column (x)"),
+    ]
+    return {
+        "/collections/{collectionId}/tiles": {
+            "get": {
+                "summary": "Tilesets of a collection",
+                "operationId": "getTilesets",
+                "parameters": [collection_id],
+                "responses": {"200": json_response("Tilesets", {"type": "object"}),
+                              **error_responses(404)},
+            }
+        },
+        "/collections/{collectionId}/tiles/{tileMatrixSetId}": {
+            "get": {
+                "summary": "TileJSON of the vector tiles",
+                "operationId": "getTileJson",
+                "parameters": [collection_id, matrix_set],
+                "responses": {"200": json_response("TileJSON", {"type": "object"}),
+                              **error_responses(404)},
+            }
+        },
+        "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}": {
+            "get": {
+                "summary": "A Mapbox Vector Tile of the flood zones",
+                "operationId": "getTile",
+                "parameters": tile_params,
+                "responses": {
+                    "200": {"description": "Tile", "content": {
+                        "application/vnd.mapbox-vector-tile": {
+                            "schema": {"type": "string", "format": "binary"}}}},
+                    "204": {"description": "No zone in this tile"},
+                    "304": {"description": "Not modified"},
+                    **error_responses(400, 404),
+                },
+            }
+        },
+    }
 
 
 def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
@@ -492,6 +602,8 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                     },
                 }
             },
+            **dataset_paths(bearer),
+            **tile_paths(collection_id),
         },
         "components": {
             "securitySchemes": {
