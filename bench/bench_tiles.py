@@ -10,10 +10,16 @@ again (served from the per-process tile cache). Requests are sequential, on loop
 from __future__ import annotations
 
 import argparse
+import functools
+import http.server
+import json
 import math
 import random
 import statistics
+import subprocess
 import sys
+import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -23,10 +29,23 @@ import folium
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import bench_database_url, ensure_large_dataset, gunicorn, percentiles  # noqa: E402
+from common import (  # noqa: E402
+    PROJECT,
+    bench_database_url,
+    ensure_large_dataset,
+    gunicorn,
+    percentiles,
+)
+
+from geoapp.assets import FOLIUM_CSS, FOLIUM_JS  # noqa: E402
 
 ZOOMS = (6, 10, 14)
+OURS_DRAWN = """() => Array.from(document.querySelectorAll('.leaflet-tile-pane canvas')).some(c => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    for (let i = 3; i < d.length; i += 4) { if (d[i] > 0) return true; } return false; })"""
+NAIVE_DRAWN = "() => document.querySelectorAll('path.leaflet-interactive').length > 0"
 TILES = "/api/collections/flood_zones/tiles/WebMercatorQuad"
 
 
@@ -60,19 +79,40 @@ def fetch(url: str) -> tuple[float, int]:
     return (time.perf_counter() - start) * 1000, size
 
 
-def naive_page_bytes(url: str, limit: int) -> tuple[int, int]:
-    """HTML size of a Folium map embedding `limit` zones as GeoJSON (the naive way)."""
+def naive_page(url: str, limit: int, vendor_base: str) -> tuple[int, str]:
+    """A Folium map embedding `limit` zones as GeoJSON (the naive way), as HTML text."""
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         rows = conn.execute(sa.text(
             "SELECT ST_AsGeoJSON(geom, 6), fld_zone FROM flood_zones ORDER BY id LIMIT :n"),
             {"n": limit}).all()
     engine.dispose()
-    fmap = folium.Map(location=[30.8, -88.5], zoom_start=9)
+    fmap = folium.Map(location=[30.8, -88.5], zoom_start=9, tiles=None)
+    # The same local Leaflet as ours (no CDN here), from the running app.
+    fmap.default_js = [(n, f"{vendor_base}/vendor/{p}") for n, p in FOLIUM_JS]
+    fmap.default_css = [(n, f"{vendor_base}/vendor/{p}") for n, p in FOLIUM_CSS]
     folium.GeoJson({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": __import__("json").loads(g), "properties": {"zone": z}}
+        {"type": "Feature", "geometry": json.loads(g), "properties": {"zone": z}}
         for g, z in rows]}).add_to(fmap)
-    return len(rows), len(fmap.get_root().render().encode())
+    return len(rows), fmap.get_root().render()
+
+
+def time_to_map(page_url: str, drawn_js: str, timeout_s: float = 300) -> float:
+    """Seconds from navigation until the zones are drawn, in headless Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = subprocess.run(["bash", str(PROJECT / "scripts" / "browser.sh")],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        start = time.perf_counter()
+        page.goto(page_url, timeout=timeout_s * 1000)
+        page.wait_for_function(drawn_js, timeout=timeout_s * 1000)
+        elapsed = time.perf_counter() - start
+        browser.close()
+    return elapsed
 
 
 def main() -> None:
@@ -101,17 +141,33 @@ def main() -> None:
             rows.append((z, len(tiles), percentiles([ms for ms, _ in cold]),
                          percentiles([ms for ms, _ in warm]), statistics.fmean(sizes),
                          max(sizes)))
+    # The page as a visitor gets it: the usual server (2 workers x 4 threads), cold then warm.
+    with gunicorn(url, workers=2, threads=4) as (base, _process):
         page_ms, page_bytes = fetch(f"{base}/")
+        ours_cold = time_to_map(f"{base}/", OURS_DRAWN)
+        ours_s = time_to_map(f"{base}/", OURS_DRAWN)
+        naive_count, naive_html = naive_page(url, args.naive_zones, base)
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / "naive.html").write_text(naive_html)
+            handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=tmp)
+            with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as static:
+                threading.Thread(target=static.serve_forever, daemon=True).start()
+                naive_s = time_to_map(f"http://127.0.0.1:{static.server_port}/naive.html",
+                                      NAIVE_DRAWN)
+                static.shutdown()
     print(f"\n{zones} zones; tiles requested one at a time from 1 gunicorn worker")
     print(f"{'zoom':>5}{'tiles':>7}{'cold p50':>10}{'cold p99':>10}{'warm p50':>10}"
           f"{'warm p99':>10}{'mean KB':>9}{'max KB':>8}")
     for z, count, cold, warm, mean_size, max_size in rows:
         print(f"{z:>5}{count:>7}{cold['p50']:>10.1f}{cold['p99']:>10.1f}{warm['p50']:>10.2f}"
               f"{warm['p99']:>10.2f}{mean_size / 1024:>9.1f}{max_size / 1024:>8.1f}")
-    naive_count, naive_bytes = naive_page_bytes(url, args.naive_zones)
-    print(f"\nmap page: ours {page_bytes / 1024:.1f} KB for all {zones} zones (served in "
-          f"{page_ms:.0f} ms); naive Folium GeoJSON page with the first {naive_count} zones: "
-          f"{naive_bytes / 2**20:.1f} MiB")
+    naive_bytes = len(naive_html.encode())
+    print("\nmap page, headless Chromium, until zones are drawn:")
+    print(f"  ours (vector tiles, all {zones} zones): {page_bytes / 1024:.1f} KB of HTML, "
+          f"{ours_cold:.2f} s with cold tiles, {ours_s:.2f} s warm")
+    print(f"  naive Folium GeoJSON, first {naive_count} zones only: "
+          f"{naive_bytes / 2**20:.1f} MiB of HTML, {naive_s:.2f} s "
+          f"({naive_s / ours_s:.1f}x ours warm)")
 
 
 if __name__ == "__main__":

@@ -462,8 +462,8 @@ def zone_tile(z: int, x: int, y: int, tolerance_deg: float, min_bbox_deg2: float
     projected = func.ST_Transform(simplified, 3857, type_=Geometry)
     mvt_geom = func.ST_AsMVTGeom(projected, func.Box2D(tile_envelope(z, x, y)), MVT_EXTENT,
                                  MVT_BUFFER, True, type_=Geometry)
-    width = func.ST_XMax(FloodZone.geom) - func.ST_XMin(FloodZone.geom)
-    height = func.ST_YMax(FloodZone.geom) - func.ST_YMin(FloodZone.geom)
+    # Box2D reads the bounding box stored with the geometry, without unpacking the geometry.
+    bbox_area = func.ST_Area(func.Box2D(FloodZone.geom))
     features = (
         select(
             FloodZone.id,
@@ -479,7 +479,7 @@ def zone_tile(z: int, x: int, y: int, tolerance_deg: float, min_bbox_deg2: float
         )
         .join(FloodZone.dataset)
         .where(dataset_is_active(), FloodZone.geom.op("&&")(search),
-               width * height >= min_bbox_deg2)
+               bbox_area >= min_bbox_deg2)
         .subquery("tile")
     )
     return (
