@@ -445,7 +445,8 @@ def tile_envelope(z: int, x: int, y: int, margin: float = 0.0) -> ColumnElement[
     return func.ST_TileEnvelope(z, x, y, bounds, margin, type_=Geometry)
 
 
-def zone_tile(z: int, x: int, y: int, tolerance_deg: float, min_bbox_deg2: float) -> Select[Any]:
+def zone_tile(z: int, x: int, y: int, tolerance_deg: float, min_bbox_deg2: float,
+              overview: bool = False) -> Select[Any]:
     """One Mapbox Vector Tile of the active zones (a single bytea), built in PostGIS.
 
     The tile's envelope is transformed to the table's SRID (never the column), so the GiST
@@ -455,7 +456,9 @@ def zone_tile(z: int, x: int, y: int, tolerance_deg: float, min_bbox_deg2: float
     """
     search = func.ST_Transform(tile_envelope(z, x, y, MVT_BUFFER / MVT_EXTENT), SRID,
                                type_=Geometry)
-    clipped = func.ST_ClipByBox2D(FloodZone.geom, func.Box2D(search), type_=Geometry)
+    # At low zoom the stored overview (~20 m of detail) is drawn: a fraction of the vertices.
+    source = FloodZone.geom_overview if overview else FloodZone.geom
+    clipped = func.ST_ClipByBox2D(source, func.Box2D(search), type_=Geometry)
     # Simplified before it is transformed: a 100,000-vertex zone shrinks to what the zoom
     # level can show, and only that is projected.
     simplified = func.ST_Simplify(clipped, tolerance_deg, True, type_=Geometry)

@@ -11,7 +11,11 @@ from geoapp import queries
 from geoapp.errors import InvalidParameter
 
 MAX_ZOOM = 22
-# Simplification, in tile grid units, tried in turn until a tile fits the size budget.
+# Up to this zoom a pixel is wider than the overview's tolerance: tiles use the overview.
+OVERVIEW_MAX_ZOOM = 9
+# Grid units per screen pixel (a 4096-unit tile is drawn 256 pixels wide).
+PIXEL_UNITS = 16
+# Coarsening factors tried in turn until a tile fits the size budget.
 TOLERANCE_STEPS = (1.0, 4.0, 16.0)
 
 
@@ -32,15 +36,18 @@ def grid_unit_deg(z: int) -> float:
 def render_tile(session: Session, z: int, x: int, y: int, max_bytes: int) -> bytes:
     """The tile's bytes (empty when no zone is in it), simplified until under `max_bytes`.
 
-    Geometry is simplified by about one grid unit (invisible at that zoom) and polygons smaller
-    than two units across are dropped; a tile still over budget is rebuilt coarser.
+    A tile is shown 256 pixels wide, so a pixel is 16 grid units. Geometry is simplified by a
+    quarter of a pixel (invisible) and polygons less than a pixel across are dropped; a tile
+    still over budget is rebuilt coarser.
     """
     check_tile(z, x, y)
+    pixel = grid_unit_deg(z) * PIXEL_UNITS
     data = b""
     for factor in TOLERANCE_STEPS:
-        tolerance = grid_unit_deg(z) * factor
-        min_area = (2 * factor * grid_unit_deg(z)) ** 2
-        data = bytes(session.scalar(queries.zone_tile(z, x, y, tolerance, min_area)) or b"")
+        tolerance = pixel / 4 * factor
+        min_area = (pixel * factor) ** 2
+        statement = queries.zone_tile(z, x, y, tolerance, min_area, z <= OVERVIEW_MAX_ZOOM)
+        data = bytes(session.scalar(statement) or b"")
         if len(data) <= max_bytes:
             break
     return data
