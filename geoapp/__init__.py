@@ -44,10 +44,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     app.before_request(auth.csrf_check)
 
-    from geoapp.handlers import register_error_handlers, register_read_guard
+    from geoapp.handlers import (
+        register_error_handlers,
+        register_input_guard,
+        register_read_guard,
+    )
 
     register_error_handlers(app)
     register_read_guard(app)
+    register_input_guard(app)
 
     from geoapp.cli import register_cli
 

@@ -8,7 +8,7 @@ from flask import Flask, Response, jsonify, redirect, render_template, request, 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from geoapp.errors import AppError, ServiceUnavailable, Unauthorized
+from geoapp.errors import AppError, InvalidParameter, ServiceUnavailable, Unauthorized
 from geoapp.serializers import error_json
 
 log = logging.getLogger(__name__)
@@ -79,3 +79,14 @@ def register_read_guard(app: Flask) -> None:
         if app.config["GEOAPP_PUBLIC_READ"] or request.endpoint in ALWAYS_PUBLIC_ENDPOINTS:
             return
         authenticate_request("viewer")
+
+
+def register_input_guard(app: Flask) -> None:
+    """Refuse NUL characters in query parameters: PostgreSQL text cannot hold them."""
+
+    @app.before_request
+    def refuse_nul_characters() -> None:
+        for name, value in request.args.items(multi=True):
+            if "\x00" in value or "\x00" in name:
+                raise InvalidParameter(f"parameter {name.replace(chr(0), '')!r} contains a NUL "
+                                       "character")

@@ -36,7 +36,7 @@ def clean_text(value: Any) -> str | None:
     """Blank or missing text becomes None; other values are stripped strings."""
     if value is None:
         return None
-    text = str(value).strip()
+    text = str(value).replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
     return text or None
 
 
@@ -80,7 +80,9 @@ def json_safe(properties: Mapping[str, Any]) -> dict[str, Any]:
             value = value.hex()
         elif hasattr(value, "item"):  # numpy scalars from pyogrio
             value = value.item()
-        safe[str(key)] = value
+        if isinstance(value, str):
+            value = value.replace("\x00", "")  # JSONB cannot hold NUL either
+        safe[str(key).replace("\x00", "")] = value
     return safe
 
 

@@ -187,7 +187,9 @@ def dataset_paths(bearer: list[dict[str, list[str]]]) -> dict[str, Any]:
                 "parameters": [dataset_id, query_param(
                     "format", {"type": "string", "enum": list(FORMATS)}, "File format")],
                 "responses": {"200": {"description": "The file", "content": {
-                    fmt.media_type: {"schema": binary} for fmt in FORMATS.values()}},
+                    fmt.media_type: {"schema": {"type": "object"} if fmt.media_type == GEOJSON
+                                     else binary}
+                    for fmt in FORMATS.values()}},
                     **error_responses(400, 404)},
             }
         },

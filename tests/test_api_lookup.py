@@ -65,3 +65,9 @@ def test_unknown_api_path_is_a_json_404(client) -> None:
     response = client.get("/api/nothing-here")
     assert response.status_code == 404
     assert response.get_json()["error"] == "not_found"
+
+
+def test_nul_characters_in_parameters_are_refused(client) -> None:
+    response = client.get("/api/lookup?lon=1&lat=1&dataset=a%00b")
+    assert response.status_code == 400
+    assert "NUL" in response.get_json()["message"]

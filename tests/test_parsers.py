@@ -117,3 +117,11 @@ def test_parse_lon_lat_rejects_bad_input(args: dict[str, str], message: str) -> 
 
 def test_parse_lon_lat_accepts_edges() -> None:
     assert parse_lon_lat({"lon": "-180", "lat": "90"}) == (-180.0, 90.0)
+
+
+def test_nul_characters_are_dropped_from_stored_text() -> None:
+    from geoapp.nfhl import zone_columns
+
+    columns = zone_columns({"FLD_ZONE": "A\x00E", "NOTE\x00": "x\x00y"})
+    assert columns["fld_zone"] == "AE"
+    assert columns["attributes"] == {"FLD_ZONE": "AE", "NOTE": "xy"}
