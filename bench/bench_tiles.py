@@ -109,7 +109,7 @@ def time_to_map(page_url: str, drawn_js: str, timeout_s: float = 300) -> float:
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         start = time.perf_counter()
         page.goto(page_url, timeout=timeout_s * 1000)
-        page.wait_for_function(drawn_js, timeout=timeout_s * 1000)
+        page.wait_for_function(drawn_js, timeout=timeout_s * 1000, polling=50)
         elapsed = time.perf_counter() - start
         browser.close()
     return elapsed
