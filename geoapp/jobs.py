@@ -7,6 +7,7 @@ hands each job to exactly one worker, however many run.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,30 @@ def enqueue_import(app: Flask, dataset_id: int, upload: Path,
             dataset_id=dataset_id, upload=str(upload), options=imports.options_json(options))
 
 
-def run_worker(app: Flask, concurrency: int = 1) -> None:
-    """Process import jobs until interrupted."""
+def retry_stalled_imports(app: Flask, seconds_since_heartbeat: float) -> int:
+    """Put back in the queue the imports of workers that died (no heartbeat for a while).
+
+    Their transaction was rolled back with their connection and their upload is still on disk,
+    so the import simply runs again.
+    """
+    queue = queue_for(app)
+
+    async def retry() -> int:
+        async with queue.open_async():
+            stalled = list(await queue.job_manager.get_stalled_jobs(
+                queue=QUEUE, task_name="geoapp:import_dataset",
+                seconds_since_heartbeat=seconds_since_heartbeat))
+            for job in stalled:
+                await queue.job_manager.retry_job(job)
+        return len(stalled)
+
+    return asyncio.run(retry())
+
+
+def run_worker(app: Flask, concurrency: int = 1, stalled_after_s: float = 30.0) -> None:
+    """Process import jobs until interrupted, first taking back those of dead workers."""
     _worker_app["app"] = app
+    retried = retry_stalled_imports(app, stalled_after_s)
+    if retried:
+        app.logger.warning("retrying %d import(s) left by a worker that stopped", retried)
     queue_for(app).run_worker(queues=[QUEUE], concurrency=concurrency)

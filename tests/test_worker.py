@@ -119,7 +119,13 @@ def test_killed_worker_leaves_nothing_behind(app, engine, worker_env, tmp_path) 
         wait_for(lambda: dataset_state(engine, dataset_id)[2] == 0, timeout=30)
         with engine.connect() as conn:
             assert conn.scalar(sa.select(sa.func.count()).select_from(FloodZone)) == zones_before
+        # Once the dead worker's heartbeat is old enough, the next worker imports it again.
+        time.sleep(3)
+        worker = subprocess.Popen([str(FLASK), "worker", "--stalled-after", "2"], env=worker_env)
+        wait_for(lambda: dataset_state(engine, dataset_id)[0] == "ready", timeout=120)
+        assert dataset_state(engine, dataset_id)[2] == 30000
     finally:
         if worker.poll() is None:
-            worker.kill()
+            worker.terminate()
+            worker.wait(timeout=30)
         remove_dataset(engine, dataset_id)
