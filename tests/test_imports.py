@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import struct
 import zipfile
 
+import numpy as np
+import pyogrio.raw
 import pytest
 import shapely
 from shapely.geometry import Point, Polygon, box
@@ -182,6 +185,27 @@ def test_kmz(session, tmp_path) -> None:
         bundle.write(kml, "doc.kml")
     _, report = do_import(session, kmz, tmp_path)
     assert report.imported == 2
+
+
+def curve_polygon_wkb() -> bytes:
+    """WKB of CURVEPOLYGON(CIRCULARSTRING(0 0, 1 1, 2 0, 1 -1, 0 0)) (shapely cannot write it)."""
+    points = [(0, 0), (1, 1), (2, 0), (1, -1), (0, 0)]
+    ring = struct.pack("<BII", 1, 8, len(points)) + b"".join(
+        struct.pack("<dd", x, y) for x, y in points)
+    return struct.pack("<BII", 1, 10, 1) + ring
+
+
+def test_curved_polygons_are_linearised(session, tmp_path) -> None:
+    gpkg = tmp_path / "curves.gpkg"
+    pyogrio.raw.write(str(gpkg), np.array([curve_polygon_wkb()], dtype=object),
+                      [np.array(["AE"], dtype=object)], ["FLD_ZONE"], driver="GPKG",
+                      crs="EPSG:4326", geometry_type="Unknown")
+    dataset, report = do_import(session, gpkg, tmp_path)
+    assert report.imported == 1
+    zone = session.scalar(select(FloodZone).where(FloodZone.dataset_id == dataset.id))
+    circle = shapely.from_wkb(bytes(zone.geom.data))
+    assert circle.geom_type == "MultiPolygon" and shapely.get_num_coordinates(circle) > 20
+    assert circle.area == pytest.approx(3.14159, rel=0.01)
 
 
 def test_zip_bomb_is_refused(session, tmp_path) -> None:

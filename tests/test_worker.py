@@ -129,3 +129,31 @@ def test_killed_worker_leaves_nothing_behind(app, engine, worker_env, tmp_path) 
             worker.terminate()
             worker.wait(timeout=30)
         remove_dataset(engine, dataset_id)
+
+
+def test_two_workers_share_the_queue_without_doing_a_job_twice(app, engine, worker_env,
+                                                                tmp_path) -> None:
+    ids = []
+    for n in range(4):
+        source_dir = tmp_path / f"src{n}"
+        source_dir.mkdir()
+        job_dir = tmp_path / f"job{n}"
+        job_dir.mkdir()
+        ids.append(queue_import(app, engine, big_shapefile(source_dir, 3000), job_dir,
+                                f"shared {n}"))
+    workers = [subprocess.Popen([str(FLASK), "worker"], env=worker_env) for _ in range(2)]
+    try:
+        wait_for(lambda: all(dataset_state(engine, i)[0] == "ready" for i in ids))
+        assert [dataset_state(engine, i)[2] for i in ids] == [3000] * 4
+        with engine.connect() as conn:
+            done = conn.execute(sa.text(
+                "SELECT count(*) FROM procrastinate_jobs "
+                "WHERE task_name = 'geoapp:import_dataset' AND status = 'succeeded' "
+                "AND (args->>'dataset_id')::int = ANY(:ids)"), {"ids": ids}).one()
+        assert done[0] == 4  # one succeeded job per import, none run twice
+    finally:
+        for worker in workers:
+            worker.terminate()
+            worker.wait(timeout=30)
+        for dataset_id in ids:
+            remove_dataset(engine, dataset_id)
