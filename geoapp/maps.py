@@ -142,6 +142,7 @@ def index() -> ResponseReturnValue:
                                       config["GEOAPP_BASEMAP_ATTRIBUTION"])
     legend = [(status, STATUS_LABELS[status], RISK_COLOURS[status])
               for status in STATUS_ORDER if status in RISK_COLOURS]
+    datasets = db.session.execute(queries.active_datasets()).all()
     return render_template(
         "map/index.html",
         legend=legend,
@@ -149,6 +150,7 @@ def index() -> ResponseReturnValue:
         map_name=fmap.get_name(),
         layer_name=layer_name,
         focus=focus,
+        datasets=datasets,
         has_data=extent is not None,
         **render_parts(fmap),
     )

@@ -408,6 +408,12 @@ def data_version(name: str) -> Select[Any]:
     return select(DataVersion.version, DataVersion.changed_at).where(DataVersion.name == name)
 
 
+def active_datasets() -> Select[Any]:
+    """(id, name, effective_date) of the datasets that answer queries, by name."""
+    return (select(Dataset.id, Dataset.name, Dataset.effective_date)
+            .where(dataset_is_active()).order_by(Dataset.name, Dataset.id))
+
+
 def active_extent() -> Select[Any]:
     """Bounding box (xmin, ymin, xmax, ymax) of all active datasets, NULLs when there are none."""
     box = func.ST_Extent(Dataset.bbox)

@@ -31,6 +31,9 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 KNOWN = {p["name"]: p for p in json.loads(
     (SAMPLE_FILE.parent / "known_points.json").read_text(encoding="utf-8"))}
 TILES_DRAWN = "() => document.querySelectorAll('.leaflet-tile-pane canvas').length > 0"
+TILES_PAINTED = """() => Array.from(document.querySelectorAll('.leaflet-tile-pane canvas')).some(c => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    for (let i = 3; i < d.length; i += 4) { if (d[i] > 0) return true; } return false; })"""
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
                   "--disable-background-networking"]
 
@@ -148,6 +151,13 @@ def test_map_draws_tiles_and_click_reports_the_zone(server, page_watch) -> None:
     shared = parse_qs(urlsplit(page.url).query)  # the shareable link follows the click
     assert abs(float(shared["lat"][0]) - point["lat"]) < 1e-4
     page.screenshot(path=str(ARTIFACTS / "map-desktop.png"))
+    # Hiding every risk status empties the tiles; showing them again draws them back.
+    for box in page.locator(".status-toggle").all():
+        box.uncheck()
+    page.wait_for_function("() => !(" + TILES_PAINTED + ")()")
+    for box in page.locator(".status-toggle").all():
+        box.check()
+    page.wait_for_function(TILES_PAINTED)
     assert problems == []
     page.close()
 

@@ -88,3 +88,11 @@ def test_printable_report(client, make_dataset, make_zone) -> None:
     unmapped = client.get("/report?lon=10&lat=10").get_data(as_text=True)
     assert "<strong>not</strong> a Zone X" in unmapped
     assert client.get("/report?lon=10", headers={"Accept": "text/html"}).status_code == 400
+
+
+def test_legend_lists_maps_when_there_are_several(client, make_dataset, make_zone) -> None:
+    make_zone(SQUARE, dataset=make_dataset(name="County <A>"))
+    make_zone(SQUARE, dataset=make_dataset(name="County B"))
+    page = client.get("/").get_data(as_text=True)
+    assert 'class="dataset-toggle"' in page
+    assert "County &lt;A&gt;" in page and "County B" in page
