@@ -31,7 +31,8 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 KNOWN = {p["name"]: p for p in json.loads(
     (SAMPLE_FILE.parent / "known_points.json").read_text(encoding="utf-8"))}
 TILES_DRAWN = "() => document.querySelectorAll('.leaflet-tile-pane canvas').length > 0"
-TILES_PAINTED = """() => Array.from(document.querySelectorAll('.leaflet-tile-pane canvas')).some(c => {
+TILES_PAINTED = """() => Array.from(document.querySelectorAll('.leaflet-tile-pane canvas'))
+  .some(c => {
     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
     for (let i = 3; i < d.length; i += 4) { if (d[i] > 0) return true; } return false; })"""
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
