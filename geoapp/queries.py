@@ -463,7 +463,8 @@ def zone_tile(z: int, x: int, y: int, tolerance_deg: float, min_bbox_deg2: float
     search = func.ST_Transform(tile_envelope(z, x, y, MVT_BUFFER / MVT_EXTENT), SRID,
                                type_=Geometry)
     # At low zoom the stored overview (~20 m of detail) is drawn: a fraction of the vertices.
-    source = FloodZone.geom_overview if overview else FloodZone.geom
+    source = (func.coalesce(FloodZone.geom_overview, FloodZone.geom, type_=Geometry)
+              if overview else FloodZone.geom)
     clipped = func.ST_ClipByBox2D(source, func.Box2D(search), type_=Geometry)
     # Simplified before it is transformed: a 100,000-vertex zone shrinks to what the zoom
     # level can show, and only that is projected.

@@ -15,7 +15,10 @@ branch_labels = None
 depends_on = None
 
 # Must match geoapp.models.OVERVIEW_SQL (autogenerate does not compare generated expressions).
-OVERVIEW_SQL = "ST_Multi(ST_SimplifyPreserveTopology(geom, 0.0002))"
+OVERVIEW_SQL = (
+    "CASE WHEN ST_NPoints(geom) > 256 "
+    "THEN ST_Multi(ST_SimplifyPreserveTopology(geom, 0.0002)) END"
+)
 
 
 def upgrade():
