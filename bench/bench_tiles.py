@@ -13,7 +13,6 @@ import argparse
 import functools
 import http.server
 import json
-import math
 import random
 import statistics
 import subprocess
@@ -40,6 +39,7 @@ from common import (  # noqa: E402
 )
 
 from geoapp.assets import FOLIUM_CSS, FOLIUM_JS  # noqa: E402
+from geoapp.tiles import tile_containing  # noqa: E402
 
 ZOOMS = (6, 10, 14)
 OURS_DRAWN = """() => Array.from(document.querySelectorAll('.leaflet-tile-pane canvas')).some(c => {
@@ -49,20 +49,12 @@ NAIVE_DRAWN = "() => document.querySelectorAll('path.leaflet-interactive').lengt
 TILES = "/api/collections/flood_zones/tiles/WebMercatorQuad"
 
 
-def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
-    """The WebMercatorQuad column and row of a point."""
-    n = 2**z
-    x = int((lon + 180) / 360 * n)
-    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-    return x, y
-
-
 def sample_tiles(bbox, z: int, count: int, seed: int) -> list[tuple[int, int]]:
     """Distinct tiles of a zoom level covering random points of the region."""
     rng = random.Random(seed)
     found: set[tuple[int, int]] = set()
     for _ in range(count * 20):
-        found.add(tile_of(rng.uniform(bbox[0], bbox[2]), rng.uniform(bbox[1], bbox[3]), z))
+        found.add(tile_containing(rng.uniform(bbox[0], bbox[2]), rng.uniform(bbox[1], bbox[3]), z))
         if len(found) >= count:
             break
     return sorted(found)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from threading import Lock
 
@@ -26,6 +27,14 @@ def check_tile(z: int, x: int, y: int) -> None:
     size = 2**z
     if not (0 <= x < size and 0 <= y < size):
         raise InvalidParameter(f"tile {z}/{y}/{x} is outside the matrix (0..{size - 1})")
+
+
+def tile_containing(lon: float, lat: float, z: int) -> tuple[int, int]:
+    """The (column, row) of the WebMercatorQuad tile of zoom `z` holding a point."""
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return min(max(x, 0), n - 1), min(max(y, 0), n - 1)
 
 
 def grid_unit_deg(z: int) -> float:

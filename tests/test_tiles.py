@@ -13,13 +13,6 @@ from geoapp import tiles
 TILES = "/api/collections/flood_zones/tiles/WebMercatorQuad"
 
 
-def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
-    n = 2**z
-    x = int((lon + 180) / 360 * n)
-    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-    return x, y
-
-
 @pytest.fixture()
 def zones(make_dataset, make_zone):
     dataset = make_dataset(name="Tile <FIRM>")
@@ -35,7 +28,7 @@ def decode(data: bytes) -> list[dict]:
 
 
 def test_tile_holds_the_zones_with_their_attributes(client, zones) -> None:
-    x, y = tile_of(-74.05, 40.10, 12)
+    x, y = tiles.tile_containing(-74.05, 40.10, 12)
     response = client.get(f"{TILES}/12/{y}/{x}")
     assert response.status_code == 200
     assert response.mimetype == "application/vnd.mapbox-vector-tile"
@@ -52,7 +45,7 @@ def test_tile_holds_the_zones_with_their_attributes(client, zones) -> None:
 
 def test_empty_tile_is_204_and_tiles_are_cacheable(client, zones) -> None:
     assert client.get(f"{TILES}/12/0/0").status_code == 204
-    x, y = tile_of(-74.05, 40.10, 12)
+    x, y = tiles.tile_containing(-74.05, 40.10, 12)
     first = client.get(f"{TILES}/12/{y}/{x}")
     assert "max-age" in first.headers["Cache-Control"] and first.headers["ETag"]
     again = client.get(f"{TILES}/12/{y}/{x}", headers={"If-None-Match": first.headers["ETag"]})
@@ -60,7 +53,7 @@ def test_empty_tile_is_204_and_tiles_are_cacheable(client, zones) -> None:
 
 
 def test_etag_changes_when_the_data_changes(client, zones, make_zone) -> None:
-    x, y = tile_of(-74.05, 40.10, 12)
+    x, y = tiles.tile_containing(-74.05, 40.10, 12)
     before = client.get(f"{TILES}/12/{y}/{x}")
     make_zone(box(-74.03, 40.095, -74.025, 40.1), fld_zone="AO", depth=2.0)
     after = client.get(f"{TILES}/12/{y}/{x}")
@@ -75,7 +68,7 @@ def test_low_zoom_drops_specks_and_simplifies(client, make_zone) -> None:
     from shapely.geometry import Polygon
 
     make_zone(Polygon(detailed), fld_zone="X", sfha_tf=False)
-    x, y = tile_of(-74.0, 40.0, 6)
+    x, y = tiles.tile_containing(-74.0, 40.0, 6)
     features = decode(client.get(f"{TILES}/6/{y}/{x}").data)
     assert [f["properties"]["zone"] for f in features] == ["X"]
     assert len(features[0]["geometry"]["coordinates"][0]) < 200
@@ -87,7 +80,7 @@ def test_tile_budget_makes_coarser_tiles(session, make_zone) -> None:
     ring = [(-74.0 + 0.1 * math.cos(a) * (1 + 0.05 * math.sin(40 * a)),
              40.0 + 0.1 * math.sin(a)) for a in [i * 2 * math.pi / 5000 for i in range(5000)]]
     make_zone(Polygon(ring), fld_zone="AE")
-    x, y = tile_of(-74.0, 40.0, 10)
+    x, y = tiles.tile_containing(-74.0, 40.0, 10)
     full = tiles.render_tile(session, 10, x, y, 10_000_000)
     small = tiles.render_tile(session, 10, x, y, len(full) // 3)
     assert len(small) < len(full)
