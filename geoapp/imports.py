@@ -1,7 +1,8 @@
 """Running an import for the web, API and CLI: pending dataset, progress, success or failure.
 
-The pipeline writes inside one transaction; progress and failures are written on separate,
-short transactions so that other connections see them while (or after) that one runs.
+The pipeline writes inside one transaction; progress is written on separate, short
+transactions so that other connections see it while that one runs, and a failure is recorded
+after the import's transaction was rolled back.
 """
 
 from __future__ import annotations
@@ -83,14 +84,6 @@ def record_progress(engine: Engine, dataset_id: int, fraction: float) -> None:
     with engine.begin() as connection:
         connection.execute(update(Dataset).where(Dataset.id == dataset_id)
                            .values(status=IMPORTING, progress=round(fraction, 4)))
-
-
-def record_failure(engine: Engine, dataset_id: int, message: str,
-                   report: dict[str, Any] | None = None) -> None:
-    """Mark an import failed with its reason (and what it had found)."""
-    with engine.begin() as connection:
-        connection.execute(update(Dataset).where(Dataset.id == dataset_id)
-                           .values(status=FAILED, error=message, import_report=report))
 
 
 def run(session: Session, dataset: Dataset, upload: Path, workdir: Path,

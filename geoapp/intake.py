@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from flask import current_app, g
+from flask import current_app, g, request
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
@@ -60,6 +60,4 @@ def accept(upload: FileStorage | None, options: pipeline.ImportOptions) -> Datas
 
 def raise_upload_limit() -> None:
     """Let this request's body be as large as an upload may be (set before reading it)."""
-    from flask import request
-
     request.max_content_length = current_app.config["GEOAPP_UPLOAD_MAX_MB"] * 1024 * 1024

@@ -34,9 +34,9 @@ from sqlalchemy.orm import Session
 from geoapp.errors import InvalidInput
 from geoapp.models import Dataset
 from geoapp.nfhl import NUMBER_FIELDS, TEXT_FIELDS, json_safe, zone_values
+from geoapp.sources import WGS84, crs_label
 from geoapp.zones import refresh_dataset_summary
 
-WGS84 = CRS.from_epsg(4326)
 DEFAULT_ENCODING = "UTF-8"  # for shapefiles without a .cpg; ISO-8859-1 is GDAL's own guess
 NFHL_LAYER = "S_FLD_HAZ_AR"
 # Target fields a mapping may fill, and the only one that is required.
@@ -100,12 +100,6 @@ class LayerPlan:
     encoding: str | None
     feature_count: int
     field_sources: dict[str, str]
-
-
-def crs_label(crs: CRS) -> str:
-    """'EPSG:nnnn' when the CRS has a code (Esri .prj files included), else its name."""
-    authority = crs.to_authority(min_confidence=70)
-    return f"{authority[0]}:{authority[1]}" if authority else crs.name
 
 
 def choose_layer(path: str, wanted: str | None) -> str:
