@@ -12,12 +12,11 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from tqdm import tqdm
 
-from geoapp import PROJECT_DIR, accounts, imports, jobs
+from geoapp import PROJECT_DIR, accounts, imports, jobs, pipeline
 from geoapp.errors import AppError
 from geoapp.extensions import db
 from geoapp.models import ROLES
-from geoapp.sources import read_layer
-from geoapp.zones import create_dataset, dataset_named
+from geoapp.zones import dataset_named
 
 SAMPLE_FILE = PROJECT_DIR / "data" / "sample" / "manasquan_nfhl.geojson"
 SAMPLE_NAME = "Manasquan River, NJ (synthetic sample)"
@@ -49,15 +48,12 @@ def load_sample(path: Path, name: str) -> None:
         click.echo(f"sample already loaded: dataset {existing.id} ({existing.feature_count} zones)")
         return
     try:
-        layer = read_layer(path)
-        dataset = create_dataset(
-            db.session,
-            name=name,
-            features=layer.features(),
-            source_filename=path.name,
-            source_crs=layer.source_crs,
-            effective_date=SAMPLE_EFFECTIVE_DATE,
+        # The sample must be clean: any refused feature fails the load (repair off).
+        options = imports.options_from_form(
+            {"name": name, "effective_date": SAMPLE_EFFECTIVE_DATE, "repair": False}
         )
+        dataset = imports.create_pending(db.session, options, path.name, None)
+        pipeline.import_layer(db.session, dataset, path, options)
         db.session.commit()
     except AppError as error:
         db.session.rollback()

@@ -20,10 +20,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from geoapp import imports, pipeline
 from geoapp.cli import SAMPLE_FILE
 from geoapp.models import Dataset
-from geoapp.sources import read_layer
-from geoapp.zones import create_dataset
 
 pytestmark = pytest.mark.browser
 PROJECT = Path(__file__).resolve().parent.parent
@@ -51,9 +50,9 @@ def chromium_path() -> str:
 def sample_in_db(app, database_url):
     engine = sa.create_engine(database_url)
     with Session(engine) as session:
-        dataset = create_dataset(session, name="Browser sample <b>",
-                                 features=read_layer(SAMPLE_FILE).features(),
-                                 source_filename=SAMPLE_FILE.name, source_crs="EPSG:4326")
+        options = pipeline.ImportOptions(name="Browser sample <b>")
+        dataset = imports.create_pending(session, options, SAMPLE_FILE.name, None)
+        pipeline.import_layer(session, dataset, SAMPLE_FILE, options)
         session.commit()
         dataset_id = dataset.id
     yield dataset_id

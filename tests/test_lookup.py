@@ -111,22 +111,24 @@ def test_lookup_on_a_huge_zone_uses_small_pieces(session, make_zone) -> None:
     assert zones_at(session, 0.5, 0.5) == []  # in the hole
 
 
-def test_batch_split_across_connections_matches_one_query(app, monkeypatch) -> None:
+def test_batch_split_across_connections_matches_one_query(app, monkeypatch, tmp_path) -> None:
     """The parallel path needs committed data that other connections see: made and removed here."""
     from sqlalchemy.orm import Session
 
-    from geoapp import lookup
+    from geoapp import imports, lookup, pipeline
     from geoapp.extensions import db
-    from geoapp.zones import create_dataset
+    from tests.upload_files import write_layer
 
     monkeypatch.setattr(lookup, "MIN_PARALLEL_CHUNK", 7)
     grid = [Polygon([(x, 50), (x + 1, 50), (x + 1, 51), (x, 51)]) for x in range(0, 10, 2)]
+    source = write_layer(tmp_path / "grid.geojson", grid,
+                         {"FLD_ZONE": ["AE"] * 5, "FLD_AR_ID": [str(i) for i in range(5)]},
+                         driver="GeoJSON")
     points = [(x / 10 + 0.05, 50.5) for x in range(100)]
+    options = pipeline.ImportOptions(name="parallel batch")
     with app.app_context(), Session(db.engine) as session:
-        dataset = create_dataset(
-            session, name="parallel batch", source_filename=None,
-            features=[(g, {"FLD_ZONE": "AE", "FLD_AR_ID": str(i)}) for i, g in enumerate(grid)],
-        )
+        dataset = imports.create_pending(session, options, source.name, None)
+        pipeline.import_layer(session, dataset, source, options)
         session.commit()
         try:
             one = lookup.lookup_points(session, points, workers=1)

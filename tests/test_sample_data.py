@@ -14,10 +14,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pyproj import CRS
 
-from geoapp import lookup
+from geoapp import imports, lookup, pipeline
 from geoapp.cli import SAMPLE_FILE
 from geoapp.sources import read_layer
-from geoapp.zones import create_dataset
 
 SAMPLE_DIR = SAMPLE_FILE.parent
 SHAPEFILE_ZIP = SAMPLE_DIR / "manasquan_nfhl_nj_stateplane.zip"
@@ -77,8 +76,9 @@ def test_shapefile_reprojects_onto_the_geojson(geojson_layer, shapefile_layer) -
 
 @pytest.fixture()
 def sample(session, geojson_layer):
-    dataset = create_dataset(session, name="Sample under test", features=geojson_layer.features(),
-                             source_filename=SAMPLE_FILE.name, source_crs="EPSG:4326")
+    options = pipeline.ImportOptions(name="Sample under test")
+    dataset = imports.create_pending(session, options, SAMPLE_FILE.name, None)
+    pipeline.import_layer(session, dataset, SAMPLE_FILE, options)
     session.commit()
     return dataset
 
