@@ -403,9 +403,17 @@ def active_date_range() -> Select[Any]:
     )
 
 
-def data_version(name: str) -> Select[Any]:
-    """The change counter and time of a table (kept by triggers)."""
-    return select(DataVersion.version, DataVersion.changed_at).where(DataVersion.name == name)
+# The tables whose changes change what the API serves (which zones, in which datasets).
+SERVED_TABLES = ("flood_zones", "datasets")
+
+
+def data_version() -> Select[Any]:
+    """One change counter (the sum of the tables' counters, which only grow) and the last
+    change time of the served data, for ETags and Last-Modified."""
+    return select(
+        func.coalesce(func.sum(DataVersion.version), 0).label("version"),
+        func.max(DataVersion.changed_at).label("changed_at"),
+    ).where(DataVersion.name.in_(SERVED_TABLES))
 
 
 def active_datasets() -> Select[Any]:

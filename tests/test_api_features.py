@@ -215,6 +215,14 @@ def test_etag_changes_with_the_data(client, grid, session) -> None:
     assert after.get_json()["numberReturned"] == 5
 
 
+def test_etag_changes_when_a_dataset_is_retired(client, grid, session) -> None:
+    etag = client.get(f"{ITEMS}?limit=5").headers["ETag"]
+    grid[0].dataset.status = "retired"  # no zone row changes, but the answer does
+    session.commit()
+    after = client.get(f"{ITEMS}?limit=5", headers={"If-None-Match": etag})
+    assert after.status_code == 200 and after.get_json()["numberReturned"] == 0
+
+
 def test_large_pages_are_gzipped(client, grid) -> None:
     response = client.get(f"{ITEMS}?limit=25", headers={"Accept-Encoding": "gzip"})
     assert response.headers.get("Content-Encoding") == "gzip"

@@ -77,9 +77,9 @@ def versioned(payload: Any, template: str, **context: Any) -> Response:
 
 
 def data_version() -> tuple[int, Any]:
-    """(version, changed_at) of the flood zone data: changes on every write."""
-    row = db.session.execute(queries.data_version("flood_zones")).first()
-    return (row.version, row.changed_at) if row else (0, None)
+    """(version, changed_at) of the served data: changes on every write to zones or datasets."""
+    row = db.session.execute(queries.data_version()).one()
+    return int(row.version), row.changed_at
 
 
 def conditional(response: Response, etag: str, changed_at: Any) -> Response:

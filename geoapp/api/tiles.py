@@ -100,15 +100,13 @@ def tile(collection_id: str, matrix_set: str, z: int, y: int, x: int) -> Respons
     if matrix_set != MATRIX_SET:
         raise NotFound(f"no tile matrix set {matrix_set!r}; use {MATRIX_SET}")
     tiles.check_tile(z, x, y)
-    zones_version, changed_at = data_version()
-    datasets_version = db.session.execute(queries.data_version("datasets")).first()
-    version = f"{zones_version}.{datasets_version.version if datasets_version else 0}"
+    version, changed_at = data_version()
     etag = f"t{version}-{z}-{x}-{y}"
     max_age = current_app.config["GEOAPP_TILE_MAX_AGE_S"]
     if request.if_none_match.contains_weak(etag):
         response = Response(status=304)
     else:
-        key = (version, z, x, y)
+        key = (str(version), z, x, y)
         data = tile_cache().get(key)
         if data is None:
             budget = current_app.config["GEOAPP_TILE_MAX_BYTES"]
