@@ -21,6 +21,10 @@ DEFAULTS: dict[str, Any] = {
     # Basemap tiles under the zones; empty string for no basemap (air-gapped networks).
     "GEOAPP_BASEMAP_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
     "GEOAPP_BASEMAP_ATTRIBUTION": "&copy; OpenStreetMap contributors",
+    # Address search on the map and at /api/geocode: a Nominatim-compatible /search URL
+    # (e.g. https://nominatim.openstreetmap.org/search). Empty: coordinates only (offline).
+    "GEOAPP_GEOCODER_URL": "",
+    "GEOAPP_GEOCODER_TIMEOUT_S": 5.0,
     # How far (metres) the point report looks for the nearest high-risk zone, and the most
     # a caller may ask for with `nearest_radius`.
     "GEOAPP_NEAREST_RADIUS_M": 5000.0,

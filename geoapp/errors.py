@@ -70,3 +70,17 @@ class ServiceUnavailable(AppError):
 
     status = 503
     code = "service_unavailable"
+
+
+class NotConfigured(AppError):
+    """An optional feature this deployment has not set up (e.g. address search)."""
+
+    status = 501
+    code = "not_configured"
+
+
+class UpstreamError(AppError):
+    """A service we depend on (a configured geocoder) failed or answered nonsense."""
+
+    status = 502
+    code = "upstream_error"

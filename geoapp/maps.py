@@ -152,6 +152,7 @@ def index() -> ResponseReturnValue:
         focus=focus,
         datasets=datasets,
         has_data=extent is not None,
+        geocoder=bool(config["GEOAPP_GEOCODER_URL"]),
         **render_parts(fmap),
     )
 

@@ -38,6 +38,8 @@ def error_responses(*statuses: int) -> dict[str, Any]:
         404: "Not found",
         413: "Too large",
         415: "Unsupported media type",
+        501: "Not configured on this server",
+        502: "An upstream service failed",
         503: "Database unavailable",
     }
     return {
@@ -516,6 +518,25 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                     },
                 }
             },
+            "/geocode": {
+                "get": {
+                    "summary": "Places for an address, from the configured geocoder",
+                    "description": "Answers 501 when no geocoder URL is configured (the "
+                    "default: FloodManager needs no internet).",
+                    "operationId": "geocode",
+                    "parameters": [
+                        {**query_param("q", {"type": "string", "minLength": 1,
+                                             "maxLength": 200},
+                                       "Address or place name"), "required": True},
+                        query_param("limit", {"type": "integer", "minimum": 1, "maximum": 10},
+                                    "Most places returned (default 5)"),
+                    ],
+                    "responses": {
+                        "200": json_response("Places, best first", ref("schemas", "Places")),
+                        **error_responses(400, 501, 502),
+                    },
+                }
+            },
             "/lookup/batch": {
                 "post": {
                     "summary": "Reports for many points (GeoJSON or CSV)",
@@ -666,6 +687,32 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                         "numberMatched": {"type": "integer", "minimum": 0},
                         "numberReturned": {"type": "integer", "minimum": 0},
                         "links": {"type": "array", "items": ref("schemas", "Link")},
+                    },
+                },
+                "Places": {
+                    "type": "object",
+                    "required": ["query", "places"],
+                    "properties": {
+                        "query": {"type": "string"},
+                        "places": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["label", "lon", "lat"],
+                                "properties": {
+                                    "label": {"type": "string"},
+                                    "lon": {"type": "number", "minimum": -180, "maximum": 180},
+                                    "lat": {"type": "number", "minimum": -90, "maximum": 90},
+                                    "bbox": {
+                                        "type": "array",
+                                        "nullable": True,
+                                        "items": {"type": "number"},
+                                        "minItems": 4,
+                                        "maxItems": 4,
+                                    },
+                                },
+                            },
+                        },
                     },
                 },
                 "PointReport": {

@@ -27,6 +27,19 @@ def parse_float(args: Mapping[str, str], name: str, *, minimum: float, maximum: 
     return value
 
 
+def parse_int(args: Mapping[str, str], name: str, *, minimum: int, maximum: int) -> int:
+    """Return the whole number in ``args[name]`` within [minimum, maximum]."""
+    raw = (args.get(name) or "").strip()
+    if not raw.lstrip("+-").isdigit() or not raw.isascii():
+        raise InvalidParameter(f"parameter '{name}' must be a whole number, got {raw[:40]!r}")
+    value = int(raw)
+    if not minimum <= value <= maximum:
+        raise InvalidParameter(
+            f"parameter '{name}' must be between {minimum} and {maximum}, got {value}"
+        )
+    return value
+
+
 def parse_lon_lat(args: Mapping[str, str]) -> tuple[float, float]:
     """Return (lon, lat) in WGS84 degrees from the ``lon`` and ``lat`` parameters."""
     lon = parse_float(args, "lon", minimum=-180.0, maximum=180.0)

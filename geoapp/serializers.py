@@ -10,6 +10,7 @@ from typing import Any
 
 from geoapp.batch import BatchPoint
 from geoapp.exposure import ParcelExposure
+from geoapp.geocoding import Place
 from geoapp.lookup import DatasetInfo, NearestZone, PointReport, ZoneHit
 from geoapp.models import ApiToken
 from geoapp.risk import HIGH_RISK, STATUS_LABELS
@@ -231,6 +232,13 @@ def feature(geometry_json: str | None, properties: Mapping[str, Any], fid: Any =
 def feature_collection(features: Iterable[dict]) -> dict[str, Any]:
     """A GeoJSON FeatureCollection."""
     return {"type": "FeatureCollection", "features": list(features)}
+
+
+def places_json(query: str, places: Iterable[Place]) -> dict[str, Any]:
+    """Geocoder hits as JSON: label, point and bounding box [west, south, east, north]."""
+    return {"query": query, "places": [
+        {"label": place.label, "lon": place.lon, "lat": place.lat,
+         "bbox": list(place.bbox) if place.bbox else None} for place in places]}
 
 
 def error_json(code: str, message: str) -> dict[str, str]:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from geoapp import imports, pipeline
 from geoapp.cli import SAMPLE_FILE
 from geoapp.models import Dataset
+from tests.gazetteer import running_gazetteer
 
 pytestmark = pytest.mark.browser
 PROJECT = Path(__file__).resolve().parent.parent
@@ -62,14 +63,20 @@ def sample_in_db(app, database_url):
 
 
 @pytest.fixture(scope="module")
-def server(database_url, sample_in_db):
+def geocoder():
+    with running_gazetteer(KNOWN) as (url, _requests):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def server(database_url, sample_in_db, geocoder):
     import socket
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "browser-test",
-           "GEOAPP_BASEMAP_URL": ""}
+           "GEOAPP_BASEMAP_URL": "", "GEOAPP_GEOCODER_URL": geocoder}
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
          "--workers", "1", "--threads", "8", "--log-level", "warning", "geoapp:create_app()"],
@@ -158,6 +165,25 @@ def test_map_draws_tiles_and_click_reports_the_zone(server, page_watch) -> None:
     for box in page.locator(".status-toggle").all():
         box.check()
     page.wait_for_function(TILES_PAINTED)
+    assert problems == []
+    page.close()
+
+
+def test_address_search_goes_to_the_place_and_reports_it(server, page_watch) -> None:
+    page, problems = page_watch()
+    page.goto(server + "/")
+    page.fill("#search-text", "Riverside")
+    page.press("#search-text", "Enter")
+    page.wait_for_selector("#report .report-zone")
+    text = page.locator("#report").inner_text()
+    assert "Zone AE" in text  # the first place, 12 Riverside Drive, is in the AE zone
+    assert "Riverside Marina, Brielle" in page.locator("#report .place-choices").inner_text()
+    page.click("#report .place-choices button")
+    page.wait_for_function("() => /floodway/i.test(document.getElementById('report').innerText)")
+    page.fill("#search-text", "Atlantis")
+    page.press("#search-text", "Enter")
+    page.wait_for_function(
+        "() => /No place found/.test(document.getElementById('report').innerText)")
     assert problems == []
     page.close()
 
