@@ -24,11 +24,16 @@ DRAW_CSS = [("leaflet_draw_css", "leaflet-draw/dist/leaflet.draw.css")]
 @bp.get("/vendor/<path:filename>")
 def vendor(filename: str) -> ResponseReturnValue:
     """Serve one file of an allowed front-end package."""
-    if not filename.startswith(SERVED_PREFIXES):
+    if not is_served_asset(filename):
         abort(404)
     return send_from_directory(
         current_app.config["GEOAPP_VENDOR_DIR"], filename, max_age=7 * 24 * 3600
     )
+
+
+def is_served_asset(filename: str) -> bool:
+    """Whether a path under the vendor folder belongs to an allowed package's dist folder."""
+    return filename.startswith(SERVED_PREFIXES) and ".." not in filename.split("/")
 
 
 def vendor_url(filename: str) -> str:

@@ -8,18 +8,29 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 from typing import Any
 
 import folium
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from folium.plugins import Draw, VectorGridProtobuf
 
 from geoapp import queries
-from geoapp.assets import DRAW_CSS, DRAW_JS, FOLIUM_CSS, FOLIUM_JS, VECTORGRID_JS, vendor_url
+from geoapp.assets import (
+    DRAW_CSS,
+    DRAW_JS,
+    FOLIUM_CSS,
+    FOLIUM_JS,
+    VECTORGRID_JS,
+    is_served_asset,
+    vendor_url,
+)
 from geoapp.extensions import db
 from geoapp.lookup import lookup_point
-from geoapp.params import parse_float, parse_lon_lat
+from geoapp.params import parse_choice, parse_float, parse_lon_lat
+from geoapp.pdf import html_to_pdf, local_fetcher
+from geoapp.report_map import DEFAULT_HALF_WIDTH_M, report_map
 from geoapp.risk import STATUS_LABELS, STATUS_ORDER
 from geoapp.serializers import point_report_json
 
@@ -36,6 +47,7 @@ RISK_COLOURS = {
 DEFAULT_CENTRE = (39.5, -98.35)
 DEFAULT_ZOOM = 4
 MAX_ZOOM = 19
+REPORT_FORMATS = ("html", "pdf")
 # VectorGrid options as JavaScript: styles come from a function the page defines first.
 # Not interactive: a click anywhere asks /api/lookup (which knows every overlapping zone),
 # and VectorGrid 1.3's own click handling calls a Leaflet function that 1.9 no longer has.
@@ -159,25 +171,25 @@ def index() -> ResponseReturnValue:
 
 @bp.get("/report")
 def report() -> ResponseReturnValue:
-    """A printable one-page flood determination for a point (not an official one)."""
-    config = current_app.config
+    """A printable one-page flood determination for a point (HTML, or PDF with format=pdf)."""
     lon, lat = parse_lon_lat(request.args)
+    output = parse_choice(request.args, "format", REPORT_FORMATS, default="html")
     point_report = point_report_json(lookup_point(db.session, lon, lat))
-    fmap = new_map(config["GEOAPP_BASEMAP_URL"], config["GEOAPP_BASEMAP_ATTRIBUTION"])
-    fmap.location = [lat, lon]
-    fmap.options["zoom"] = 16
-    zones = VectorGridProtobuf(
-        tile_url_template(), name="Flood zones",
-        options=ZONE_LAYER_OPTIONS % {"max_zoom": MAX_ZOOM,
-                                      "layer": json.dumps(queries.TILE_LAYER)},
-    )
-    zones.default_js = [("vectorGrid", vendor_url(VECTORGRID_JS))]
-    zones.add_to(fmap)
-    folium.CircleMarker([lat, lon], radius=7, color="#000", weight=3).add_to(fmap)
-    return render_template(
+    html = render_template(
         "map/report.html",
         report=point_report,
+        map=report_map(db.session, lon, lat),
+        half_width_m=DEFAULT_HALF_WIDTH_M,
         colours=RISK_COLOURS,
+        status_labels=STATUS_LABELS,
+        pdf=output == "pdf",
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        **render_parts(fmap),
     )
+    if output == "html":
+        return html
+    vendor_prefix = url_for("assets.vendor", filename="")
+    fetcher = local_fetcher(request.host_url, vendor_prefix,
+                            Path(current_app.config["GEOAPP_VENDOR_DIR"]), is_served_asset)
+    name = f"flood-report-{lat:.5f}-{lon:.5f}.pdf"
+    return Response(html_to_pdf(html, request.host_url, fetcher), mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{name}"'})

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
+    case,
     cast,
     func,
     literal,
@@ -36,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from geoapp.models import Dataset, DataVersion, FloodZone, FloodZonePiece
+from geoapp.risk import HIGH_RISK, MODERATE_RISK, OPEN_WATER
 
 SRID = 4326
 # Metres per degree of latitude (its minimum, at the equator) and of longitude at the equator.
@@ -504,4 +506,40 @@ def zone_tile(z: int, x: int, y: int, tolerance_deg: float, min_bbox_deg2: float
         select(func.ST_AsMVT(literal_column("tile"), TILE_LAYER, MVT_EXTENT, "geom", "id"))
         .select_from(features)
         .where(features.c.geom.is_not(None))
+    )
+
+
+def report_map_zones(frame: tuple[float, float, float, float], tolerance_m: float
+                     ) -> Select[Any]:
+    """Active zones inside a Web Mercator frame, clipped to it, as SVG path data.
+
+    The frame is transformed to the table's SRID for the index; each zone is clipped before
+    it is projected and shifted so the frame's south-west corner is the origin (ST_AsSVG
+    writes y downwards, as SVG wants). Higher-risk zones come last, so they are drawn on top.
+    """
+    xmin, ymin, _, _ = frame
+    box = func.ST_MakeEnvelope(*frame, 3857, type_=Geometry)
+    search = func.ST_Transform(box, SRID, type_=Geometry)
+    clipped = func.ST_ClipByBox2D(FloodZone.geom, func.Box2D(search), type_=Geometry)
+    shifted = func.ST_Translate(func.ST_Transform(clipped, 3857, type_=Geometry), -xmin, -ymin,
+                                type_=Geometry)
+    drawn = func.ST_Simplify(shifted, tolerance_m, True, type_=Geometry)
+    shapes = (
+        select(FloodZone.id, FloodZone.fld_zone, FloodZone.risk_status,
+               drawn.label("geom"))
+        .join(FloodZone.dataset)
+        .where(dataset_is_active(), FloodZone.geom.op("&&")(search),
+               func.ST_Intersects(FloodZone.geom, search))
+        .subquery("shapes")
+    )
+    label = func.ST_PointOnSurface(shapes.c.geom, type_=Geometry)
+    drawing_order = case({HIGH_RISK: 3, OPEN_WATER: 2, MODERATE_RISK: 1},
+                         value=shapes.c.risk_status, else_=0)
+    return (
+        select(shapes.c.fld_zone, shapes.c.risk_status,
+               func.ST_AsSVG(shapes.c.geom, 0, 1).label("path"),
+               func.ST_Area(shapes.c.geom).label("area"),
+               func.ST_X(label).label("label_x"), func.ST_Y(label).label("label_y"))
+        .where(func.ST_Dimension(shapes.c.geom) == 2)
+        .order_by(drawing_order, shapes.c.id)
     )

@@ -229,8 +229,13 @@ def test_printable_report_in_the_browser(server, page_watch) -> None:
     page, problems = page_watch()
     point = KNOWN["floodway"]
     page.goto(f"{server}/report?lon={point['lon']}&lat={point['lat']}")
-    page.wait_for_function(TILES_DRAWN)
     assert "AE" in page.locator(".report-zone").first.inner_text()
+    # The static map: zone shapes drawn as SVG, with a visible size.
+    shapes = page.locator(".report-svg path.zone-shape")
+    assert shapes.count() >= 2
+    assert page.locator(".report-svg").bounding_box()["width"] > 300
+    pdf = page.request.get(server + page.locator("a", has_text="PDF").get_attribute("href"))
+    assert pdf.ok and pdf.body().startswith(b"%PDF")
     page.emulate_media(media="print")
     page.screenshot(path=str(ARTIFACTS / "report-print.png"), full_page=True)
     assert problems == []
