@@ -62,13 +62,26 @@ ZONE_LAYER_OPTIONS = """{
 }"""
 
 
-def new_map(basemap_url: str, basemap_attribution: str) -> folium.Map:
-    """An empty Folium map using the app's own copies of Leaflet and friends."""
-    fmap = folium.Map(location=DEFAULT_CENTRE, zoom_start=DEFAULT_ZOOM, tiles=None,
-                      control_scale=True, max_zoom=MAX_ZOOM)
+def new_map(basemap_url: str, basemap_attribution: str,
+            bounds: tuple[float, float, float, float] | None = None,
+            focus: dict[str, float] | None = None) -> folium.Map:
+    """An empty Folium map using the app's own copies of Leaflet and friends.
+
+    Its first view is a shared point (`focus`), else `bounds`, else the default. It is set
+    before any layer is added: a layer added to a map already showing the default view
+    would fetch that view's tiles first, only to drop them.
+    """
+    centre, zoom = DEFAULT_CENTRE, DEFAULT_ZOOM
+    if focus is not None:
+        centre, zoom = (focus["lat"], focus["lon"]), focus["zoom"]
+    fmap = folium.Map(location=centre, zoom_start=zoom, tiles=None, control_scale=True,
+                      max_zoom=MAX_ZOOM)
     # Assets come from the app itself, not from CDNs, so the map works on closed networks.
     fmap.default_js = [(name, vendor_url(path)) for name, path in FOLIUM_JS]
     fmap.default_css = [(name, vendor_url(path)) for name, path in FOLIUM_CSS]
+    if focus is None and bounds is not None:
+        xmin, ymin, xmax, ymax = bounds
+        fmap.fit_bounds([[ymin, xmin], [ymax, xmax]])
     if basemap_url:
         folium.TileLayer(tiles=basemap_url, attr=basemap_attribution, name="Basemap",
                          max_zoom=MAX_ZOOM).add_to(fmap)
@@ -76,9 +89,10 @@ def new_map(basemap_url: str, basemap_attribution: str) -> folium.Map:
 
 
 def build_zone_map(tile_url: str, extent: tuple[float, float, float, float] | None,
-                   basemap_url: str, basemap_attribution: str) -> tuple[folium.Map, str]:
-    """The flood map and the JavaScript name of its zone layer."""
-    fmap = new_map(basemap_url, basemap_attribution)
+                   basemap_url: str, basemap_attribution: str,
+                   focus: dict[str, float] | None = None) -> tuple[folium.Map, str]:
+    """The flood map (opening on `focus`, else the extent) and the JS name of its zone layer."""
+    fmap = new_map(basemap_url, basemap_attribution, bounds=extent, focus=focus)
     zones = VectorGridProtobuf(
         tile_url, name="Flood zones",
         options=ZONE_LAYER_OPTIONS % {"max_zoom": MAX_ZOOM,
@@ -97,9 +111,6 @@ def build_zone_map(tile_url: str, extent: tuple[float, float, float, float] | No
     draw.default_js = [(name, vendor_url(path)) for name, path in DRAW_JS]
     draw.default_css = [(name, vendor_url(path)) for name, path in DRAW_CSS]
     draw.add_to(fmap)
-    if extent is not None:
-        xmin, ymin, xmax, ymax = extent
-        fmap.fit_bounds([[ymin, xmin], [ymax, xmax]])
     folium.LayerControl(collapsed=True).add_to(fmap)
     return fmap, zones.get_name()
 
@@ -108,11 +119,10 @@ def build_extent_map(
     extent: tuple[float, float, float, float], basemap_url: str, basemap_attribution: str
 ) -> folium.Map:
     """A small map outlining a dataset's extent."""
-    fmap = new_map(basemap_url, basemap_attribution)
+    fmap = new_map(basemap_url, basemap_attribution, bounds=extent)
     xmin, ymin, xmax, ymax = extent
     folium.Rectangle([[ymin, xmin], [ymax, xmax]], color="#0d6efd", weight=2, fill=False,
                      tooltip="Extent of the dataset").add_to(fmap)
-    fmap.fit_bounds([[ymin, xmin], [ymax, xmax]])
     return fmap
 
 
@@ -151,7 +161,7 @@ def index() -> ResponseReturnValue:
     extent_row = db.session.execute(queries.active_extent()).one()
     extent = None if extent_row[0] is None else tuple(float(v) for v in extent_row)
     fmap, layer_name = build_zone_map(tile_url_template(), extent, config["GEOAPP_BASEMAP_URL"],
-                                      config["GEOAPP_BASEMAP_ATTRIBUTION"])
+                                      config["GEOAPP_BASEMAP_ATTRIBUTION"], focus)
     legend = [(status, STATUS_LABELS[status], RISK_COLOURS[status])
               for status in STATUS_ORDER if status in RISK_COLOURS]
     datasets = db.session.execute(queries.active_datasets()).all()

@@ -96,3 +96,13 @@ def test_legend_lists_maps_when_there_are_several(client, make_dataset, make_zon
     page = client.get("/").get_data(as_text=True)
     assert 'class="dataset-toggle"' in page
     assert "County &lt;A&gt;" in page and "County B" in page
+
+
+def test_map_opens_on_its_view_before_any_layer_loads(client, make_dataset, make_zone) -> None:
+    make_zone(SQUARE, dataset=make_dataset())
+    page = client.get("/").get_data(as_text=True)
+    # Fitted before the zone layer is added: no tiles fetched for a default view first.
+    assert page.index(".fitBounds(") < page.index("L.vectorGrid.protobuf")
+    shared = client.get("/?lon=-74.05&lat=40.05&zoom=16").get_data(as_text=True)
+    assert ".fitBounds(\n" not in shared and "center: [40.05, -74.05]" in shared
+    assert '"zoom": 16' in shared
