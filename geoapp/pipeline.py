@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import math
 import time
 from collections import Counter
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import pyogrio
 import pyogrio.raw
 import shapely
@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from geoapp.errors import InvalidInput
 from geoapp.models import Dataset
-from geoapp.nfhl import NUMBER_FIELDS, TEXT_FIELDS, json_safe, zone_values
+from geoapp.nfhl import NUMBER_FIELDS, TEXT_FIELDS, json_ready_column, zone_value_columns
 from geoapp.sources import WGS84, crs_label
 from geoapp.zones import refresh_dataset_summary
 
@@ -186,8 +186,8 @@ def plan_layer(path: str | Path, options: ImportOptions) -> LayerPlan:
 
 
 def read_chunks(plan: LayerPlan, options: ImportOptions
-                ) -> Iterator[tuple[int, np.ndarray, list[dict[str, Any]]]]:
-    """(index of the first feature, geometries, properties) in chunks of `chunk_size`."""
+                ) -> Iterator[tuple[int, np.ndarray, list[str], list[list[Any]]]]:
+    """(index of the first feature, geometries, field names, field values) per chunk."""
     encoding = options.encoding or (None if plan.encoding else DEFAULT_ENCODING)
     start = 0
     while start < plan.feature_count:
@@ -196,12 +196,9 @@ def read_chunks(plan: LayerPlan, options: ImportOptions
             encoding=encoding)
         if len(wkb) == 0:
             break
-        names = list(meta["fields"])
         # Whole columns to Python values at once (numpy scalars are slow to handle one by one).
-        values = [native_values(column) for column in columns]
-        rows = [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)] \
-            if names else [{} for _ in range(len(wkb))]
-        yield start, shapely.from_wkb(wkb), rows
+        yield start, shapely.from_wkb(wkb), list(meta["fields"]), [
+            native_values(column) for column in columns]
         start += len(wkb)
 
 
@@ -227,38 +224,67 @@ def polygonal_part(geometry: Any) -> MultiPolygon | None:
     return MultiPolygon(polygons) if polygons else None
 
 
-def mapped_properties(row: Mapping[str, Any], sources: Mapping[str, str]) -> dict[str, Any]:
-    """The row's values under their NFHL names (what `nfhl.zone_columns` reads)."""
-    return {target: row.get(source) for target, source in sources.items()}
+# Little-endian EWKB of a MultiPolygon with SRID 4326 (type 6 with the SRID flag, then 4326),
+# and the plain WKB type headers the geometries come with.
+EWKB_MULTIPOLYGON_4326 = "0106000020e6100000"
+WKB_POLYGON = "0103000000"
+WKB_HEADER_HEX_CHARS = 10  # byte order and type
 
 
-def multipolygon_ewkb(geometries: list[Any]) -> np.ndarray:
-    """Polygons and multipolygons as hex EWKB MultiPolygons (SRID 4326), in one GEOS pass."""
+def multipolygon_ewkb(geometries: list[Any]) -> list[str]:
+    """Polygons and multipolygons as hex EWKB MultiPolygons (SRID 4326, 2D).
+
+    GEOS writes plain 2D little-endian WKB once; the EWKB header is then put in front as
+    text: a polygon becomes a one-part multipolygon by prefixing the part count, which costs
+    nothing next to building multipolygon objects and setting their SRID in GEOS.
+    """
     if not geometries:
-        return np.array([], dtype=object)
-    array = np.array(geometries, dtype=object)
-    single = shapely.get_type_id(array) == shapely.GeometryType.POLYGON
-    if single.any():
-        array[single] = shapely.multipolygons(array[single], indices=np.arange(single.sum()))
+        return []
+    binary = shapely.to_wkb(np.array(geometries, dtype=object), output_dimension=2,
+                            byte_order=1)
     # Binary WKB turned into hex by Python is several times faster than GEOS's hex writer.
-    binary = shapely.to_wkb(shapely.set_srid(array, 4326), include_srid=True)
-    return np.array([wkb.hex() for wkb in binary], dtype=object)
+    return [
+        EWKB_MULTIPOLYGON_4326 + "01000000" + text if text.startswith(WKB_POLYGON)
+        else EWKB_MULTIPOLYGON_4326 + text[WKB_HEADER_HEX_CHARS:]
+        for text in (wkb.hex() for wkb in binary)
+    ]
 
 
-def copy_text(value: Any) -> str:
-    """A value in COPY's text format (\\N is NULL; backslash, tab and newlines escaped)."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, int | float):
-        return repr(value)
-    return (str(value).replace("\\", "\\\\").replace("\t", "\\t")
-            .replace("\n", "\\n").replace("\r", "\\r"))
+COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+COPY_NULL = "\\N"
+
+
+def copy_column(values: list[Any]) -> list[str]:
+    """A column's values in COPY's text format (\\N is NULL; backslash, tab, newlines escaped)."""
+    kinds = {type(value) for value in values}
+    kinds.discard(type(None))
+    if kinds == {str}:
+        return [COPY_NULL if v is None else v.translate(COPY_ESCAPES) for v in values]
+    if kinds <= {int, float}:
+        return [COPY_NULL if v is None else repr(v) for v in values]
+    if kinds == {bool}:
+        return [COPY_NULL if v is None else "t" if v else "f" for v in values]
+    return [
+        COPY_NULL if value is None
+        else ("t" if value else "f") if isinstance(value, bool)
+        else repr(value) if isinstance(value, int | float)
+        else str(value).translate(COPY_ESCAPES)
+        for value in values
+    ]
+
+
+def json_lines(names: list[str], columns: list[list[Any]], count: int) -> list[str]:
+    """Each feature's original attributes as a JSON object (the `attributes` column)."""
+    keys = [str(name).replace("\x00", "") for name in names]
+    ready = [json_ready_column(column) for column in columns]
+    if not keys:
+        return ["{}"] * count
+    return [orjson.dumps(dict(zip(keys, row, strict=True))).decode()
+            for row in zip(*ready, strict=True)]
 
 
 class ChunkWriter:
-    """Turns one chunk of features into COPY rows, counting what happened to each."""
+    """Turns one chunk of features into COPY text, counting what happened to each."""
 
     def __init__(self, plan: LayerPlan, options: ImportOptions, report: ImportReport,
                  dataset_id: int) -> None:
@@ -273,67 +299,90 @@ class ChunkWriter:
         if len(self.report.rejected) < REJECTIONS_LISTED:
             self.report.rejected.append({"index": index, "reason": reason})
 
-    def rows(self, first: int, geometries: np.ndarray, properties: list[dict[str, Any]]
-             ) -> list[list[Any]]:
-        """COPY rows of the acceptable features of a chunk."""
-        geometries = shapely.force_2d(geometries)
+    def geometry_problem(self, index: int, geometry: Any, valid: bool, finite: bool
+                         ) -> tuple[Any, bool]:
+        """(geometry to import or None, whether it was repaired) for a suspect feature."""
+        if geometry is None or geometry.is_empty:
+            self.report.skipped_empty += 1
+            return None, False
+        if geometry.geom_type not in POLYGONAL:
+            self.reject(index, f"a {geometry.geom_type}, not a polygon")
+            return None, False
+        if not finite:
+            self.reject(index, "coordinates are not finite numbers")
+            return None, False
+        if valid:
+            return geometry, False
+        reason = shapely.is_valid_reason(geometry)
+        if not self.options.repair:
+            self.reject(index, f"invalid geometry: {reason}")
+            return None, False
+        repaired = polygonal_part(shapely.make_valid(geometry))
+        if repaired is None:
+            self.reject(index, f"invalid geometry that repairs to no area: {reason}")
+        return repaired, repaired is not None
+
+    def rows(self, first: int, geometries: np.ndarray, names: list[str],
+             columns: list[list[Any]]) -> tuple[str, int]:
+        """COPY text of the acceptable features of a chunk, and how many there are.
+
+        Geometry checks and attribute cleaning run over whole arrays and columns; only the
+        features with a problem are looked at one by one (in order, for the report).
+        """
+        count = len(geometries)
+        self.report.features_read += count
+        # Z and M values are dropped when the WKB is written (multipolygon_ewkb).
         if self.to_wgs84 is not None:
             geometries = shapely.transform(geometries, self.to_wgs84.transform, interleaved=False)
         valid = shapely.is_valid(geometries)
         finite = np.isfinite(shapely.bounds(geometries)).all(axis=1)
-        rows: list[list[Any]] = []
-        kept: list[Any] = []
-        for offset, (geometry, row) in enumerate(zip(geometries, properties, strict=True)):
-            index = first + offset
-            self.report.features_read += 1
-            if geometry is None or geometry.is_empty:
-                self.report.skipped_empty += 1
-                continue
-            if geometry.geom_type not in POLYGONAL:
-                self.reject(index, f"a {geometry.geom_type}, not a polygon")
-                continue
-            if not finite[offset]:
-                self.reject(index, "coordinates are not finite numbers")
-                continue
-            if not valid[offset]:
-                reason = shapely.is_valid_reason(geometry)
-                if not self.options.repair:
-                    self.reject(index, f"invalid geometry: {reason}")
-                    continue
-                geometry = polygonal_part(shapely.make_valid(geometry))
+        polygonal = np.isin(shapely.get_type_id(geometries),
+                            (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON))
+        sound = valid & finite & polygonal & ~shapely.is_empty(geometries)
+        by_name = dict(zip(names, columns, strict=True))
+        typed = zone_value_columns(
+            {target: by_name[source] for target, source in self.plan.field_sources.items()},
+            count)
+        keep = sound.copy()
+        zone_field = self.plan.field_sources[REQUIRED_FIELD]
+        for offset in np.flatnonzero(~sound | np.array([z is None for z in typed["fld_zone"]])):
+            index = first + int(offset)
+            geometry = geometries[offset]
+            if not sound[offset]:
+                geometry, repaired = self.geometry_problem(index, geometry, bool(valid[offset]),
+                                                           bool(finite[offset]))
                 if geometry is None:
-                    self.reject(index, f"invalid geometry that repairs to no area: {reason}")
+                    keep[offset] = False
                     continue
-                self.report.repaired += 1
-            columns = zone_values(mapped_properties(row, self.plan.field_sources))
-            if columns["fld_zone"] is None:
-                self.reject(index, f"no zone code in {self.plan.field_sources[REQUIRED_FIELD]}")
+                geometries[offset] = geometry
+                self.report.repaired += repaired
+            if typed["fld_zone"][offset] is None:
+                self.reject(index, f"no zone code in {zone_field}")
+                keep[offset] = False
                 continue
-            self.zones[columns["fld_zone"]] += 1
-            kept.append(geometry)
-            rows.append([
-                self.dataset_id, columns["fld_ar_id"], columns["dfirm_id"], columns["fld_zone"],
-                columns["zone_subty"], columns["sfha_tf"], columns["static_bfe"],
-                columns["depth"], columns["velocity"], columns["vel_unit"], columns["v_datum"],
-                columns["len_unit"], json.dumps(json_safe(row), allow_nan=False),
-            ])
-        for row, wkb in zip(rows, multipolygon_ewkb(kept), strict=True):
-            row.append(wkb)
-        return rows
+            keep[offset] = True
+        kept = np.flatnonzero(keep)
+        if len(kept) == 0:
+            return "", 0
+        self.zones.update(typed["fld_zone"][i] for i in kept)
+        attributes = json_lines(names, columns, count)
+        table = [[str(self.dataset_id)] * count,
+                 *(copy_column(typed[name]) for name in COPY_COLUMNS[1:-2]),
+                 copy_column(attributes)]
+        ewkb = multipolygon_ewkb(list(geometries[kept]))
+        if len(kept) == count:
+            lines = ["\t".join(row) for row in zip(*table, ewkb, strict=True)]
+        else:
+            lines = ["\t".join([*(column[i] for column in table), wkb])
+                     for i, wkb in zip(kept, ewkb, strict=True)]
+        return "\n".join(lines) + "\n", len(kept)
 
 
-def copy_text_rows(rows: list[list[Any]]) -> io.StringIO:
-    """Rows in COPY's text format (the last column is hex EWKB, which needs no escaping)."""
-    return io.StringIO("".join(
-        "\t".join([*(copy_text(value) for value in row[:-1]), row[-1]]) + "\n" for row in rows
-    ))
-
-
-def copy_rows(dbapi: Any, rows: list[list[Any]]) -> None:
-    """Bulk-load rows into flood_zones with COPY on a DBAPI connection."""
+def copy_rows(dbapi: Any, text: str) -> None:
+    """Bulk-load COPY text into flood_zones on a DBAPI connection."""
     with dbapi.cursor() as cursor:
         cursor.copy_expert(f"COPY flood_zones ({', '.join(COPY_COLUMNS)}) FROM STDIN",
-                           copy_text_rows(rows))
+                           io.StringIO(text))
 
 
 def retire_older_versions(session: Session, dataset: Dataset) -> list[int]:
@@ -365,14 +414,14 @@ def import_layer(session: Session, dataset: Dataset, source: str | Path,
     # GIL while it waits for the server); only one COPY is ever in flight on the connection.
     with ThreadPoolExecutor(max_workers=1) as loader:
         in_flight: Future[None] | None = None
-        for first, geometries, properties in read_chunks(plan, options):
-            rows = writer.rows(first, geometries, properties)
+        for first, geometries, names, columns in read_chunks(plan, options):
+            text, imported = writer.rows(first, geometries, names, columns)
             if in_flight is not None:
                 in_flight.result()
                 in_flight = None
-            if rows:
-                in_flight = loader.submit(copy_rows, dbapi, rows)
-                report.imported += len(rows)
+            if imported:
+                in_flight = loader.submit(copy_rows, dbapi, text)
+                report.imported += imported
             if progress is not None:
                 progress(report.features_read, plan.feature_count)
         if in_flight is not None:

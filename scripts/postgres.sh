@@ -120,6 +120,8 @@ cmd_start() {
       echo "synchronous_commit = off"
       echo "full_page_writes = off"
       echo "shared_buffers = 256MB"
+      echo "max_wal_size = 8GB            # a large import writes GBs of WAL: fewer checkpoints"
+      echo "checkpoint_timeout = 30min"
     } | as_owner tee -a "$pgdata/postgresql.conf" >/dev/null
   fi
   # A running cluster started on another port (GEOAPP_PG_PORT changed) is restarted on this one.

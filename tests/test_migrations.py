@@ -46,7 +46,8 @@ def test_upgrade_on_an_empty_database_builds_everything_and_downgrade_undoes_it(
         upgrade()
         tables, triggers = tables_and_triggers(db.engine)
         assert EXPECTED_TABLES <= tables
-        assert {"flood_zone_pieces_insert", "flood_zone_pieces_update"} <= triggers
+        assert {"flood_zone_pieces_insert", "flood_zone_pieces_update",
+                "flood_zone_pieces_delete", "flood_zone_pieces_truncate"} <= triggers
         with db.engine.connect() as conn:
             assert conn.scalar(sa.text("SELECT extname FROM pg_extension WHERE extname='postgis'"))
             indexes = {ix["name"] for ix in sa.inspect(conn).get_indexes("flood_zone_pieces")}

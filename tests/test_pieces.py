@@ -5,7 +5,7 @@ from __future__ import annotations
 from geoalchemy2.shape import from_shape, to_shape
 from shapely import wkt
 from shapely.geometry import MultiPolygon
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 
 from geoapp.models import FloodZone, FloodZonePiece
 
@@ -102,3 +102,17 @@ def test_status_change_retags_pieces_without_recutting(session, make_zone) -> No
     ).all()
     assert [row.id for row in rows] == before
     assert {row.risk_status for row in rows} == {"high_risk"}
+
+
+def test_deleting_zones_keeps_the_pieces_of_the_others(session, make_zone) -> None:
+    kept, gone = make_zone(), make_zone("POLYGON((5 5, 6 5, 6 6, 5 6, 5 5))")
+    kept_pieces = len(pieces_of(session, kept.id))
+    session.execute(delete(FloodZone).where(FloodZone.id == gone.id))
+    assert pieces_of(session, gone.id) == []
+    assert len(pieces_of(session, kept.id)) == kept_pieces > 0
+
+
+def test_truncating_zones_empties_the_pieces(session, make_zone) -> None:
+    make_zone()
+    session.execute(text("TRUNCATE flood_zones"))
+    assert session.scalar(select(func.count()).select_from(FloodZonePiece)) == 0
