@@ -73,9 +73,13 @@ class ServiceUnavailable(AppError):
 
 
 class NotConfigured(AppError):
-    """An optional feature this deployment has not set up (e.g. address search)."""
+    """An optional feature this deployment has not set up (e.g. address search).
 
-    status = 501
+    404 rather than 501: nothing is broken, the resource just does not exist here, and
+    monitoring should not count it as a server error.
+    """
+
+    status = 404
     code = "not_configured"
 
 

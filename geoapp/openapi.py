@@ -38,7 +38,6 @@ def error_responses(*statuses: int) -> dict[str, Any]:
         404: "Not found",
         413: "Too large",
         415: "Unsupported media type",
-        501: "Not configured on this server",
         502: "An upstream service failed",
         503: "Database unavailable",
     }
@@ -521,8 +520,8 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
             "/geocode": {
                 "get": {
                     "summary": "Places for an address, from the configured geocoder",
-                    "description": "Answers 501 when no geocoder URL is configured (the "
-                    "default: FloodManager needs no internet).",
+                    "description": "Answers 404 (geocoder_not_configured) when no geocoder "
+                    "URL is configured (the default: FloodManager needs no internet).",
                     "operationId": "geocode",
                     "parameters": [
                         {**query_param("q", {"type": "string", "minLength": 1,
@@ -533,7 +532,7 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                     ],
                     "responses": {
                         "200": json_response("Places, best first", ref("schemas", "Places")),
-                        **error_responses(400, 501, 502),
+                        **error_responses(400, 404, 502),
                     },
                 }
             },

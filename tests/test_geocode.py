@@ -45,7 +45,7 @@ def test_nominatim_hits_are_parsed_and_bad_ones_dropped() -> None:
 
 def test_without_a_geocoder_address_search_says_so(client) -> None:
     response = client.get("/api/geocode?q=Riverside")
-    assert response.status_code == 501
+    assert response.status_code == 404
     assert response.json["error"] == "geocoder_not_configured"
     assert "coordinates" in response.json["message"]
     assert "Coordinates" in client.get("/").get_data(as_text=True)  # the search box's label

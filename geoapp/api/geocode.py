@@ -16,7 +16,7 @@ MAX_PLACES = 10
 
 @bp.get("/geocode")
 def geocode() -> ResponseReturnValue:
-    """GET /api/geocode?q=..[&limit=5]: places for an address (501 when none is configured)."""
+    """GET /api/geocode?q=..[&limit=5]: places for an address (404 when none is configured)."""
     query = request.args.get("q", "")
     limit = (parse_int(request.args, "limit", minimum=1, maximum=MAX_PLACES)
              if "limit" in request.args else DEFAULT_PLACES)
