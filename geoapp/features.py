@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ColumnElement, Select, bindparam
 from sqlalchemy.orm import Session
 
-from geoapp import cql, queries
+from geoapp import queries
 from geoapp.crs import CRS84, ApiCrs, parse_crs
 from geoapp.errors import InvalidParameter, NotFound
 from geoapp.models import Dataset, FloodZone
@@ -287,6 +287,10 @@ def parse_items_query(args: Mapping[str, str], default_limit: int, max_limit: in
         filter_crs = parse_crs(args.get("filter-crs"), "filter-crs")
         if filter_crs is not CRS84:
             raise InvalidParameter("parameter 'filter-crs': only CRS84 is supported")
+        # CQL (pygeofilter, lark, dateparser) loads on the first filtered request, not at
+        # start-up: it is a third of a second for every CLI command and worker otherwise.
+        from geoapp import cql
+
         columns = {name: q.column for name, q in QUERYABLES.items()}
         query.cql_filter = cql.translate(
             args["filter"], columns, queries.zones_intersecting_geojson
