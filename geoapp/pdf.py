@@ -23,6 +23,8 @@ def local_fetcher(base_url: str, vendor_prefix: str, vendor_dir: Path,
     prefix = base_url.rstrip("/") + vendor_prefix
 
     class LocalFiles(URLFetcher):
+        """Serves `data:` URLs and the app's own static files; refuses everything else."""
+
         def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
             if url.startswith("data:"):
                 return super().fetch(url, headers)
