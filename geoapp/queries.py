@@ -409,6 +409,7 @@ def active_date_range() -> Select[Any]:
 SERVED_TABLES = ("flood_zones", "datasets")
 
 
+@lru_cache(maxsize=1)
 def data_version() -> Select[Any]:
     """One change counter (the sum of the tables' counters, which only grow) and the last
     change time of the served data, for ETags and Last-Modified."""
