@@ -1,4 +1,5 @@
-"""The map page: a Folium (Leaflet) map drawing the flood zones from our vector tiles.
+"""The map page (a Folium map drawing the zones from our vector tiles) and the printable
+report (a static SVG map, as HTML or PDF).
 
 The page's size does not depend on the data: zones arrive as tiles, the point report as JSON
 when the map is clicked. All map-building code lives in this module.
