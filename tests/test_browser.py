@@ -155,6 +155,8 @@ def test_map_draws_tiles_and_click_reports_the_zone(server, page_watch) -> None:
     report = page.locator("#report").inner_text()
     assert "Zone AE" in report and "10" in report and "High risk" in report
     assert "Browser sample <b>" in report  # shown as text, not markup
+    printable = page.locator("#report a", has_text="Printable report").get_attribute("href")
+    assert printable.startswith("/report?lon=-74.0696")
     shared = parse_qs(urlsplit(page.url).query)  # the shareable link follows the click
     assert abs(float(shared["lat"][0]) - point["lat"]) < 1e-4
     page.screenshot(path=str(ARTIFACTS / "map-desktop.png"))
