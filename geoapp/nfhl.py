@@ -68,22 +68,29 @@ def clean_flag(value: Any) -> bool | None:
     return None
 
 
+def json_value(value: Any) -> Any:
+    """One attribute value as JSONB accepts it (no NaN or NUL, dates as ISO strings)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        value = None
+    elif isinstance(value, dt.date | dt.datetime | dt.time):
+        value = value.isoformat()
+    elif isinstance(value, bytes):
+        value = value.hex()
+    elif hasattr(value, "item"):  # numpy scalars from pyogrio
+        value = value.item()
+    if isinstance(value, str):
+        value = value.replace("\x00", "")  # JSONB cannot hold NUL either
+    return value
+
+
+def json_key(name: Any) -> str:
+    """An attribute name as JSONB accepts it (no NUL)."""
+    return str(name).replace("\x00", "")
+
+
 def json_safe(properties: Mapping[str, Any]) -> dict[str, Any]:
     """Copy of the source properties that JSONB accepts (no NaN, dates as ISO strings)."""
-    safe: dict[str, Any] = {}
-    for key, value in properties.items():
-        if isinstance(value, float) and not math.isfinite(value):
-            value = None
-        elif isinstance(value, dt.date | dt.datetime | dt.time):
-            value = value.isoformat()
-        elif isinstance(value, bytes):
-            value = value.hex()
-        elif hasattr(value, "item"):  # numpy scalars from pyogrio
-            value = value.item()
-        if isinstance(value, str):
-            value = value.replace("\x00", "")  # JSONB cannot hold NUL either
-        safe[str(key).replace("\x00", "")] = value
-    return safe
+    return {json_key(key): json_value(value) for key, value in properties.items()}
 
 
 def zone_columns(properties: Mapping[str, Any]) -> dict[str, Any]:
@@ -120,11 +127,6 @@ def zone_value_columns(fields: Mapping[str, list[Any]], count: int) -> dict[str,
         columns[column] = missing if values is None else [clean_flag(v) for v in values]
     columns["fld_zone"] = [zone.upper() if zone else None for zone in columns["fld_zone"]]
     return columns
-
-
-def json_value(value: Any) -> Any:
-    """One attribute value as JSONB accepts it (the rules of `json_safe`)."""
-    return json_safe({"": value})[""]
 
 
 def json_ready_column(values: list[Any]) -> list[Any]:

@@ -33,7 +33,13 @@ from sqlalchemy.orm import Session
 
 from geoapp.errors import InvalidInput
 from geoapp.models import Dataset
-from geoapp.nfhl import NUMBER_FIELDS, TEXT_FIELDS, json_ready_column, zone_value_columns
+from geoapp.nfhl import (
+    NUMBER_FIELDS,
+    TEXT_FIELDS,
+    json_key,
+    json_ready_column,
+    zone_value_columns,
+)
 from geoapp.sources import WGS84, crs_label
 from geoapp.zones import refresh_dataset_summary
 
@@ -256,26 +262,19 @@ COPY_NULL = "\\N"
 
 def copy_column(values: list[Any]) -> list[str]:
     """A column's values in COPY's text format (\\N is NULL; backslash, tab, newlines escaped)."""
+    # One pass per column: its values share a type (text, number or flag) or are NULL.
     kinds = {type(value) for value in values}
     kinds.discard(type(None))
-    if kinds == {str}:
-        return [COPY_NULL if v is None else v.translate(COPY_ESCAPES) for v in values]
-    if kinds <= {int, float}:
-        return [COPY_NULL if v is None else repr(v) for v in values]
     if kinds == {bool}:
         return [COPY_NULL if v is None else "t" if v else "f" for v in values]
-    return [
-        COPY_NULL if value is None
-        else ("t" if value else "f") if isinstance(value, bool)
-        else repr(value) if isinstance(value, int | float)
-        else str(value).translate(COPY_ESCAPES)
-        for value in values
-    ]
+    if kinds <= {int, float}:
+        return [COPY_NULL if v is None else repr(v) for v in values]
+    return [COPY_NULL if v is None else str(v).translate(COPY_ESCAPES) for v in values]
 
 
 def json_lines(names: list[str], columns: list[list[Any]], count: int) -> list[str]:
     """Each feature's original attributes as a JSON object (the `attributes` column)."""
-    keys = [str(name).replace("\x00", "") for name in names]
+    keys = [json_key(name) for name in names]
     ready = [json_ready_column(column) for column in columns]
     if not keys:
         return ["{}"] * count

@@ -529,8 +529,7 @@ def report_map_zones(frame: tuple[float, float, float, float], tolerance_m: floa
         select(FloodZone.id, FloodZone.fld_zone, FloodZone.risk_status,
                drawn.label("geom"))
         .join(FloodZone.dataset)
-        .where(dataset_is_active(), FloodZone.geom.op("&&")(search),
-               func.ST_Intersects(FloodZone.geom, search))
+        .where(dataset_is_active(), func.ST_Intersects(FloodZone.geom, search))
         .subquery("shapes")
     )
     label = func.ST_PointOnSurface(shapes.c.geom, type_=Geometry)

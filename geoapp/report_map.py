@@ -72,8 +72,8 @@ def report_map(session: Session, lon: float, lat: float,
                  or row.label_x is None else label_position(row.label_x, row.label_y, half))
         for row in rows
     ]
+    scale_m = max((n for n in NICE_LENGTHS_M if n <= half_width_m / 2),
+                  default=NICE_LENGTHS_M[0])
     # ST_AsSVG writes y negated (SVG's y points down), so the map spans y from -size to 0.
-    scale_m = max(n for n in NICE_LENGTHS_M if n <= half_width_m / 2) \
-        if half_width_m >= 2 * NICE_LENGTHS_M[0] else NICE_LENGTHS_M[0]
     return ReportMap(size=size, shapes=shapes, point_xy=(half, -half),
                      scale_length_m=scale_m, scale_length=scale_m * stretch)
