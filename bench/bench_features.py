@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
     PROJECT,
     bench_database_url,
+    dataset_extent,
     ensure_large_dataset,
     gunicorn,
     gunicorn_app,
@@ -194,11 +195,9 @@ def main() -> None:
     dataset_id = ensure_large_dataset(url, args.zones)
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        box = conn.execute(sa.text(
-            "SELECT ST_XMin(bbox), ST_YMin(bbox), ST_XMax(bbox), ST_YMax(bbox) FROM datasets "
-            "WHERE id = :id"), {"id": dataset_id}).one()
+        box = dataset_extent(conn, dataset_id)
         zones = conn.scalar(sa.text("SELECT count(*) FROM flood_zones"))
-    paths = scenario_paths(engine, tuple(float(v) for v in box))
+    paths = scenario_paths(engine, box)
     engine.dispose()
     db_url = sa.engine.make_url(url)
 

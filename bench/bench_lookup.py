@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from common import (  # noqa: E402
     PROJECT,
     bench_database_url,
+    dataset_extent,
     ensure_large_dataset,
     gunicorn,
     parse_wrk,
@@ -48,7 +49,7 @@ from generate_large import random_points  # noqa: E402
 
 from geoapp import accounts, queries  # noqa: E402
 from geoapp.lookup import DEFAULT_NEAREST_RADIUS_M  # noqa: E402
-from geoapp.models import Dataset, FloodZone  # noqa: E402
+from geoapp.models import FloodZone  # noqa: E402
 
 
 def literal_sql(statement: sa.Executable) -> str:
@@ -221,10 +222,7 @@ def main() -> None:
             "SELECT count(*), max(ST_NPoints(geom)), "
             "sum(ST_NumInteriorRings(ST_GeometryN(geom, 1))),"
             " (SELECT count(*) FROM flood_zone_pieces) FROM flood_zones")).one()
-        box = conn.execute(sa.select(sa.func.ST_XMin(Dataset.bbox), sa.func.ST_YMin(Dataset.bbox),
-                                     sa.func.ST_XMax(Dataset.bbox), sa.func.ST_YMax(Dataset.bbox))
-                           .where(Dataset.id == dataset_id)).one()
-    bbox = tuple(float(v) for v in box)
+        bbox = dataset_extent(conn, dataset_id)
     print(f"dataset: {stats[0]} zones, {stats[3]} pieces, largest zone {stats[1]} vertices, "
           f"{stats[2]} holes; region {bbox}")
 

@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from common import (  # noqa: E402
     PROJECT,
     bench_database_url,
+    dataset_extent,
     ensure_large_dataset,
     gunicorn,
     percentiles,
@@ -131,9 +132,7 @@ def main() -> None:
     dataset_id = ensure_large_dataset(url, args.zones)
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        bbox = tuple(float(v) for v in conn.execute(sa.text(
-            "SELECT ST_XMin(bbox), ST_YMin(bbox), ST_XMax(bbox), ST_YMax(bbox) FROM datasets "
-            "WHERE id = :id"), {"id": dataset_id}).one())
+        bbox = dataset_extent(conn, dataset_id)
         zones = conn.scalar(sa.text("SELECT count(*) FROM flood_zones"))
     engine.dispose()
     rows = []

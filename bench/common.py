@@ -66,6 +66,14 @@ def ensure_large_dataset(url: str, zones: int) -> int:
     return generate(url, zones=zones, seed=1, name=LARGE_NAME, replace=True)
 
 
+def dataset_extent(conn: sa.Connection, dataset_id: int) -> tuple[float, float, float, float]:
+    """(xmin, ymin, xmax, ymax) of a dataset's bounding box."""
+    row = conn.execute(sa.text(
+        "SELECT ST_XMin(bbox), ST_YMin(bbox), ST_XMax(bbox), ST_YMax(bbox) FROM datasets "
+        "WHERE id = :id"), {"id": dataset_id}).one()
+    return tuple(float(v) for v in row)
+
+
 def free_port() -> int:
     """An unused TCP port on loopback."""
     with socket.socket() as sock:
