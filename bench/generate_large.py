@@ -177,7 +177,7 @@ def generate(database_url: str, zones: int = 50000, seed: int = 1,
             "WHERE dataset_id = %s) AS s WHERE id = %s", (dataset_id, dataset_id))
         raw.commit()
         # A replaced dataset leaves dead rows behind; vacuum so the indexes are as in production.
-        raw.autocommit = True
+        raw.dbapi_connection.autocommit = True
         cursor.execute("VACUUM ANALYZE flood_zones")
         cursor.execute("VACUUM ANALYZE flood_zone_pieces")
     finally:

@@ -2,7 +2,9 @@
 
 A layer is read with GDAL (pyogrio) in chunks, reprojected to EPSG:4326 with pyproj, checked
 and repaired with shapely/GEOS, and bulk-loaded with COPY into `flood_zones` inside the
-caller's transaction; the database triggers cut the subdivided pieces on the way. The dataset
+caller's transaction. Zones small enough to be lookup pieces as they are get their pieces
+from the database trigger; larger ones are cut here (geoapp.pieces) while the database loads
+the previous batch, and their pieces are copied in beside them. The dataset
 switches to `ready` (retiring an older version of the same name) in that same transaction, so
 a failure, a crash or a killed worker leaves the database as it was.
 """
@@ -40,6 +42,7 @@ from geoapp.nfhl import (
     json_ready_column,
     zone_value_columns,
 )
+from geoapp.pieces import cut, needs_cutting
 from geoapp.sources import WGS84, crs_label
 from geoapp.zones import refresh_dataset_summary
 
@@ -53,6 +56,11 @@ POLYGONAL = {"Polygon", "MultiPolygon"}
 COPY_COLUMNS = ("dataset_id", "fld_ar_id", "dfirm_id", "fld_zone", "zone_subty", "sfha_tf",
                 "static_bfe", "depth", "velocity", "vel_unit", "v_datum", "len_unit",
                 "attributes", "geom")
+
+PIECE_COLUMNS = ("zone_id", "risk_status", "geom")
+# Large zones are cut and loaded in batches of about this many vertices, so that the database
+# loads one batch while the next is cut.
+CUT_BATCH_VERTICES = 100_000
 
 Progress = Callable[[int, int], None]
 
@@ -230,9 +238,10 @@ def polygonal_part(geometry: Any) -> MultiPolygon | None:
     return MultiPolygon(polygons) if polygons else None
 
 
-# Little-endian EWKB of a MultiPolygon with SRID 4326 (type 6 with the SRID flag, then 4326),
+# Little-endian EWKB of a MultiPolygon (type 6) or Polygon (3) with the SRID flag and 4326,
 # and the plain WKB type headers the geometries come with.
 EWKB_MULTIPOLYGON_4326 = "0106000020e6100000"
+EWKB_POLYGON_4326 = "0103000020e6100000"
 WKB_POLYGON = "0103000000"
 WKB_HEADER_HEX_CHARS = 10  # byte order and type
 
@@ -322,8 +331,8 @@ class ChunkWriter:
         return repaired, repaired is not None
 
     def rows(self, first: int, geometries: np.ndarray, names: list[str],
-             columns: list[list[Any]]) -> tuple[str, int]:
-        """COPY text of the acceptable features of a chunk, and how many there are.
+             columns: list[list[Any]]) -> ChunkRows:
+        """COPY lines of the acceptable features of a chunk, small zones apart from large.
 
         Geometry checks and attribute cleaning run over whole arrays and columns; only the
         features with a problem are looked at one by one (in order, for the report).
@@ -362,19 +371,71 @@ class ChunkWriter:
             keep[offset] = True
         kept = np.flatnonzero(keep)
         if len(kept) == 0:
-            return "", 0
+            return ChunkRows()
         self.zones.update(typed["fld_zone"][i] for i in kept)
         attributes = json_lines(names, columns, count)
         table = [[str(self.dataset_id)] * count,
                  *(copy_column(typed[name]) for name in COPY_COLUMNS[1:-2]),
                  copy_column(attributes)]
-        ewkb = multipolygon_ewkb(list(geometries[kept]))
+        kept_geometries = geometries[kept]
+        ewkb = multipolygon_ewkb(list(kept_geometries))
         if len(kept) == count:
             lines = ["\t".join(row) for row in zip(*table, ewkb, strict=True)]
         else:
             lines = ["\t".join([*(column[i] for column in table), wkb])
                      for i, wkb in zip(kept, ewkb, strict=True)]
-        return "\n".join(lines) + "\n", len(kept)
+        large = needs_cutting(kept_geometries)
+        small_lines = [line for line, big in zip(lines, large, strict=True) if not big]
+        return ChunkRows(
+            small="".join(line + "\n" for line in small_lines), small_count=len(small_lines),
+            large_lines=[line for line, big in zip(lines, large, strict=True) if big],
+            large_geometries=kept_geometries[large])
+
+
+@dataclass
+class ChunkRows:
+    """A chunk's COPY lines: zones the trigger turns into pieces, and zones cut here."""
+
+    small: str = ""
+    small_count: int = 0
+    large_lines: list[str] = field(default_factory=list)
+    large_geometries: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+
+    @property
+    def count(self) -> int:
+        """Zones to load."""
+        return self.small_count + len(self.large_lines)
+
+    def large_batches(self) -> Iterator[tuple[list[str], np.ndarray]]:
+        """The large zones in batches of about CUT_BATCH_VERTICES vertices."""
+        sizes = shapely.get_num_coordinates(self.large_geometries)
+        start = total = 0
+        for end, size in enumerate(sizes, start=1):
+            total += int(size)
+            if total >= CUT_BATCH_VERTICES or end == len(sizes):
+                yield self.large_lines[start:end], self.large_geometries[start:end]
+                start, total = end, 0
+
+
+@dataclass
+class CutZones:
+    """Large zones' COPY lines (without ids) and the pieces cut from them, ready to load."""
+
+    lines: list[str]
+    piece_owners: np.ndarray
+    piece_ewkb: list[str]
+
+    @classmethod
+    def cut(cls, lines: list[str], geometries: np.ndarray) -> CutZones:
+        """Cut a batch of large zones into pieces."""
+        owners, pieces = cut(geometries)
+        return cls(lines, owners, polygon_ewkb(pieces))
+
+
+def polygon_ewkb(polygons: np.ndarray) -> list[str]:
+    """Polygons as hex EWKB with SRID 4326 (2D), the header written as text."""
+    binary = shapely.to_wkb(polygons, output_dimension=2, byte_order=1)
+    return [EWKB_POLYGON_4326 + wkb.hex()[WKB_HEADER_HEX_CHARS:] for wkb in binary]
 
 
 def copy_rows(dbapi: Any, text: str) -> None:
@@ -382,6 +443,37 @@ def copy_rows(dbapi: Any, text: str) -> None:
     with dbapi.cursor() as cursor:
         cursor.copy_expert(f"COPY flood_zones ({', '.join(COPY_COLUMNS)}) FROM STDIN",
                            io.StringIO(text))
+
+
+ALLOCATE_ZONE_IDS = ("SELECT nextval(pg_get_serial_sequence('flood_zones', 'id')) "
+                     "FROM generate_series(1, %s)")
+
+
+def copy_cut_zones(dbapi: Any, zones: CutZones) -> None:
+    """Bulk-load large zones and their pieces, tagged with the status the database gave them."""
+    with dbapi.cursor() as cursor:
+        cursor.execute(ALLOCATE_ZONE_IDS, (len(zones.lines),))
+        ids = [str(row[0]) for row in cursor.fetchall()]
+        cursor.copy_expert(
+            f"COPY flood_zones (id, {', '.join(COPY_COLUMNS)}) FROM STDIN",
+            io.StringIO("".join(f"{zone_id}\t{line}\n"
+                                for zone_id, line in zip(ids, zones.lines, strict=True))))
+        # The risk status is the database's own (a generated column), copied to the pieces.
+        cursor.execute("SELECT id::text, risk_status FROM flood_zones WHERE id = ANY(%s::bigint[])",
+                       (ids,))
+        status = dict(cursor.fetchall())
+        cursor.copy_expert(
+            f"COPY flood_zone_pieces ({', '.join(PIECE_COLUMNS)}) FROM STDIN",
+            io.StringIO("".join(f"{ids[owner]}\t{status[ids[owner]]}\t{wkb}\n"
+                                for owner, wkb in zip(zones.piece_owners.tolist(),
+                                                      zones.piece_ewkb, strict=True))))
+
+
+def importer_cuts_pieces(dbapi: Any, on: bool) -> None:
+    """Tell the insert trigger of flood_zones (migration 0006) who cuts large zones' pieces."""
+    with dbapi.cursor() as cursor:
+        cursor.execute("SELECT set_config('geoapp.importer_cuts_pieces', %s, true)",
+                       ("on" if on else "off",))
 
 
 def retire_older_versions(session: Session, dataset: Dataset) -> list[int]:
@@ -409,22 +501,30 @@ def import_layer(session: Session, dataset: Dataset, source: str | Path,
                           or DEFAULT_ENCODING)
     writer = ChunkWriter(plan, options, report, dataset.id)
     dbapi = session.connection().connection.dbapi_connection
-    # The database loads one chunk while Python prepares the next (the driver releases the
-    # GIL while it waits for the server); only one COPY is ever in flight on the connection.
+    importer_cuts_pieces(dbapi, True)
+    # The database loads one batch while Python prepares the next (the driver and GEOS
+    # release the GIL); only one statement is ever in flight on the connection.
     with ThreadPoolExecutor(max_workers=1) as loader:
         in_flight: Future[None] | None = None
-        for first, geometries, names, columns in read_chunks(plan, options):
-            text, imported = writer.rows(first, geometries, names, columns)
+
+        def load(task: Callable[..., None], *args: Any) -> None:
+            nonlocal in_flight
             if in_flight is not None:
                 in_flight.result()
-                in_flight = None
-            if imported:
-                in_flight = loader.submit(copy_rows, dbapi, text)
-                report.imported += imported
+            in_flight = loader.submit(task, dbapi, *args)
+
+        for first, geometries, names, columns in read_chunks(plan, options):
+            rows = writer.rows(first, geometries, names, columns)
+            if rows.small:
+                load(copy_rows, rows.small)
+            for lines, large in rows.large_batches():
+                load(copy_cut_zones, CutZones.cut(lines, large))
+            report.imported += rows.count
             if progress is not None:
                 progress(report.features_read, plan.feature_count)
         if in_flight is not None:
             in_flight.result()
+    importer_cuts_pieces(dbapi, False)
     if report.rejected_count and not options.repair:
         raise ImportRejected(report)
     if report.imported == 0:

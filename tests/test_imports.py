@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import math
 import struct
 import zipfile
 
@@ -12,6 +13,7 @@ import numpy as np
 import pyogrio.raw
 import pytest
 import shapely
+import shapely.affinity
 from shapely.geometry import Point, Polygon, box
 from sqlalchemy import func, select
 
@@ -19,11 +21,13 @@ from geoapp import imports, pipeline, uploads
 from geoapp.cli import SAMPLE_FILE
 from geoapp.errors import InvalidInput, PayloadTooLarge
 from geoapp.lookup import lookup_point
-from geoapp.models import Dataset, FloodZone
+from geoapp.models import Dataset, FloodZone, FloodZonePiece
+from geoapp.pieces import PIECE_MAX_VERTICES
 from geoapp.queries import Scope
 from geoapp.sources import read_layer
 from tests.upload_files import (
     SAMPLE_ZIP,
+    detailed_zone,
     nfhl_squares,
     shapefile_parts,
     write_layer,
@@ -304,3 +308,46 @@ def test_options_are_validated() -> None:
     with pytest.raises(InvalidInput, match="field_map"):
         imports.options_from_form({"name": "a", "field_map": ["FLD_ZONE"]})
     assert pipeline.ImportOptions(name="a").repair is True
+
+
+def test_large_zones_are_cut_into_pieces_by_the_importer(session, tmp_path) -> None:
+    large = shapely.affinity.scale(detailed_zone(3_000), 0.01, 0.01, origin=(0, 0))
+    small = box(1, 1, 1.01, 1.01)
+    path = write_layer(tmp_path / "large.geojson", [large, small],
+                       {"FLD_ZONE": ["AE", "X"], "ZONE_SUBTY": ["", "MINIMAL FLOOD HAZARD"]},
+                       driver="GeoJSON")
+    dataset, report = do_import(session, path, tmp_path)
+    assert report.imported == 2
+    rows = session.execute(
+        select(FloodZone.fld_zone, FloodZone.risk_status, func.ST_Area(FloodZone.geom),
+               func.count(FloodZonePiece.id), func.sum(func.ST_Area(FloodZonePiece.geom)),
+               func.max(func.ST_NPoints(FloodZonePiece.geom)),
+               func.bool_and(func.ST_IsValid(FloodZonePiece.geom)),
+               func.array_agg(func.distinct(FloodZonePiece.risk_status)))
+        .join(FloodZonePiece, FloodZonePiece.zone_id == FloodZone.id)
+        .where(FloodZone.dataset_id == dataset.id)
+        .group_by(FloodZone.id).order_by(FloodZone.fld_zone)).all()
+    (ae, ae_status, ae_area, ae_pieces, ae_pieces_area, ae_max, ae_valid, ae_tags), x = rows
+    assert ae == "AE" and ae_pieces > 3_000 // PIECE_MAX_VERTICES
+    assert math.isclose(ae_pieces_area, ae_area, rel_tol=1e-9)
+    assert ae_max <= PIECE_MAX_VERTICES and ae_valid
+    assert ae_tags == [ae_status] == ["high_risk"]
+    assert x[0] == "X" and x[3] == 1 and x[7] == ["minimal_risk"]
+    # Lookups go through the pieces: inside, in a hole, outside.
+    assert [z.fld_zone for z in lookup_point(session, 0.0, 0.0).zones] == ["AE"]
+    assert lookup_point(session, 0.03, 0.0).status == "unmapped"
+
+
+def test_after_an_import_the_trigger_cuts_large_zones_again(session, tmp_path, make_zone
+                                                            ) -> None:
+    path = write_layer(tmp_path / "one.geojson", [box(0, 0, 0.01, 0.01)], {"FLD_ZONE": ["AE"]},
+                       driver="GeoJSON")
+    do_import(session, path, tmp_path)
+    zone = make_zone(shapely.affinity.translate(
+        shapely.affinity.scale(detailed_zone(1_000, holes=0), 0.01, 0.01), 5, 5).wkt)
+    pieces = session.execute(
+        select(func.count(), func.sum(func.ST_Area(FloodZonePiece.geom)))
+        .where(FloodZonePiece.zone_id == zone.id)).one()
+    assert pieces[0] > 1
+    assert math.isclose(pieces[1], session.scalar(select(func.ST_Area(FloodZone.geom))
+                                                  .where(FloodZone.id == zone.id)), rel_tol=1e-9)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from geoalchemy2.shape import from_shape, to_shape
-from shapely import wkt
+from shapely import affinity, wkt
 from shapely.geometry import MultiPolygon
 from sqlalchemy import delete, func, select, text, update
 
 from geoapp.models import FloodZone, FloodZonePiece
+from geoapp.pieces import PIECE_MAX_VERTICES
+from tests.upload_files import detailed_zone
 
 
 def pieces_of(session, zone_id: int):
@@ -116,3 +118,28 @@ def test_truncating_zones_empties_the_pieces(session, make_zone) -> None:
     make_zone()
     session.execute(text("TRUNCATE flood_zones"))
     assert session.scalar(select(func.count()).select_from(FloodZonePiece)) == 0
+
+
+def detailed_wkt(x0: float = 0.0) -> str:
+    """WKT of a zone of about 1,200 vertices (a 1,000-vertex shell and a hole)."""
+    return affinity.translate(affinity.scale(detailed_zone(1_000, holes=1), 0.01, 0.01),
+                              x0, 0).wkt
+
+
+def test_large_zones_are_cut_into_small_pieces(session, make_zone) -> None:
+    zone = make_zone(detailed_wkt())
+    count, largest, area = session.execute(
+        select(func.count(), func.max(func.ST_NPoints(FloodZonePiece.geom)),
+               func.sum(func.ST_Area(FloodZonePiece.geom)))
+        .where(FloodZonePiece.zone_id == zone.id)).one()
+    assert count > 1_000 // PIECE_MAX_VERTICES and largest <= PIECE_MAX_VERTICES
+    assert abs(area - to_shape(zone.geom).area) < 1e-12
+
+
+def test_importer_flag_leaves_large_zones_to_the_importer(session, make_zone) -> None:
+    session.execute(text("SELECT set_config('geoapp.importer_cuts_pieces', 'on', true)"))
+    large, small = make_zone(detailed_wkt()), make_zone("POLYGON((5 5, 6 5, 6 6, 5 6, 5 5))")
+    assert pieces_of(session, large.id) == []
+    assert len(pieces_of(session, small.id)) == 1
+    session.execute(text("SELECT set_config('geoapp.importer_cuts_pieces', 'off', true)"))
+    assert len(pieces_of(session, make_zone(detailed_wkt(10)).id)) > 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 import numpy as np
 import pyogrio.raw
 import shapely
-from shapely.geometry import box
+from shapely.geometry import Polygon, box
 
 SAMPLE_ZIP = Path(__file__).resolve().parent.parent / "data" / "sample" / (
     "manasquan_nfhl_nj_stateplane.zip")
@@ -57,3 +58,18 @@ def nfhl_squares(count: int = 3, x0: float = -80.0, y0: float = 30.0) -> tuple[l
         "FLD_AR_ID": [f"T_{i}" for i in range(count)],
     }
     return geometries, fields
+
+
+def wavy_ring(cx: float, cy: float, radius: float, vertices: int) -> list[tuple[float, float]]:
+    """A closed, simple, star-shaped ring of `vertices` vertices."""
+    points = [(cx + radius * (1 + 0.2 * math.sin(7 * t)) * math.cos(t),
+               cy + radius * (1 + 0.2 * math.sin(7 * t)) * math.sin(t))
+              for t in (2 * math.pi * i / vertices for i in range(vertices))]
+    return [*points, points[0]]
+
+
+def detailed_zone(vertices: int = 5_000, holes: int = 6) -> Polygon:
+    """A polygon with a detailed shell and small detailed holes."""
+    inner = [wavy_ring(3 * math.cos(a), 3 * math.sin(a), 0.5, 200)[::-1]
+             for a in np.linspace(0, 2 * math.pi, holes, endpoint=False)]
+    return Polygon(wavy_ring(0, 0, 6, vertices), inner)

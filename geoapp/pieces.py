@@ -1,0 +1,81 @@
+"""Cutting large zones into the small pieces of the lookup table (shapely/GEOS, no database).
+
+Imports cut zones of more than PIECE_MAX_VERTICES vertices here instead of leaving it to the
+database trigger's ST_Subdivide: the same quadtree cut of clip-by-rectangle halves, but with
+the GEOS that ships with shapely (several times faster here than PostGIS's ST_Subdivide on
+100,000-vertex zones) and on the importer's core, while the database loads the previous batch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+# Pieces of at most 128 vertices keep point-in-polygon tests cheap and a piece's row under
+# PostgreSQL's 2 kB TOAST threshold (so it is read without decompression). The database
+# triggers use the same limit (migrations 0001 and 0006).
+PIECE_MAX_VERTICES = 128
+
+
+def needs_cutting(geometries: np.ndarray) -> np.ndarray:
+    """Which geometries have more vertices than a piece may have."""
+    return shapely.get_num_coordinates(geometries) > PIECE_MAX_VERTICES
+
+
+def cut(geometries: np.ndarray, max_vertices: int = PIECE_MAX_VERTICES
+        ) -> tuple[np.ndarray, np.ndarray]:
+    """(index of the source geometry, polygon) for the pieces that tile each (multi)polygon.
+
+    Each polygon is halved across the longer side of its box until every piece has at most
+    `max_vertices` vertices; every level clips all remaining polygons in vectorised GEOS calls.
+    """
+    parts, owners = shapely.get_parts(np.asarray(geometries, dtype=object), return_index=True)
+    done_parts: list[np.ndarray] = []
+    done_owners: list[np.ndarray] = []
+    while len(parts):
+        small = shapely.get_num_coordinates(parts) <= max_vertices
+        done_parts.append(parts[small])
+        done_owners.append(owners[small])
+        parts, owners = parts[~small], owners[~small]
+        if len(parts):
+            parts, owners = halve(parts, owners)
+    pieces = np.concatenate(done_parts) if done_parts else np.empty(0, dtype=object)
+    owner_of = np.concatenate(done_owners) if done_owners else np.empty(0, dtype=np.intp)
+    return repair_pieces(pieces, owner_of)
+
+
+def halve(parts: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each polygon clipped to the two halves of its box (split across the longer side)."""
+    xmin, ymin, xmax, ymax = shapely.bounds(parts).T
+    wide = (xmax - xmin) >= (ymax - ymin)
+    mid_x, mid_y = (xmin + xmax) / 2, (ymin + ymax) / 2
+    first = clip(parts, xmin, ymin, np.where(wide, mid_x, xmax), np.where(wide, ymax, mid_y))
+    second = clip(parts, np.where(wide, mid_x, xmin), np.where(wide, ymin, mid_y), xmax, ymax)
+    halves, index = shapely.get_parts(np.concatenate([first, second]), return_index=True)
+    polygonal = (shapely.get_type_id(halves) == shapely.GeometryType.POLYGON) \
+        & ~shapely.is_empty(halves)
+    return halves[polygonal], np.concatenate([owners, owners])[index[polygonal]]
+
+
+def clip(parts: np.ndarray, xmin: np.ndarray, ymin: np.ndarray, xmax: np.ndarray,
+         ymax: np.ndarray) -> np.ndarray:
+    """Each geometry clipped to its own rectangle (GEOS releases the GIL inside each call)."""
+    return np.array([shapely.clip_by_rect(part, *box)
+                     for part, *box in zip(parts, xmin, ymin, xmax, ymax, strict=True)],
+                    dtype=object)
+
+
+def repair_pieces(pieces: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pieces, with any that clipping left invalid replaced by their repaired polygons.
+
+    GEOS does not promise valid output from a rectangle clip when a cut runs exactly along
+    an edge; point-in-polygon tests need valid pieces.
+    """
+    invalid = ~shapely.is_valid(pieces)
+    if not invalid.any():
+        return owners, pieces
+    repaired, index = shapely.get_parts(shapely.make_valid(pieces[invalid]), return_index=True)
+    keep = (shapely.get_type_id(repaired) == shapely.GeometryType.POLYGON) \
+        & ~shapely.is_empty(repaired)
+    return (np.concatenate([owners[~invalid], owners[invalid][index[keep]]]),
+            np.concatenate([pieces[~invalid], repaired[keep]]))
