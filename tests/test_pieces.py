@@ -1,11 +1,14 @@
-"""The subdivided lookup table stays in step with flood_zones (database triggers)."""
+"""Database triggers keep the subdivided lookup table in step with flood_zones, and zones with
+their datasets."""
 
 from __future__ import annotations
 
+import pytest
 from geoalchemy2.shape import from_shape, to_shape
 from shapely import affinity, wkt
 from shapely.geometry import MultiPolygon
 from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from geoapp.models import FloodZone, FloodZonePiece
 from geoapp.pieces import PIECE_MAX_VERTICES
@@ -143,3 +146,27 @@ def test_importer_flag_leaves_large_zones_to_the_importer(session, make_zone) ->
     assert len(pieces_of(session, small.id)) == 1
     session.execute(text("SELECT set_config('geoapp.importer_cuts_pieces', 'off', true)"))
     assert len(pieces_of(session, make_zone(detailed_wkt(10)).id)) > 1
+
+
+def test_a_zone_of_a_missing_dataset_is_refused(session, make_dataset, make_zone) -> None:
+    dataset = make_dataset()
+    zone = make_zone(dataset=dataset)
+    missing = dataset.id + 10_000
+    with pytest.raises(IntegrityError, match=f"dataset {missing}"), session.begin_nested():
+        session.execute(text(
+            "INSERT INTO flood_zones (dataset_id, fld_zone, geom) VALUES "
+            "(:ok, 'AE', ST_GeomFromText('MULTIPOLYGON(((0 0,1 0,1 1,0 0)))', 4326)), "
+            "(:missing, 'AE', ST_GeomFromText('MULTIPOLYGON(((0 0,1 0,1 1,0 0)))', 4326))"),
+            {"ok": dataset.id, "missing": missing})
+    with pytest.raises(IntegrityError), session.begin_nested():
+        session.execute(update(FloodZone).where(FloodZone.id == zone.id)
+                        .values(dataset_id=missing))
+    assert session.scalar(select(func.count()).select_from(FloodZone)
+                          .where(FloodZone.dataset_id == dataset.id)) == 1
+
+
+def test_truncating_datasets_empties_zones_and_pieces(session, make_zone) -> None:
+    make_zone()
+    session.execute(text("TRUNCATE datasets CASCADE"))
+    assert session.scalar(select(func.count()).select_from(FloodZone)) == 0
+    assert session.scalar(select(func.count()).select_from(FloodZonePiece)) == 0
