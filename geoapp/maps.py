@@ -10,12 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import folium
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from folium.plugins import Draw, VectorGridProtobuf
 
 from geoapp import queries
 from geoapp.assets import (
@@ -34,6 +32,9 @@ from geoapp.pdf import html_to_pdf, local_fetcher
 from geoapp.report_map import DEFAULT_HALF_WIDTH_M, report_map
 from geoapp.risk import STATUS_LABELS, STATUS_ORDER
 from geoapp.serializers import point_report_json
+
+if TYPE_CHECKING:
+    import folium
 
 bp = Blueprint("maps", __name__)
 
@@ -72,6 +73,8 @@ def new_map(basemap_url: str, basemap_attribution: str,
     before any layer is added: a layer added to a map already showing the default view
     would fetch that view's tiles first, only to drop them.
     """
+    import folium  # imported on first use: 0.2 s that CLI commands and the API never need
+
     centre, zoom = DEFAULT_CENTRE, DEFAULT_ZOOM
     if focus is not None:
         centre, zoom = (focus["lat"], focus["lon"]), focus["zoom"]
@@ -93,6 +96,9 @@ def build_zone_map(tile_url: str, extent: tuple[float, float, float, float] | No
                    basemap_url: str, basemap_attribution: str,
                    focus: dict[str, float] | None = None) -> tuple[folium.Map, str]:
     """The flood map (opening on `focus`, else the extent) and the JS name of its zone layer."""
+    import folium
+    from folium.plugins import Draw, VectorGridProtobuf
+
     fmap = new_map(basemap_url, basemap_attribution, bounds=extent, focus=focus)
     zones = VectorGridProtobuf(
         tile_url, name="Flood zones",
@@ -120,6 +126,8 @@ def build_extent_map(
     extent: tuple[float, float, float, float], basemap_url: str, basemap_attribution: str
 ) -> folium.Map:
     """A small map outlining a dataset's extent."""
+    import folium
+
     fmap = new_map(basemap_url, basemap_attribution, bounds=extent)
     xmin, ymin, xmax, ymax = extent
     folium.Rectangle([[ymin, xmin], [ymax, xmax]], color="#0d6efd", weight=2, fill=False,
