@@ -30,9 +30,10 @@ import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 from shapely.geometry import MultiPolygon, Polygon
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from geoapp import queries
 from geoapp.errors import InvalidInput
 from geoapp.models import Dataset
 from geoapp.nfhl import (
@@ -44,7 +45,6 @@ from geoapp.nfhl import (
 )
 from geoapp.pieces import cut, needs_cutting
 from geoapp.sources import WGS84, crs_label
-from geoapp.zones import refresh_dataset_summary
 
 DEFAULT_ENCODING = "UTF-8"  # for shapefiles without a .cpg; ISO-8859-1 is GDAL's own guess
 NFHL_LAYER = "S_FLD_HAZ_AR"
@@ -300,6 +300,8 @@ class ChunkWriter:
         self.to_wgs84 = (None if plan.crs.equals(WGS84, ignore_axis_order=True)
                          else Transformer.from_crs(plan.crs, WGS84, always_xy=True))
         self.zones: Counter[str] = Counter()
+        # Extent of what was imported, kept as it goes: no scan of the zones at the end.
+        self.bounds = np.array([np.inf, np.inf, -np.inf, -np.inf])
 
     def reject(self, index: int, reason: str) -> None:
         """Count a refused feature and list the first ones."""
@@ -378,6 +380,9 @@ class ChunkWriter:
                  *(copy_column(typed[name]) for name in COPY_COLUMNS[1:-2]),
                  copy_column(attributes)]
         kept_geometries = geometries[kept]
+        chunk_bounds = shapely.total_bounds(kept_geometries)
+        self.bounds = np.concatenate([np.minimum(self.bounds[:2], chunk_bounds[:2]),
+                                      np.maximum(self.bounds[2:], chunk_bounds[2:])])
         ewkb = multipolygon_ewkb(list(kept_geometries))
         if len(kept) == count:
             lines = ["\t".join(row) for row in zip(*table, ewkb, strict=True)]
@@ -532,13 +537,12 @@ def import_layer(session: Session, dataset: Dataset, source: str | Path,
                            f"({report.features_read} features read)", code="nothing_imported")
     dataset.source_crs = plan.crs_label
     dataset.effective_date = options.effective_date
-    refresh_dataset_summary(session, dataset)
+    bounds = tuple(float(v) for v in writer.bounds)
+    dataset.feature_count = report.imported
+    dataset.bbox = queries.envelope(bounds, queries.SRID)
     report.superseded_dataset_ids = retire_older_versions(session, dataset)
     report.zones = dict(sorted(writer.zones.items()))
-    box = session.execute(select(Dataset.bbox.ST_XMin(), Dataset.bbox.ST_YMin(),
-                                 Dataset.bbox.ST_XMax(), Dataset.bbox.ST_YMax())
-                          .where(Dataset.id == dataset.id)).one()
-    report.bbox = None if box[0] is None else [round(float(v), 7) for v in box]
+    report.bbox = [round(v, 7) for v in bounds]
     report.elapsed_s = round(time.perf_counter() - started, 3)
     dataset.status = "ready"
     dataset.progress = 1.0
