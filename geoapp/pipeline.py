@@ -52,6 +52,8 @@ NFHL_LAYER = "S_FLD_HAZ_AR"
 MAPPABLE_FIELDS = {*TEXT_FIELDS.values(), *NUMBER_FIELDS.values(), "SFHA_TF"}
 REQUIRED_FIELD = "FLD_ZONE"
 REJECTIONS_LISTED = 100
+# The first chunk is small: it tells how many vertices a feature of the file has.
+FIRST_CHUNK = 500
 POLYGONAL = {"Polygon", "MultiPolygon"}
 COPY_COLUMNS = ("dataset_id", "fld_ar_id", "dfirm_id", "fld_zone", "zone_subty", "sfha_tf",
                 "static_bfe", "depth", "velocity", "vel_unit", "v_datum", "len_unit",
@@ -76,7 +78,10 @@ class ImportOptions:
     layer: str | None = None
     field_map: dict[str, str] = field(default_factory=dict)
     repair: bool = True
+    # A chunk is at most chunk_size features and, after the first, about chunk_vertices
+    # vertices: memory stays bounded however detailed the zones are.
     chunk_size: int = 5000
+    chunk_vertices: int = 2_000_000
 
 
 @dataclass
@@ -203,17 +208,21 @@ def read_chunks(plan: LayerPlan, options: ImportOptions
                 ) -> Iterator[tuple[int, np.ndarray, list[str], list[list[Any]]]]:
     """(index of the first feature, geometries, field names, field values) per chunk."""
     encoding = options.encoding or (None if plan.encoding else DEFAULT_ENCODING)
-    start = 0
+    start, size = 0, min(options.chunk_size, FIRST_CHUNK)
     while start < plan.feature_count:
         meta, _fids, wkb, columns = pyogrio.raw.read(
-            plan.path, layer=plan.layer, skip_features=start, max_features=options.chunk_size,
+            plan.path, layer=plan.layer, skip_features=start, max_features=size,
             encoding=encoding)
         if len(wkb) == 0:
             break
+        geometries = shapely.from_wkb(wkb)
         # Whole columns to Python values at once (numpy scalars are slow to handle one by one).
-        yield start, shapely.from_wkb(wkb), list(meta["fields"]), [
+        yield start, geometries, list(meta["fields"]), [
             native_values(column) for column in columns]
         start += len(wkb)
+        vertices = int(shapely.get_num_coordinates(geometries).sum())
+        size = max(1, min(options.chunk_size,
+                          len(wkb) * options.chunk_vertices // max(vertices, 1)))
 
 
 def native_values(column: np.ndarray) -> list[Any]:

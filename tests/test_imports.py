@@ -351,3 +351,17 @@ def test_after_an_import_the_trigger_cuts_large_zones_again(session, tmp_path, m
     assert pieces[0] > 1
     assert math.isclose(pieces[1], session.scalar(select(func.ST_Area(FloodZone.geom))
                                                   .where(FloodZone.id == zone.id)), rel_tol=1e-9)
+
+
+def test_chunks_follow_the_vertex_budget(tmp_path) -> None:
+    zones = [shapely.affinity.translate(detailed_zone(1_000, holes=0), 20 * i, 0)
+             for i in range(20)]
+    path = write_layer(tmp_path / "detailed.geojson", zones, {"FLD_ZONE": ["X"] * 20},
+                       driver="GeoJSON")
+    options = pipeline.ImportOptions(name="t", chunk_size=8, chunk_vertices=2_500)
+    plan = pipeline.plan_layer(path, options)
+    chunks = [(first, len(geometries))
+              for first, geometries, _, _ in pipeline.read_chunks(plan, options)]
+    assert chunks[0] == (0, 8)  # the first chunk measures the file
+    assert {size for _, size in chunks[1:]} == {2}  # 2,500 vertices hold two 1,001-vertex zones
+    assert [first for first, _ in chunks] == [0, *range(8, 20, 2)]
