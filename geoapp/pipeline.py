@@ -52,8 +52,8 @@ NFHL_LAYER = "S_FLD_HAZ_AR"
 MAPPABLE_FIELDS = {*TEXT_FIELDS.values(), *NUMBER_FIELDS.values(), "SFHA_TF"}
 REQUIRED_FIELD = "FLD_ZONE"
 REJECTIONS_LISTED = 100
-# The first chunk is small: it tells how many vertices a feature of the file has.
-FIRST_CHUNK = 500
+# Features GDAL hands over at a time; chunks are gathered from such batches.
+READ_BATCH = 250
 POLYGONAL = {"Polygon", "MultiPolygon"}
 COPY_COLUMNS = ("dataset_id", "fld_ar_id", "dfirm_id", "fld_zone", "zone_subty", "sfha_tf",
                 "static_bfe", "depth", "velocity", "vel_unit", "v_datum", "len_unit",
@@ -78,8 +78,7 @@ class ImportOptions:
     layer: str | None = None
     field_map: dict[str, str] = field(default_factory=dict)
     repair: bool = True
-    # A chunk is at most chunk_size features and, after the first, about chunk_vertices
-    # vertices: memory stays bounded however detailed the zones are.
+    # A chunk holds at most chunk_size features and chunk_vertices vertices.
     chunk_size: int = 5000
     chunk_vertices: int = 2_000_000
 
@@ -206,30 +205,78 @@ def plan_layer(path: str | Path, options: ImportOptions) -> LayerPlan:
 
 def read_chunks(plan: LayerPlan, options: ImportOptions
                 ) -> Iterator[tuple[int, np.ndarray, list[str], list[list[Any]]]]:
-    """(index of the first feature, geometries, field names, field values) per chunk."""
+    """(index of the first feature, geometries, field names, field values) per chunk.
+
+    The layer is read in one pass through GDAL's Arrow stream, so formats without random
+    access (GeoJSON, KML) are parsed once rather than once per chunk. Its batches are gathered
+    into chunks of at most `chunk_size` features and `chunk_vertices` vertices (or one batch):
+    memory stays bounded however detailed the zones are.
+    """
     encoding = options.encoding or (None if plan.encoding else DEFAULT_ENCODING)
-    start, size = 0, min(options.chunk_size, FIRST_CHUNK)
-    while start < plan.feature_count:
-        meta, _fids, wkb, columns = pyogrio.raw.read(
-            plan.path, layer=plan.layer, skip_features=start, max_features=size,
-            encoding=encoding)
-        if len(wkb) == 0:
-            break
+    first, batches, features, vertices = 0, [], 0, 0
+    with pyogrio.raw.open_arrow(plan.path, layer=plan.layer, encoding=encoding,
+                                batch_size=READ_BATCH, use_pyarrow=True,
+                                return_fids=True) as (meta, reader):
+        geometry_column = meta["geometry_name"] or "wkb_geometry"
+        fid_column = meta["fid_column"] or "OGC_FID"
+        for batch in reader:
+            values = batch_values(batch, geometry_column, fid_column,
+                                  lambda fids: linear_geometries(plan, fids))
+            size = int(shapely.get_num_coordinates(values[0]).sum())
+            if batches and (features + batch.num_rows > options.chunk_size
+                            or vertices + size > options.chunk_vertices):
+                yield first, *joined(batches)
+                first, batches, features, vertices = first + features, [], 0, 0
+            batches.append(values)
+            features, vertices = features + batch.num_rows, vertices + size
+    if batches:
+        yield first, *joined(batches)
+
+
+def batch_values(batch: Any, geometry_column: str, fid_column: str,
+                 linearised: Callable[[list[int]], np.ndarray]
+                 ) -> tuple[np.ndarray, list[str], list[list[Any]]]:
+    """Geometries, field names and field values (Python objects, None for null) of a batch.
+
+    A batch holding curves (which GEOS cannot read) takes its geometries from `linearised`.
+    """
+    import pyarrow.types  # loaded by pyogrio's Arrow stream already
+
+    fields = [field for field in batch.schema if field.name not in (geometry_column, fid_column)]
+    wkb = batch.column(geometry_column).to_numpy(zero_copy_only=False)
+    try:
         geometries = shapely.from_wkb(wkb)
-        # Whole columns to Python values at once (numpy scalars are slow to handle one by one).
-        yield start, geometries, list(meta["fields"]), [
-            native_values(column) for column in columns]
-        start += len(wkb)
-        vertices = int(shapely.get_num_coordinates(geometries).sum())
-        size = max(1, min(options.chunk_size,
-                          len(wkb) * options.chunk_vertices // max(vertices, 1)))
+    except NotImplementedError:  # "Nonlinear geometry types are not currently supported"
+        geometries = linearised(batch.column(fid_column).to_pylist())
+    # Whole columns to Python values at once (one value at a time is slow); some drivers
+    # give NaN for a null number.
+    return geometries, [field.name for field in fields], [
+        without_nan(values) if pyarrow.types.is_floating(field.type) else values
+        for field, values in ((field, batch.column(field.name).to_pylist()) for field in fields)]
 
 
-def native_values(column: np.ndarray) -> list[Any]:
-    """A field's values as Python objects; NaN (GDAL's null for numbers) as None."""
-    if column.dtype.kind == "f":
-        return [None if math.isnan(v) else v for v in column.tolist()]
-    return column.tolist()
+def linear_geometries(plan: LayerPlan, fids: list[int]) -> np.ndarray:
+    """Features' geometries with curves replaced by line segments (pyogrio's feature reader)."""
+    _meta, _fids, wkb, _columns = pyogrio.raw.read(plan.path, layer=plan.layer, fids=fids,
+                                                   columns=[])
+    return shapely.from_wkb(wkb)
+
+
+def joined(batches: list[tuple[np.ndarray, list[str], list[list[Any]]]]
+           ) -> tuple[np.ndarray, list[str], list[list[Any]]]:
+    """Batches of the same layer as one chunk."""
+    if len(batches) == 1:
+        return batches[0]
+    columns = [[] for _ in batches[0][1]]
+    for _, _, batch_columns in batches:
+        for column, values in zip(columns, batch_columns, strict=True):
+            column += values
+    return np.concatenate([geometries for geometries, _, _ in batches]), batches[0][1], columns
+
+
+def without_nan(values: list[float | None]) -> list[float | None]:
+    """Numbers with NaN as None."""
+    return [None if v is None or math.isnan(v) else v for v in values]
 
 
 def polygonal_part(geometry: Any) -> MultiPolygon | None:

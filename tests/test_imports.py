@@ -353,15 +353,25 @@ def test_after_an_import_the_trigger_cuts_large_zones_again(session, tmp_path, m
                                                   .where(FloodZone.id == zone.id)), rel_tol=1e-9)
 
 
-def test_chunks_follow_the_vertex_budget(tmp_path) -> None:
+def test_chunks_follow_the_vertex_budget(tmp_path, monkeypatch) -> None:
     zones = [shapely.affinity.translate(detailed_zone(1_000, holes=0), 20 * i, 0)
              for i in range(20)]
     path = write_layer(tmp_path / "detailed.geojson", zones, {"FLD_ZONE": ["X"] * 20},
                        driver="GeoJSON")
-    options = pipeline.ImportOptions(name="t", chunk_size=8, chunk_vertices=2_500)
-    plan = pipeline.plan_layer(path, options)
-    chunks = [(first, len(geometries))
-              for first, geometries, _, _ in pipeline.read_chunks(plan, options)]
-    assert chunks[0] == (0, 8)  # the first chunk measures the file
-    assert {size for _, size in chunks[1:]} == {2}  # 2,500 vertices hold two 1,001-vertex zones
-    assert [first for first, _ in chunks] == [0, *range(8, 20, 2)]
+    monkeypatch.setattr(pipeline, "READ_BATCH", 2)
+
+    def chunks(**options):
+        options = pipeline.ImportOptions(name="t", **options)
+        plan = pipeline.plan_layer(path, options)
+        return [(first, len(geometries))
+                for first, geometries, _, _ in pipeline.read_chunks(plan, options)]
+
+    opened = []
+    open_arrow = pyogrio.raw.open_arrow
+    monkeypatch.setattr(pyogrio.raw, "open_arrow",
+                        lambda *a, **k: opened.append(a) or open_arrow(*a, **k))
+    # 2,500 vertices hold two 1,001-vertex zones; 8 features cap chunks of small budgets.
+    assert chunks(chunk_size=8, chunk_vertices=2_500) == [(i, 2) for i in range(0, 20, 2)]
+    assert chunks(chunk_size=8, chunk_vertices=10**9) == [(0, 8), (8, 8), (16, 4)]
+    # Each read parsed the GeoJSON once, not once per chunk.
+    assert len(opened) == 2
