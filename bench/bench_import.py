@@ -4,6 +4,7 @@ Both read the same generated shapefile (NAD83 / New Jersey ftUS, so both reproje
 bench database, one after the other, wall time and peak memory measured from outside:
 
 - many: 200,000 small NFHL polygons (16 to 64 vertices),
+- the same 200,000 polygons as GeoJSON in EPSG:4326 (a format without random access),
 - huge: 6 polygons of about 100,000 vertices, each with 50 holes.
 
 FloodManager's time includes everything it does that ogr2ogr does not: validity checks and
@@ -74,20 +75,33 @@ def huge_polygons(count: int = 6, vertices: int = 100_000, holes: int = 50, seed
     return polygons
 
 
+def nfhl_fields(count: int) -> dict[str, np.ndarray]:
+    """NFHL attributes: zones AE, X, A, VE in turn."""
+    zones = np.array(["AE", "X", "A", "VE"] * (count // 4 + 1), dtype=object)[:count]
+    return {
+        "FLD_AR_ID": np.array([f"B_{i}" for i in range(count)], dtype=object),
+        "FLD_ZONE": zones,
+        "ZONE_SUBTY": np.array([""] * count, dtype=object),
+        "SFHA_TF": np.array(["F" if z == "X" else "T" for z in zones], dtype=object),
+        "STATIC_BFE": np.array([9.0 if z == "AE" else -9999.0 for z in zones]),
+    }
+
+
+def write_geojson(path: Path, polygons: list) -> Path:
+    """NFHL-schema GeoJSON in EPSG:4326."""
+    fields = nfhl_fields(len(polygons))
+    pyogrio.raw.write(str(path), shapely.to_wkb(np.array(polygons, dtype=object)),
+                      list(fields.values()), list(fields), driver="GeoJSON", crs="EPSG:4326",
+                      geometry_type="Polygon", encoding="UTF-8")
+    return path
+
+
 def write_shapefile(path: Path, polygons: list) -> Path:
     """NFHL-schema shapefile in New Jersey State Plane feet (with .prj and .cpg)."""
     to_plane = Transformer.from_crs("EPSG:4326", STATE_PLANE, always_xy=True)
     projected = shapely.transform(np.array(polygons, dtype=object), to_plane.transform,
                                   interleaved=False)
-    n = len(polygons)
-    zones = np.array(["AE", "X", "A", "VE"] * (n // 4 + 1), dtype=object)[:n]
-    fields = {
-        "FLD_AR_ID": np.array([f"B_{i}" for i in range(n)], dtype=object),
-        "FLD_ZONE": zones,
-        "ZONE_SUBTY": np.array([""] * n, dtype=object),
-        "SFHA_TF": np.array(["F" if z == "X" else "T" for z in zones], dtype=object),
-        "STATIC_BFE": np.array([9.0 if z == "AE" else -9999.0 for z in zones]),
-    }
+    fields = nfhl_fields(len(polygons))
     pyogrio.raw.write(str(path), shapely.to_wkb(projected), list(fields.values()), list(fields),
                       crs=STATE_PLANE, geometry_type="Polygon", encoding="UTF-8")
     return path
@@ -152,7 +166,9 @@ def main() -> None:
     parser.add_argument("--generate", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.generate:
-        write_shapefile(Path(args.generate) / "many.shp", many_polygons(args.features))
+        many = many_polygons(args.features)
+        write_shapefile(Path(args.generate) / "many.shp", many)
+        write_geojson(Path(args.generate) / "many.geojson", many)
         write_shapefile(Path(args.generate) / "huge.shp", huge_polygons())
         return
     url = bench_database_url()
@@ -165,6 +181,7 @@ def main() -> None:
                         str(args.features)], check=True)
         files = {
             f"{args.features:,} small polygons": Path(tmp) / "many.shp",
+            f"{args.features:,} small polygons, GeoJSON": Path(tmp) / "many.geojson",
             "6 polygons x 100,000 vertices, 50 holes each": Path(tmp) / "huge.shp",
         }
         for label, shapefile in files.items():
