@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from tqdm import tqdm
 
 from geoapp import PROJECT_DIR, accounts, imports, jobs, pipeline
@@ -22,9 +23,30 @@ SAMPLE_FILE = PROJECT_DIR / "data" / "sample" / "manasquan_nfhl.geojson"
 SAMPLE_NAME = "Manasquan River, NJ (synthetic sample)"
 SAMPLE_EFFECTIVE_DATE = dt.date(2024, 6, 20)
 
-zones_cli = AppGroup("zones", help="Flood zone datasets.")
-users_cli = AppGroup("users", help="User accounts.")
-tokens_cli = AppGroup("tokens", help="API tokens.")
+UNDEFINED_TABLE = "42P01"  # PostgreSQL's SQLSTATE for a missing table
+
+
+class DatabaseCommands(AppGroup):
+    """Commands whose database failures are told in one line rather than a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command; an unreachable or unmigrated database becomes a CLI error."""
+        try:
+            return super().invoke(ctx)
+        except OperationalError as error:
+            reason = str(error.orig).strip().splitlines()[0]
+            raise click.ClickException(f"cannot reach the database: {reason}") from None
+        except ProgrammingError as error:
+            if getattr(error.orig, "pgcode", None) != UNDEFINED_TABLE:
+                raise
+            raise click.ClickException(
+                "the database has no FloodManager tables yet: run `flask db upgrade` "
+                "(or `make migrate`) first") from None
+
+
+zones_cli = DatabaseCommands("zones", help="Flood zone datasets.")
+users_cli = DatabaseCommands("users", help="User accounts.")
+tokens_cli = DatabaseCommands("tokens", help="API tokens.")
 
 
 def fail(error: AppError) -> None:

@@ -1,4 +1,4 @@
-"""`flask users`, `flask tokens` and `flask zones load-sample`."""
+"""`flask users`, `flask tokens` and `flask zones load-sample`; database failures as messages."""
 
 from __future__ import annotations
 
@@ -112,3 +112,29 @@ def test_load_sample_refuses_lines_and_changes_nothing(app, session, tmp_path) -
     assert result.exit_code == 1
     assert "feature 1" in result.output and "LineString" in result.output
     assert session.scalar(select(Dataset).where(Dataset.name == "bad")) is None
+
+
+def cli_on(database: str):
+    """A CLI runner for an app on another database of the test server."""
+    from geoapp import create_app
+    from tests.conftest import server_url
+
+    url = server_url().set(database=database).render_as_string(hide_password=False)
+    return create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "t"}).test_cli_runner()
+
+
+def test_an_unreachable_database_is_one_line_not_a_traceback() -> None:
+    result = cli_on("floodmanager_no_such_database").invoke(args=["zones", "load-sample"])
+    assert result.exit_code == 1
+    assert "cannot reach the database" in result.output
+    assert "floodmanager_no_such_database" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_unmigrated_database_says_to_migrate() -> None:
+    # The server's own `postgres` database has no FloodManager tables.
+    result = cli_on("postgres").invoke(
+        args=["users", "create", "x@example.org", "--password", "long-enough-pw"])
+    assert result.exit_code == 1
+    assert "flask db upgrade" in result.output
+    assert "Traceback" not in result.output
