@@ -11,7 +11,7 @@ import shapely
 from sqlalchemy import func, select
 
 from geoapp.models import Dataset, FloodZone
-from tests.upload_files import SAMPLE_ZIP
+from tests.upload_files import SAMPLE_ZIP, nfhl_squares, shapefile_parts, write_layer, zip_files
 
 SAMPLE_GEOJSON = SAMPLE_ZIP.with_name("manasquan_nfhl.geojson")
 
@@ -111,6 +111,30 @@ def features_of(client, dataset_id, directory):
         props = {n: columns[j][i] for j, n in enumerate(names)}
         out[props["FLD_AR_ID"]] = (geometry, props)
     return out
+
+
+@pytest.mark.parametrize("fmt", ["shp", "gpkg", "geojson"])
+def test_non_ascii_field_names_and_values_survive_the_round_trip(client, analyst, session,
+                                                                 tmp_path, fmt) -> None:
+    # A cp1252 shapefile (with its .cpg) whose field name and values are not ASCII.
+    geometries, fields = nfhl_squares(2)
+    shp = write_layer(tmp_path / "crue.shp", geometries,
+                      {**fields, "RÉMARQUE": ["Crue près du pont – café", "Zone à risque"]},
+                      encoding="cp1252")
+    source = zip_files(tmp_path / "crue.zip", shapefile_parts(shp))
+    first = upload(client, analyst, path=source, name="accents").get_json()
+    assert first["status"] == "ready", first["error"]
+    exported = client.get(f"/api/datasets/{first['id']}/export?format={fmt}")
+    name = exported.headers["Content-Disposition"].split('filename="')[1].rstrip('"')
+    (tmp_path / "out").mkdir()
+    path = tmp_path / "out" / name
+    path.write_bytes(exported.data)
+    again = upload(client, analyst, path=path, name=f"accents {fmt}").get_json()
+    assert again["status"] == "ready", again["error"]
+    for dataset_id in (first["id"], again["id"]):
+        notes = session.scalars(select(FloodZone.attributes["RÉMARQUE"].astext)
+                                .where(FloodZone.dataset_id == dataset_id)).all()
+        assert sorted(notes) == ["Crue près du pont – café", "Zone à risque"]
 
 
 @pytest.mark.parametrize("fmt", ["csv", "kml"])
