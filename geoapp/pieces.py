@@ -15,6 +15,9 @@ import shapely
 # PostgreSQL's 2 kB TOAST threshold (so it is read without decompression). The database
 # triggers use the same limit (migrations 0001 and 0006).
 PIECE_MAX_VERTICES = 128
+# Halvings after which what is left is kept as it is: vertices closer together than a
+# float can tell apart never split (ST_Subdivide stops at the same depth).
+MAX_DEPTH = 50
 
 
 def needs_cutting(geometries: np.ndarray) -> np.ndarray:
@@ -32,13 +35,16 @@ def cut(geometries: np.ndarray, max_vertices: int = PIECE_MAX_VERTICES
     parts, owners = shapely.get_parts(np.asarray(geometries, dtype=object), return_index=True)
     done_parts: list[np.ndarray] = []
     done_owners: list[np.ndarray] = []
-    while len(parts):
+    for depth in range(MAX_DEPTH + 1):
         small = shapely.get_num_coordinates(parts) <= max_vertices
+        if depth == MAX_DEPTH:
+            small[:] = True
         done_parts.append(parts[small])
         done_owners.append(owners[small])
         parts, owners = parts[~small], owners[~small]
-        if len(parts):
-            parts, owners = halve(parts, owners)
+        if not len(parts):
+            break
+        parts, owners = halve(parts, owners)
     pieces = np.concatenate(done_parts) if done_parts else np.empty(0, dtype=object)
     owner_of = np.concatenate(done_owners) if done_owners else np.empty(0, dtype=np.intp)
     return repair_pieces(pieces, owner_of)

@@ -9,7 +9,7 @@ import shapely
 from shapely import affinity
 from shapely.geometry import MultiPolygon, Polygon, box
 
-from geoapp.pieces import PIECE_MAX_VERTICES, cut, needs_cutting
+from geoapp.pieces import MAX_DEPTH, PIECE_MAX_VERTICES, cut, halve, needs_cutting
 from tests.upload_files import detailed_zone, wavy_ring
 
 
@@ -58,3 +58,18 @@ def test_only_zones_above_the_limit_need_cutting() -> None:
     over_ring = wavy_ring(0, 0, 1, PIECE_MAX_VERTICES)
     flags = needs_cutting(np.array([Polygon(limit_ring), Polygon(over_ring), box(0, 0, 1, 1)]))
     assert flags.tolist() == [False, True, False]
+
+
+def test_vertices_too_close_to_split_stop_the_cut_at_max_depth(monkeypatch) -> None:
+    # 300 distinct vertices within 1e-13 of a corner: it takes ~90 halvings to part them.
+    cluster = [(1 + 1e-13 * math.cos(a), 1e-13 * math.sin(a))
+               for a in np.linspace(0.1, 1.4, 300)]
+    zone = Polygon([(0, 0), *cluster, (1, 1), (0, 1)])
+    assert zone.is_valid and shapely.get_num_coordinates(zone) > PIECE_MAX_VERTICES
+    halvings = []
+    monkeypatch.setattr("geoapp.pieces.halve", lambda *args: halvings.append(1) or halve(*args))
+    owners, pieces = cut(np.array([zone]))
+    assert len(halvings) == MAX_DEPTH
+    assert shapely.get_num_coordinates(pieces).max() > PIECE_MAX_VERTICES  # kept whole
+    assert set(owners.tolist()) == {0}
+    assert math.isclose(shapely.area(pieces).sum(), zone.area, rel_tol=1e-9)
