@@ -30,7 +30,8 @@ def cut(geometries: np.ndarray, max_vertices: int = PIECE_MAX_VERTICES
     """(index of the source geometry, polygon) for the pieces that tile each (multi)polygon.
 
     Each polygon is halved across the longer side of its box until every piece has at most
-    `max_vertices` vertices; every level clips all remaining polygons in vectorised GEOS calls.
+    `max_vertices` vertices (or MAX_DEPTH halvings were made), a level at a time, with GEOS's
+    rectangle clipping.
     """
     parts, owners = shapely.get_parts(np.asarray(geometries, dtype=object), return_index=True)
     done_parts: list[np.ndarray] = []
