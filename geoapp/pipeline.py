@@ -219,7 +219,7 @@ def read_chunks(plan: LayerPlan, options: ImportOptions
                                 return_fids=True) as (meta, reader):
         geometry_column = meta["geometry_name"] or "wkb_geometry"
         fid_column = meta["fid_column"] or "OGC_FID"
-        for batch in reader:
+        for batch in readable(reader, plan.layer):
             values = batch_values(batch, geometry_column, fid_column,
                                   lambda fids: linear_geometries(plan, fids))
             size = int(shapely.get_num_coordinates(values[0]).sum())
@@ -231,6 +231,24 @@ def read_chunks(plan: LayerPlan, options: ImportOptions
             features, vertices = features + batch.num_rows, vertices + size
     if batches:
         yield first, *joined(batches)
+
+
+READ_ERRORS = (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
+               pyogrio.errors.FeatureError, pyogrio.errors.GeometryError,
+               pyogrio.errors.FieldError)
+
+
+def readable(reader: Iterator[Any], layer: str) -> Iterator[Any]:
+    """The reader's batches; a file GDAL cannot read to the end is refused, not half-read."""
+    read = 0
+    try:
+        for batch in reader:
+            yield batch
+            read += batch.num_rows
+    except READ_ERRORS as exc:
+        raise InvalidInput(
+            f"GDAL cannot read layer {layer!r} past feature {read}: {exc} (is the file "
+            "truncated or damaged?)", code="unreadable_file") from None
 
 
 def batch_values(batch: Any, geometry_column: str, fid_column: str,

@@ -139,6 +139,25 @@ def extract_zip(archive: Path, target: Path, limits: UnpackLimits) -> None:
                     sink.write(chunk)
 
 
+SHP_HEADER_BYTES = 100  # its bytes 24-27 hold the file's length in 16-bit words, big-endian
+
+
+def check_shapefile_length(shp: Path) -> None:
+    """Refuse a .shp shorter than its header says (an interrupted copy or download).
+
+    GDAL would read the missing records as empty shapes, and the import would skip them.
+    """
+    with shp.open("rb") as handle:
+        header = handle.read(SHP_HEADER_BYTES)
+    declared = int.from_bytes(header[24:28], "big") * 2 if len(header) == SHP_HEADER_BYTES else 0
+    actual = shp.stat().st_size
+    if len(header) < SHP_HEADER_BYTES or actual < declared:
+        raise InvalidInput(
+            f"{shp.name} is cut short: {actual:,} bytes where its header announces "
+            f"{max(declared, SHP_HEADER_BYTES):,}; copy or download it again",
+            code="truncated_file")
+
+
 def find_source(directory: Path, layer: str | None = None) -> Path:
     """The vector dataset inside an unpacked archive: a .gdb folder, a shapefile, or a file."""
     gdbs = sorted(p for p in directory.rglob("*.gdb") if p.is_dir())
@@ -160,6 +179,7 @@ def find_source(directory: Path, layer: str | None = None) -> Path:
             raise InvalidInput(
                 f"{shp.name} comes without its .shx index; zip the .shp, .shx, .dbf, .prj "
                 "(and .cpg) together", code="incomplete_shapefile")
+        check_shapefile_length(shp)
         return shp
     others = sorted(p for p in directory.rglob("*")
                     if p.is_file() and p.suffix.lower() in SINGLE_FILE_SUFFIXES)
@@ -176,6 +196,8 @@ def prepare(upload: Path, workdir: Path, limits: UnpackLimits, layer: str | None
         return upload
     check_content(upload)
     suffix = upload.suffix.lower()
+    if suffix == ".shp":
+        check_shapefile_length(upload)
     if suffix in ARCHIVE_SUFFIXES:
         target = workdir / "unpacked"
         target.mkdir(parents=True, exist_ok=True)

@@ -375,3 +375,21 @@ def test_chunks_follow_the_vertex_budget(tmp_path, monkeypatch) -> None:
     assert chunks(chunk_size=8, chunk_vertices=10**9) == [(0, 8), (8, 8), (16, 4)]
     # Each read parsed the GeoJSON once, not once per chunk.
     assert len(opened) == 2
+
+
+def test_truncated_shapefile_is_refused_not_half_imported(session, tmp_path) -> None:
+    geometries, fields = nfhl_squares(6)
+    shp = write_layer(tmp_path / "cut.shp", geometries, fields)
+    shp.write_bytes(shp.read_bytes()[:-300])  # GDAL would read the lost records as empty
+    source = zip_files(tmp_path / "cut.zip", shapefile_parts(shp))
+    message = refused(session, source, tmp_path, "truncated_file")
+    assert "cut.shp is cut short: 616 bytes where its header announces 916" in message
+    assert refused(session, shp, tmp_path, "truncated_file") == message  # a .shp on the CLI
+
+
+def test_file_unreadable_past_a_feature_is_refused(session, tmp_path) -> None:
+    geometries, fields = nfhl_squares(50)
+    fgb = write_layer(tmp_path / "cut.fgb", geometries, fields, driver="FlatGeobuf")
+    fgb.write_bytes(fgb.read_bytes()[:fgb.stat().st_size * 2 // 3])
+    message = refused(session, fgb, tmp_path, "unreadable_file")
+    assert "truncated or damaged" in message
