@@ -140,22 +140,40 @@ def extract_zip(archive: Path, target: Path, limits: UnpackLimits) -> None:
 
 
 SHP_HEADER_BYTES = 100  # its bytes 24-27 hold the file's length in 16-bit words, big-endian
+DBF_HEADER_BYTES = 12  # record count (bytes 4-7), header and record sizes (8-9, 10-11), LE
 
 
-def check_shapefile_length(shp: Path) -> None:
-    """Refuse a .shp shorter than its header says (an interrupted copy or download).
+def check_shapefile_complete(shp: Path) -> None:
+    """Refuse a .shp or .dbf shorter than its header says (an interrupted copy or download).
 
-    GDAL would read the missing records as empty shapes, and the import would skip them.
+    GDAL would read the lost shapes as empty and stop quietly before lost attribute records;
+    a record count cannot tell instead, as deleted .dbf records are legitimately skipped.
     """
     with shp.open("rb") as handle:
         header = handle.read(SHP_HEADER_BYTES)
-    declared = int.from_bytes(header[24:28], "big") * 2 if len(header) == SHP_HEADER_BYTES else 0
-    actual = shp.stat().st_size
-    if len(header) < SHP_HEADER_BYTES or actual < declared:
+    if len(header) == SHP_HEADER_BYTES:
+        expected = int.from_bytes(header[24:28], "big") * 2
+    else:
+        expected = SHP_HEADER_BYTES
+    refuse_if_short(shp, expected)
+    dbf = next((shp.with_suffix(s) for s in (".dbf", ".DBF") if shp.with_suffix(s).exists()),
+               None)
+    if dbf is not None:
+        with dbf.open("rb") as handle:
+            header = handle.read(DBF_HEADER_BYTES)
+        records = int.from_bytes(header[4:8], "little")
+        header_size = int.from_bytes(header[8:10], "little")
+        record_size = int.from_bytes(header[10:12], "little")
+        refuse_if_short(dbf, max(header_size + records * record_size, DBF_HEADER_BYTES))
+
+
+def refuse_if_short(path: Path, expected: int) -> None:
+    """InvalidInput when a file is smaller than its header announces."""
+    actual = path.stat().st_size
+    if actual < expected:
         raise InvalidInput(
-            f"{shp.name} is cut short: {actual:,} bytes where its header announces "
-            f"{max(declared, SHP_HEADER_BYTES):,}; copy or download it again",
-            code="truncated_file")
+            f"{path.name} is cut short: {actual:,} bytes where its header announces "
+            f"{expected:,}; copy or download it again", code="truncated_file")
 
 
 def find_source(directory: Path, layer: str | None = None) -> Path:
@@ -179,7 +197,7 @@ def find_source(directory: Path, layer: str | None = None) -> Path:
             raise InvalidInput(
                 f"{shp.name} comes without its .shx index; zip the .shp, .shx, .dbf, .prj "
                 "(and .cpg) together", code="incomplete_shapefile")
-        check_shapefile_length(shp)
+        check_shapefile_complete(shp)
         return shp
     others = sorted(p for p in directory.rglob("*")
                     if p.is_file() and p.suffix.lower() in SINGLE_FILE_SUFFIXES)
@@ -197,7 +215,7 @@ def prepare(upload: Path, workdir: Path, limits: UnpackLimits, layer: str | None
     check_content(upload)
     suffix = upload.suffix.lower()
     if suffix == ".shp":
-        check_shapefile_length(upload)
+        check_shapefile_complete(upload)
     if suffix in ARCHIVE_SUFFIXES:
         target = workdir / "unpacked"
         target.mkdir(parents=True, exist_ok=True)

@@ -393,3 +393,28 @@ def test_file_unreadable_past_a_feature_is_refused(session, tmp_path) -> None:
     fgb.write_bytes(fgb.read_bytes()[:fgb.stat().st_size * 2 // 3])
     message = refused(session, fgb, tmp_path, "unreadable_file")
     assert "truncated or damaged" in message
+
+
+def test_truncated_dbf_is_refused(session, tmp_path) -> None:
+    geometries, fields = nfhl_squares(6)
+    shp = write_layer(tmp_path / "short.shp", geometries, fields)
+    dbf = shp.with_suffix(".dbf")
+    dbf.write_bytes(dbf.read_bytes()[:-200])  # GDAL would stop after the fifth record
+    source = zip_files(tmp_path / "short.zip", shapefile_parts(shp))
+    message = refused(session, source, tmp_path, "truncated_file")
+    assert "short.dbf is cut short" in message
+
+
+def test_deleted_dbf_records_are_left_out_not_refused(session, tmp_path) -> None:
+    geometries, fields = nfhl_squares(6)
+    shp = write_layer(tmp_path / "edited.shp", geometries, fields)
+    dbf = shp.with_suffix(".dbf")
+    data = bytearray(dbf.read_bytes())
+    header_size, record_size = (int.from_bytes(data[8:10], "little"),
+                                int.from_bytes(data[10:12], "little"))
+    data[header_size + 2 * record_size] = ord("*")  # the third record deleted, as ArcMap does
+    dbf.write_bytes(bytes(data))
+    dataset, report = do_import(session, shp, tmp_path)
+    assert report.imported == 5
+    ids = session.scalars(select(FloodZone.fld_ar_id).where(FloodZone.dataset_id == dataset.id))
+    assert sorted(ids) == ["T_0", "T_1", "T_3", "T_4", "T_5"]
