@@ -30,7 +30,7 @@ class UploadForm(FlaskForm):
     effective_date = DateField("Effective date", validators=[Optional()])
     source_crs = StringField("Source CRS (only if the file has none)",
                              validators=[Optional(), Length(max=100)])
-    encoding = StringField("Text encoding (only for a .dbf without .cpg)",
+    encoding = StringField("Text encoding of a .dbf (overrides its .cpg)",
                            validators=[Optional(), Length(max=40)])
     layer = StringField("Layer", validators=[Optional(), Length(max=200)])
     field_map = TextAreaField("Field mapping (JSON, for non-NFHL schemas)",

@@ -46,7 +46,9 @@ from geoapp.nfhl import (
 from geoapp.pieces import cut, needs_cutting
 from geoapp.sources import WGS84, crs_label
 
-DEFAULT_ENCODING = "UTF-8"  # for shapefiles without a .cpg; ISO-8859-1 is GDAL's own guess
+# How GDAL decodes a .dbf that comes without a .cpg and whose header names no code page.
+SHAPEFILE_DEFAULT_ENCODING = "ISO-8859-1"
+DBF_LANGUAGE_DRIVER_BYTE = 29
 NFHL_LAYER = "S_FLD_HAZ_AR"
 # Target fields a mapping may fill, and the only one that is required.
 MAPPABLE_FIELDS = {*TEXT_FIELDS.values(), *NUMBER_FIELDS.values(), "SFHA_TF"}
@@ -115,7 +117,7 @@ class LayerPlan:
     layer: str
     crs: CRS
     crs_label: str
-    encoding: str | None
+    encoding: str
     feature_count: int
     field_sources: dict[str, str]
 
@@ -199,8 +201,34 @@ def plan_layer(path: str | Path, options: ImportOptions) -> LayerPlan:
         raise InvalidInput(
             f"layer {layer!r} declares no coordinate reference system (no .prj?); give "
             "source_crs, e.g. EPSG:3424", code="missing_crs")
-    return LayerPlan(path, layer, crs, crs_label(crs), info.get("encoding") or options.encoding,
+    return LayerPlan(path, layer, crs, crs_label(crs),
+                     source_encoding(path, str(info.get("driver") or ""), options.encoding),
                      count, resolve_fields(list(info["fields"]), options.field_map))
+
+
+def source_encoding(path: str, driver: str, override: str | None) -> str:
+    """The encoding the layer's text is decoded from, as GDAL chooses it (for the report).
+
+    The override wins; a shapefile's .cpg comes next, then the code page its .dbf header names
+    (GDAL's "LDID/n"), then ISO-8859-1. The other formats store UTF-8.
+    """
+    if override:
+        return override
+    if driver != "ESRI Shapefile":
+        return "UTF-8"
+    shp = Path(path)
+    for suffix in (".cpg", ".CPG"):
+        cpg = shp.with_suffix(suffix)
+        if cpg.is_file() and (declared := cpg.read_text(errors="replace").strip()):
+            return declared
+    for suffix in (".dbf", ".DBF"):
+        dbf = shp.with_suffix(suffix)
+        if dbf.is_file():
+            with dbf.open("rb") as handle:
+                header = handle.read(DBF_LANGUAGE_DRIVER_BYTE + 1)
+            if len(header) > DBF_LANGUAGE_DRIVER_BYTE and header[DBF_LANGUAGE_DRIVER_BYTE]:
+                return f"LDID/{header[DBF_LANGUAGE_DRIVER_BYTE]}"
+    return SHAPEFILE_DEFAULT_ENCODING
 
 
 def read_chunks(plan: LayerPlan, options: ImportOptions
@@ -212,7 +240,7 @@ def read_chunks(plan: LayerPlan, options: ImportOptions
     into chunks of at most `chunk_size` features and `chunk_vertices` vertices (or one batch):
     memory stays bounded however detailed the zones are.
     """
-    encoding = options.encoding or (None if plan.encoding else DEFAULT_ENCODING)
+    encoding = options.encoding  # else GDAL decodes as the file says (see source_encoding)
     first, batches, features, vertices = 0, [], 0, 0
     with pyogrio.raw.open_arrow(plan.path, layer=plan.layer, encoding=encoding,
                                 batch_size=READ_BATCH, use_pyarrow=True,
@@ -576,8 +604,7 @@ def import_layer(session: Session, dataset: Dataset, source: str | Path,
     started = time.perf_counter()
     plan = plan_layer(source, options)
     report = ImportReport(source=Path(str(source)).name, layer=plan.layer,
-                          source_crs=plan.crs_label, encoding=plan.encoding or options.encoding
-                          or DEFAULT_ENCODING)
+                          source_crs=plan.crs_label, encoding=plan.encoding)
     writer = ChunkWriter(plan, options, report, dataset.id)
     dbapi = session.connection().connection.dbapi_connection
     importer_cuts_pieces(dbapi, True)

@@ -65,6 +65,7 @@ def refused(session, path, tmp_path, code, **options) -> str:
 def test_state_plane_shapefile_with_esri_prj_and_cp1252(session, tmp_path) -> None:
     dataset, report = do_import(session, SAMPLE_ZIP, tmp_path, effective_date="2024-06-20")
     assert report.source_crs == "EPSG:3424"
+    assert report.encoding == "CP1252"  # from the .cpg
     assert report.imported == report.features_read == 16
     assert dataset.status == "ready" and dataset.feature_count == 16
     notes = {z.attributes["NOTE"] for z in session.scalars(
@@ -418,3 +419,30 @@ def test_deleted_dbf_records_are_left_out_not_refused(session, tmp_path) -> None
     assert report.imported == 5
     ids = session.scalars(select(FloodZone.fld_ar_id).where(FloodZone.dataset_id == dataset.id))
     assert sorted(ids) == ["T_0", "T_1", "T_3", "T_4", "T_5"]
+
+
+def test_encoding_override_reads_a_dbf_without_cpg(session, tmp_path) -> None:
+    geometries, fields = nfhl_squares(2)
+    shp = write_layer(tmp_path / "nocpg.shp", geometries,
+                      {**fields, "NOTE": ["Crue près du pont – café", "Zone à risque"]},
+                      encoding="cp1252")
+    shp.with_suffix(".cpg").unlink()
+    dataset, report = do_import(session, shp, tmp_path, encoding="cp1252")
+    notes = session.scalars(select(FloodZone.attributes["NOTE"].astext)
+                            .where(FloodZone.dataset_id == dataset.id)).all()
+    assert sorted(notes) == ["Crue près du pont – café", "Zone à risque"]
+    assert report.encoding == "cp1252"
+
+
+def test_report_names_the_encoding_gdal_read(session, tmp_path) -> None:
+    geometries, fields = nfhl_squares(1)
+    shp = write_layer(tmp_path / "plain.shp", geometries, fields, encoding="cp1252")
+    shp.with_suffix(".cpg").unlink()
+    assert do_import(session, shp, tmp_path)[1].encoding == "ISO-8859-1"  # GDAL's default
+    dbf = shp.with_suffix(".dbf")
+    data = bytearray(dbf.read_bytes())
+    data[29] = 87  # a language driver id in the .dbf header
+    dbf.write_bytes(bytes(data))
+    assert do_import(session, shp, tmp_path, name="ldid")[1].encoding == "LDID/87"
+    geojson = write_layer(tmp_path / "plain.geojson", geometries, fields, driver="GeoJSON")
+    assert do_import(session, geojson, tmp_path, name="json")[1].encoding == "UTF-8"
