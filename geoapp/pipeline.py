@@ -45,6 +45,7 @@ from geoapp.nfhl import (
 )
 from geoapp.pieces import cut, needs_cutting
 from geoapp.sources import WGS84, crs_label
+from geoapp.uploads import sibling_file
 
 # How GDAL decodes a .dbf that comes without a .cpg and whose header names no code page.
 SHAPEFILE_DEFAULT_ENCODING = "ISO-8859-1"
@@ -216,18 +217,14 @@ def source_encoding(path: str, driver: str, override: str | None) -> str:
         return override
     if driver != "ESRI Shapefile":
         return "UTF-8"
-    shp = Path(path)
-    for suffix in (".cpg", ".CPG"):
-        cpg = shp.with_suffix(suffix)
-        if cpg.is_file() and (declared := cpg.read_text(errors="replace").strip()):
-            return declared
-    for suffix in (".dbf", ".DBF"):
-        dbf = shp.with_suffix(suffix)
-        if dbf.is_file():
-            with dbf.open("rb") as handle:
-                header = handle.read(DBF_LANGUAGE_DRIVER_BYTE + 1)
-            if len(header) > DBF_LANGUAGE_DRIVER_BYTE and header[DBF_LANGUAGE_DRIVER_BYTE]:
-                return f"LDID/{header[DBF_LANGUAGE_DRIVER_BYTE]}"
+    cpg, dbf = sibling_file(Path(path), ".cpg"), sibling_file(Path(path), ".dbf")
+    if cpg is not None and (declared := cpg.read_text(errors="replace").strip()):
+        return declared
+    if dbf is not None:
+        with dbf.open("rb") as handle:
+            header = handle.read(DBF_LANGUAGE_DRIVER_BYTE + 1)
+        if len(header) > DBF_LANGUAGE_DRIVER_BYTE and header[DBF_LANGUAGE_DRIVER_BYTE]:
+            return f"LDID/{header[DBF_LANGUAGE_DRIVER_BYTE]}"
     return SHAPEFILE_DEFAULT_ENCODING
 
 

@@ -143,6 +143,14 @@ SHP_HEADER_BYTES = 100  # its bytes 24-27 hold the file's length in 16-bit words
 DBF_HEADER_BYTES = 12  # record count (bytes 4-7), header and record sizes (8-9, 10-11), LE
 
 
+def sibling_file(shp: Path, suffix: str) -> Path | None:
+    """A shapefile's companion (".dbf", ".cpg", ...) in lower or upper case, if present."""
+    for candidate in (shp.with_suffix(suffix.lower()), shp.with_suffix(suffix.upper())):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def check_shapefile_complete(shp: Path) -> None:
     """Refuse a .shp or .dbf shorter than its header says (an interrupted copy or download).
 
@@ -156,8 +164,7 @@ def check_shapefile_complete(shp: Path) -> None:
     else:
         expected = SHP_HEADER_BYTES
     refuse_if_short(shp, expected)
-    dbf = next((shp.with_suffix(s) for s in (".dbf", ".DBF") if shp.with_suffix(s).exists()),
-               None)
+    dbf = sibling_file(shp, ".dbf")
     if dbf is not None:
         with dbf.open("rb") as handle:
             header = handle.read(DBF_HEADER_BYTES)
@@ -193,7 +200,7 @@ def find_source(directory: Path, layer: str | None = None) -> Path:
         shapefiles = named
     if shapefiles:
         shp = shapefiles[0]
-        if not shp.with_suffix(".shx").exists() and not shp.with_suffix(".SHX").exists():
+        if sibling_file(shp, ".shx") is None:
             raise InvalidInput(
                 f"{shp.name} comes without its .shx index; zip the .shp, .shx, .dbf, .prj "
                 "(and .cpg) together", code="incomplete_shapefile")
