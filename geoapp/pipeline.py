@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
+import struct
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -337,10 +338,9 @@ def polygonal_part(geometry: Any) -> MultiPolygon | None:
     return MultiPolygon(polygons) if polygons else None
 
 
-# Little-endian EWKB of a MultiPolygon (type 6) or Polygon (3) with the SRID flag and 4326,
-# and the plain WKB type headers the geometries come with.
+# Little-endian EWKB of a MultiPolygon (type 6) with the SRID flag and 4326, and the plain
+# WKB type headers the geometries come with.
 EWKB_MULTIPOLYGON_4326 = "0106000020e6100000"
-EWKB_POLYGON_4326 = "0103000020e6100000"
 WKB_POLYGON = "0103000000"
 WKB_HEADER_HEX_CHARS = 10  # byte order and type
 
@@ -527,7 +527,7 @@ class CutZones:
 
     lines: list[str]
     piece_owners: np.ndarray
-    piece_ewkb: list[str]
+    piece_ewkb: list[bytes]
 
     @classmethod
     def cut(cls, lines: list[str], geometries: np.ndarray) -> CutZones:
@@ -536,10 +536,34 @@ class CutZones:
         return cls(lines, owners, polygon_ewkb(pieces))
 
 
-def polygon_ewkb(polygons: np.ndarray) -> list[str]:
-    """Polygons as hex EWKB with SRID 4326 (2D), the header written as text."""
+# Little-endian EWKB header of a Polygon (type 3) with the SRID flag and 4326, in bytes.
+EWKB_POLYGON_4326_BYTES = bytes.fromhex("0103000020e6100000")
+WKB_HEADER_BYTES = 5  # byte order and type
+
+
+def polygon_ewkb(polygons: np.ndarray) -> list[bytes]:
+    """Polygons as EWKB with SRID 4326 (2D): GEOS's plain WKB behind a header of our own."""
     binary = shapely.to_wkb(polygons, output_dimension=2, byte_order=1)
-    return [EWKB_POLYGON_4326 + wkb.hex()[WKB_HEADER_HEX_CHARS:] for wkb in binary]
+    return [EWKB_POLYGON_4326_BYTES + wkb[WKB_HEADER_BYTES:] for wkb in binary]
+
+
+# PostgreSQL's binary COPY: signature, flags and header extension; a -1 field count ends it.
+COPY_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
+COPY_BINARY_TRAILER = struct.pack("!h", -1)
+
+
+def binary_piece_rows(tags: list[tuple[str, str]], owners: np.ndarray, ewkb: list[bytes]
+                      ) -> bytes:
+    """Pieces (zone id, risk status, geometry) in binary COPY format: no hex to write or parse.
+
+    `tags` holds each zone's (id, risk status); `owners` the zone of each piece.
+    """
+    prefixes = [struct.pack("!hiqi", len(PIECE_COLUMNS), 8, int(zone_id), len(status))
+                + status.encode() for zone_id, status in tags]
+    return b"".join([COPY_BINARY_HEADER,
+                     *(prefixes[owner] + struct.pack("!i", len(wkb)) + wkb
+                       for owner, wkb in zip(owners.tolist(), ewkb, strict=True)),
+                     COPY_BINARY_TRAILER])
 
 
 def copy_rows(dbapi: Any, text: str) -> None:
@@ -567,10 +591,9 @@ def copy_cut_zones(dbapi: Any, zones: CutZones) -> None:
                        (ids,))
         status = dict(cursor.fetchall())
         cursor.copy_expert(
-            f"COPY flood_zone_pieces ({', '.join(PIECE_COLUMNS)}) FROM STDIN",
-            io.StringIO("".join(f"{ids[owner]}\t{status[ids[owner]]}\t{wkb}\n"
-                                for owner, wkb in zip(zones.piece_owners.tolist(),
-                                                      zones.piece_ewkb, strict=True))))
+            f"COPY flood_zone_pieces ({', '.join(PIECE_COLUMNS)}) FROM STDIN (FORMAT binary)",
+            io.BytesIO(binary_piece_rows([(zone_id, status[zone_id]) for zone_id in ids],
+                                         zones.piece_owners, zones.piece_ewkb)))
 
 
 def importer_cuts_pieces(dbapi: Any, on: bool) -> None:

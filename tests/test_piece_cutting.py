@@ -9,7 +9,7 @@ import shapely
 from shapely import affinity
 from shapely.geometry import MultiPolygon, Polygon, box
 
-from geoapp.pieces import MAX_DEPTH, PIECE_MAX_VERTICES, cut, halve, needs_cutting
+from geoapp.pieces import PIECE_MAX_VERTICES, cut, halve, needs_cutting
 from tests.upload_files import detailed_zone, wavy_ring
 
 
@@ -60,16 +60,27 @@ def test_only_zones_above_the_limit_need_cutting() -> None:
     assert flags.tolist() == [False, True, False]
 
 
-def test_vertices_too_close_to_split_stop_the_cut_at_max_depth(monkeypatch) -> None:
-    # 300 distinct vertices within 1e-13 of a corner: it takes ~90 halvings to part them.
-    cluster = [(1 + 1e-13 * math.cos(a), 1e-13 * math.sin(a))
-               for a in np.linspace(0.1, 1.4, 300)]
-    zone = Polygon([(0, 0), *cluster, (1, 1), (0, 1)])
-    assert zone.is_valid and shapely.get_num_coordinates(zone) > PIECE_MAX_VERTICES
+def test_the_cut_stops_at_max_depth_keeping_what_is_left_whole(monkeypatch) -> None:
+    # Vertices closer than a float can part would otherwise be cut forever; here the bound
+    # is lowered so that an ordinary zone reaches it.
+    zone = detailed_zone(5_000, holes=0)
+    monkeypatch.setattr("geoapp.pieces.MAX_DEPTH", 3)
     halvings = []
     monkeypatch.setattr("geoapp.pieces.halve", lambda *args: halvings.append(1) or halve(*args))
     owners, pieces = cut(np.array([zone]))
-    assert len(halvings) == MAX_DEPTH
+    assert len(halvings) == 3
     assert shapely.get_num_coordinates(pieces).max() > PIECE_MAX_VERTICES  # kept whole
     assert set(owners.tolist()) == {0}
+    assert math.isclose(shapely.area(pieces).sum(), zone.area, rel_tol=1e-9)
+
+
+def test_cuts_balance_vertices_not_box_halves() -> None:
+    # A zone whose detail is all on one side: cuts follow the vertices, so pieces are full.
+    detailed_side = [(x, 0.01 * math.sin(40 * x)) for x in np.linspace(0, 1, 2_000)]
+    zone = Polygon([*detailed_side, (1, 1), (0, 1)])
+    owners, pieces = cut(np.array([zone]))
+    # Halving the box instead gives 56 pieces here (41 vertices each on average); by the
+    # vertices, 40 (55 each): under three times the fewest possible.
+    fewest = math.ceil(shapely.get_num_coordinates(zone) / PIECE_MAX_VERTICES)
+    assert len(pieces) < 3 * fewest
     assert math.isclose(shapely.area(pieces).sum(), zone.area, rel_tol=1e-9)
