@@ -16,7 +16,7 @@ import io
 import math
 import struct
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -67,6 +67,10 @@ PIECE_COLUMNS = ("zone_id", "risk_status", "geom")
 # Large zones are cut and loaded in batches of about this many vertices, so that the database
 # loads one batch while the next is cut.
 CUT_BATCH_VERTICES = 100_000
+# Chunks with more vertices than this are reprojected and checked on two threads.
+PARALLEL_MIN_VERTICES = 200_000
+# Batches cut ahead of the one being loaded (bounds the memory their pieces hold).
+CUTS_AHEAD = 2
 
 Progress = Callable[[int, int], None]
 
@@ -394,10 +398,12 @@ class ChunkWriter:
     """Turns one chunk of features into COPY text, counting what happened to each."""
 
     def __init__(self, plan: LayerPlan, options: ImportOptions, report: ImportReport,
-                 dataset_id: int) -> None:
+                 dataset_id: int, helpers: ThreadPoolExecutor | None = None) -> None:
         self.plan, self.options, self.report, self.dataset_id = plan, options, report, dataset_id
-        self.to_wgs84 = (None if plan.crs.equals(WGS84, ignore_axis_order=True)
-                         else Transformer.from_crs(plan.crs, WGS84, always_xy=True))
+        self.helpers = helpers
+        # One transformer per helper thread: PROJ objects are not shared between threads.
+        self.to_wgs84 = [] if plan.crs.equals(WGS84, ignore_axis_order=True) else [
+            Transformer.from_crs(plan.crs, WGS84, always_xy=True) for _ in range(2)]
         self.zones: Counter[str] = Counter()
         # Extent of what was imported, kept as it goes: no scan of the zones at the end.
         self.bounds = np.array([np.inf, np.inf, -np.inf, -np.inf])
@@ -431,6 +437,14 @@ class ChunkWriter:
             self.reject(index, f"invalid geometry that repairs to no area: {reason}")
         return repaired, repaired is not None
 
+    def reprojected_and_checked(self, geometries: np.ndarray, worker: int
+                                ) -> tuple[np.ndarray, np.ndarray]:
+        """Geometries in EPSG:4326 and whether each is valid (`worker`: which transformer)."""
+        if self.to_wgs84:
+            geometries = shapely.transform(geometries, self.to_wgs84[worker].transform,
+                                           interleaved=False)
+        return geometries, shapely.is_valid(geometries)
+
     def rows(self, first: int, geometries: np.ndarray, names: list[str],
              columns: list[list[Any]]) -> ChunkRows:
         """COPY lines of the acceptable features of a chunk, small zones apart from large.
@@ -441,9 +455,14 @@ class ChunkWriter:
         count = len(geometries)
         self.report.features_read += count
         # Z and M values are dropped when the WKB is written (multipolygon_ewkb).
-        if self.to_wgs84 is not None:
-            geometries = shapely.transform(geometries, self.to_wgs84.transform, interleaved=False)
-        valid = shapely.is_valid(geometries)
+        runs = split_in_two(geometries) if self.helpers is not None else [geometries]
+        if len(runs) == 1:
+            geometries, valid = self.reprojected_and_checked(geometries, 0)
+        else:
+            # A heavy chunk (detailed zones): PROJ and GEOS release the GIL, so use both cores.
+            done = list(self.helpers.map(self.reprojected_and_checked, runs, range(2)))
+            geometries = np.concatenate([run for run, _ in done])
+            valid = np.concatenate([flags for _, flags in done])
         finite = np.isfinite(shapely.bounds(geometries)).all(axis=1)
         polygonal = np.isin(shapely.get_type_id(geometries),
                             (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON))
@@ -541,6 +560,15 @@ EWKB_POLYGON_4326_BYTES = bytes.fromhex("0103000020e6100000")
 WKB_HEADER_BYTES = 5  # byte order and type
 
 
+def split_in_two(geometries: np.ndarray) -> list[np.ndarray]:
+    """Two runs of geometries with about as many vertices each, or one run if it is light."""
+    sizes = np.cumsum(shapely.get_num_coordinates(geometries))
+    if len(geometries) < 2 or sizes[-1] < PARALLEL_MIN_VERTICES:
+        return [geometries]
+    middle = min(int(np.searchsorted(sizes, sizes[-1] / 2)) + 1, len(geometries) - 1)
+    return [geometries[:middle], geometries[middle:]]
+
+
 def polygon_ewkb(polygons: np.ndarray) -> list[bytes]:
     """Polygons as EWKB with SRID 4326 (2D): GEOS's plain WKB behind a header of our own."""
     binary = shapely.to_wkb(polygons, output_dimension=2, byte_order=1)
@@ -625,12 +653,14 @@ def import_layer(session: Session, dataset: Dataset, source: str | Path,
     plan = plan_layer(source, options)
     report = ImportReport(source=Path(str(source)).name, layer=plan.layer,
                           source_crs=plan.crs_label, encoding=plan.encoding)
-    writer = ChunkWriter(plan, options, report, dataset.id)
     dbapi = session.connection().connection.dbapi_connection
     importer_cuts_pieces(dbapi, True)
-    # The database loads one batch while Python prepares the next (the driver and GEOS
-    # release the GIL); only one statement is ever in flight on the connection.
-    with ThreadPoolExecutor(max_workers=1) as loader:
+    # The database loads one batch while Python prepares the next (the driver, PROJ and GEOS
+    # release the GIL); only one statement is ever in flight on the connection. Large zones
+    # are cut on two helper threads, a few batches ahead of their load.
+    with ThreadPoolExecutor(max_workers=1) as loader, \
+            ThreadPoolExecutor(max_workers=2) as helpers:
+        writer = ChunkWriter(plan, options, report, dataset.id, helpers)
         in_flight: Future[None] | None = None
 
         def load(task: Callable[..., None], *args: Any) -> None:
@@ -643,8 +673,13 @@ def import_layer(session: Session, dataset: Dataset, source: str | Path,
             rows = writer.rows(first, geometries, names, columns)
             if rows.small:
                 load(copy_rows, rows.small)
+            cuts: deque[Future[CutZones]] = deque()
             for lines, large in rows.large_batches():
-                load(copy_cut_zones, CutZones.cut(lines, large))
+                cuts.append(helpers.submit(CutZones.cut, lines, large))
+                if len(cuts) > CUTS_AHEAD:
+                    load(copy_cut_zones, cuts.popleft().result())
+            while cuts:
+                load(copy_cut_zones, cuts.popleft().result())
             report.imported += rows.count
             if progress is not None:
                 progress(report.features_read, plan.feature_count)
