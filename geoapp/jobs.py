@@ -18,7 +18,7 @@ from geoapp import imports, pipeline, uploads
 from geoapp.extensions import db
 
 QUEUE = "imports"
-tasks = procrastinate.Blueprint()
+IMPORT_TASK = "geoapp:import_dataset"
 # The Flask app of a worker process, set by `flask worker` (jobs run outside any request).
 _worker_app: dict[str, Flask] = {}
 
@@ -38,7 +38,10 @@ def queue_for(app: Flask) -> procrastinate.App:
             kwargs={"application_name": "floodmanager-jobs"},
         )
         queue = procrastinate.App(connector=connector)
-        queue.add_tasks_from(tasks, namespace="geoapp")
+        # Registered on each queue by its full name: a shared procrastinate Blueprint is
+        # renamed in place when added, so a second app in one process (tests, scripts) got
+        # "geoapp:geoapp:..." and its jobs went to the default queue, which no worker reads.
+        queue.task(name=IMPORT_TASK, queue=QUEUE)(import_dataset)
         app.extensions["geoapp.queue"] = queue
     return queue
 
@@ -64,7 +67,6 @@ def perform_import(app: Flask, dataset_id: int, upload: str, options: dict[str, 
                                   progress)
 
 
-@tasks.task(name="import_dataset", queue=QUEUE)
 def import_dataset(dataset_id: int, upload: str, options: dict[str, Any]) -> None:
     """The queued import job (runs in `flask worker`)."""
     perform_import(_worker_app["app"], dataset_id, upload, options)
@@ -75,7 +77,7 @@ def enqueue_import(app: Flask, dataset_id: int, upload: Path,
     """Queue an import job for a pending dataset."""
     queue = queue_for(app)
     with queue.open():
-        queue.configure_task("geoapp:import_dataset").defer(
+        queue.configure_task(IMPORT_TASK).defer(
             dataset_id=dataset_id, upload=str(upload), options=imports.options_json(options))
 
 
@@ -90,7 +92,7 @@ def retry_stalled_imports(app: Flask, seconds_since_heartbeat: float) -> int:
     async def retry() -> int:
         async with queue.open_async():
             stalled = list(await queue.job_manager.get_stalled_jobs(
-                queue=QUEUE, task_name="geoapp:import_dataset",
+                queue=QUEUE, task_name=IMPORT_TASK,
                 seconds_since_heartbeat=seconds_since_heartbeat))
             for job in stalled:
                 await queue.job_manager.retry_job(job)

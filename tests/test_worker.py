@@ -157,3 +157,13 @@ def test_two_workers_share_the_queue_without_doing_a_job_twice(app, engine, work
             worker.wait(timeout=30)
         for dataset_id in ids:
             remove_dataset(engine, dataset_id)
+
+
+def test_every_app_in_a_process_queues_imports_where_workers_read(database_url) -> None:
+    from geoapp import create_app
+
+    apps = [create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "t"})
+            for _ in range(2)]
+    for app in apps:
+        task = jobs.queue_for(app).tasks[jobs.IMPORT_TASK]
+        assert task.queue == jobs.QUEUE
