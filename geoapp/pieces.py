@@ -1,7 +1,7 @@
 """Cutting large zones into the small pieces of the lookup table (shapely/GEOS, no database).
 
 Imports cut zones of more than PIECE_MAX_VERTICES vertices here instead of leaving it to the
-database trigger's ST_Subdivide: the same quadtree cut of clip-by-rectangle halves, but with
+database trigger's ST_Subdivide: the same kind of recursive cut by rectangle clips, but with
 the GEOS that ships with shapely (several times faster here than PostGIS's ST_Subdivide on
 100,000-vertex zones) and on the importer's core, while the database loads the previous batch.
 """
@@ -15,8 +15,8 @@ import shapely
 # PostgreSQL's 2 kB TOAST threshold (so it is read without decompression). The database
 # triggers use the same limit (migrations 0001 and 0006).
 PIECE_MAX_VERTICES = 128
-# Halvings after which what is left is kept as it is: vertices closer together than a
-# float can tell apart never split (ST_Subdivide stops at the same depth).
+# Cuts after which what is left is kept as it is: vertices closer together than a float
+# can tell apart never split (ST_Subdivide stops at the same depth).
 MAX_DEPTH = 50
 # A cut stays within the middle 80 % of a piece's box, so every halving shrinks it.
 CUT_MARGIN = 0.1
@@ -48,9 +48,7 @@ def cut(geometries: np.ndarray, max_vertices: int = PIECE_MAX_VERTICES
         if not len(parts):
             break
         parts, owners = halve(parts, owners)
-    pieces = np.concatenate(done_parts) if done_parts else np.empty(0, dtype=object)
-    owner_of = np.concatenate(done_owners) if done_owners else np.empty(0, dtype=np.intp)
-    return repair_pieces(pieces, owner_of)
+    return repair_pieces(np.concatenate(done_parts), np.concatenate(done_owners))
 
 
 def halve(parts: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
