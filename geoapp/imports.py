@@ -7,6 +7,7 @@ after the import's transaction was rolled back.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import tempfile
 from collections.abc import Callable
@@ -38,6 +39,13 @@ def options_from_form(form: dict[str, Any]) -> pipeline.ImportOptions:
         except ValueError:
             raise InvalidInput(f"effective_date must be YYYY-MM-DD, got {effective!r}",
                                code="invalid_date") from None
+    encoding = (form.get("encoding") or "").strip() or None
+    if encoding:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise InvalidInput(f"unknown text encoding {encoding[:40]!r}; use a name such as "
+                               "cp1252, latin-1 or utf-8", code="invalid_encoding") from None
     field_map = form.get("field_map") or {}
     if not isinstance(field_map, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in field_map.items()
@@ -48,7 +56,7 @@ def options_from_form(form: dict[str, Any]) -> pipeline.ImportOptions:
         name=name,
         effective_date=effective,
         source_crs=(form.get("source_crs") or "").strip() or None,
-        encoding=(form.get("encoding") or "").strip() or None,
+        encoding=encoding,
         layer=(form.get("layer") or "").strip() or None,
         field_map=field_map,
         repair=bool(form.get("repair", True)),

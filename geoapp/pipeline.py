@@ -250,8 +250,15 @@ def read_chunks(plan: LayerPlan, options: ImportOptions
         geometry_column = meta["geometry_name"] or "wkb_geometry"
         fid_column = meta["fid_column"] or "OGC_FID"
         for batch in readable(reader, plan.layer):
-            values = batch_values(batch, geometry_column, fid_column,
-                                  lambda fids: linear_geometries(plan, fids))
+            try:
+                values = batch_values(batch, geometry_column, fid_column,
+                                      lambda fids: linear_geometries(plan, fids))
+            except UnicodeDecodeError as exc:
+                raise InvalidInput(
+                    f"text in layer {plan.layer!r} (features {first + features} to "
+                    f"{first + features + batch.num_rows - 1}) is not {plan.encoding}: "
+                    f"{exc.reason}; give the file's encoding, e.g. cp1252",
+                    code="undecodable_text") from None
             size = int(shapely.get_num_coordinates(values[0]).sum())
             if batches and (features + batch.num_rows > options.chunk_size
                             or vertices + size > options.chunk_vertices):

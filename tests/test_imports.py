@@ -308,6 +308,9 @@ def test_options_are_validated() -> None:
         imports.options_from_form({"name": "a", "effective_date": "June 2024"})
     with pytest.raises(InvalidInput, match="field_map"):
         imports.options_from_form({"name": "a", "field_map": ["FLD_ZONE"]})
+    with pytest.raises(InvalidInput, match="unknown text encoding 'klingon'"):
+        imports.options_from_form({"name": "a", "encoding": "klingon"})
+    assert imports.options_from_form({"name": "a", "encoding": " cp1252 "}).encoding == "cp1252"
     assert pipeline.ImportOptions(name="a").repair is True
 
 
@@ -446,3 +449,9 @@ def test_report_names_the_encoding_gdal_read(session, tmp_path) -> None:
     assert do_import(session, shp, tmp_path, name="ldid")[1].encoding == "LDID/87"
     geojson = write_layer(tmp_path / "plain.geojson", geometries, fields, driver="GeoJSON")
     assert do_import(session, geojson, tmp_path, name="json")[1].encoding == "UTF-8"
+
+
+def test_wrong_encoding_override_is_refused_with_the_features(session, tmp_path) -> None:
+    # The sample's .dbf is cp1252 ("–" is byte 0x96), which is not valid UTF-8.
+    message = refused(session, SAMPLE_ZIP, tmp_path, "undecodable_text", encoding="utf-8")
+    assert "is not utf-8" in message and "features 0 to 15" in message
