@@ -1,4 +1,4 @@
-"""Sign-in sessions that can be revoked, login throttling and the audit log of writes.
+"""Sign-in sessions that can be revoked, and login throttling.
 
 (Reserved slot; filled in by the change that needs it.)
 
