@@ -18,6 +18,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         instance_path=str(PROJECT_DIR / "instance"),
     )
 
+    from geoapp import gdal_safety
+
+    # Before anything can open a file: only the GDAL drivers we need, no network, no VRT.
+    gdal_safety.apply()
+
     from geoapp.config import build_config
 
     app.config.from_mapping(build_config(app.instance_path, test_config))

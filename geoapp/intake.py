@@ -1,7 +1,14 @@
-"""Taking an upload from a request (web form or API): save, check, queue or import at once."""
+"""Taking an upload from a request (web form or API): save, check, queue or import at once.
+
+Everything that can be checked without GDAL is checked before a dataset exists (the file's
+content, an archive's entries and the member that will be opened), and a small upload is
+imported within the request in one transaction: a refused upload is an error response and
+leaves no trace. Large uploads are queued; their refusals are recorded on the dataset.
+"""
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -10,7 +17,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
 from geoapp import imports, jobs, pipeline, uploads
-from geoapp.errors import InvalidInput
+from geoapp.errors import AppError, InvalidInput
 from geoapp.extensions import db
 from geoapp.models import Dataset
 
@@ -21,7 +28,7 @@ def upload_dir() -> Path:
     return Path(configured) if configured else Path(current_app.instance_path) / "uploads"
 
 
-def save(upload: FileStorage | None) -> Path:
+def save(upload: FileStorage | None, layer: str | None = None) -> Path:
     """The uploaded file saved in a directory of its own, its content checked."""
     if upload is None or not upload.filename:
         raise InvalidInput("choose a file to upload (multipart field 'file')",
@@ -31,30 +38,44 @@ def save(upload: FileStorage | None) -> Path:
     target = directory / (secure_filename(upload.filename) or "upload")
     upload.save(target)
     try:
-        uploads.check_content(target)
-    except InvalidInput:
+        uploads.check_upload(target, jobs.upload_limits(current_app.config), layer)
+    except AppError:
         uploads.remove_tree(directory)
         raise
     return target
 
 
 def accept(upload: FileStorage | None, options: pipeline.ImportOptions) -> Dataset:
-    """A pending dataset for an upload: imported now when small, else queued for the worker."""
-    saved = save(upload)
-    dataset = imports.create_pending(db.session, options, saved.name, g.get("user"))
-    db.session.commit()
+    """A dataset for an upload: imported now when small (AppError if refused), else queued."""
+    saved = save(upload, options.layer)
     config = current_app.config
     if saved.stat().st_size <= config["GEOAPP_IMPORT_INLINE_MAX_KB"] * 1024:
-        imports.run_to_completion(db.session, dataset.id, saved, options,
-                                  jobs.upload_limits(config))
-        db.session.refresh(dataset)
-        return dataset
+        return import_now(saved, options)
+    dataset = imports.create_pending(db.session, options, saved.name, g.get("user"))
+    db.session.commit()
     try:
         jobs.enqueue_import(current_app._get_current_object(), dataset.id, saved, options)
     except Exception:
         uploads.remove_tree(saved.parent)
         imports.fail(db.session, dataset.id, "the import could not be queued; try again")
         raise
+    return dataset
+
+
+def import_now(saved: Path, options: pipeline.ImportOptions) -> Dataset:
+    """Import a small upload within the request: one transaction, nothing left if refused."""
+    workdir = Path(tempfile.mkdtemp(prefix="geoapp-import-"))
+    try:
+        dataset = imports.create_pending(db.session, options, saved.name, g.get("user"))
+        imports.run(db.session, dataset, saved, workdir, options,
+                    jobs.upload_limits(current_app.config))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    finally:
+        uploads.remove_tree(workdir)
+        uploads.remove_tree(saved.parent)
     return dataset
 
 

@@ -29,12 +29,13 @@ import pyogrio
 import pyogrio.raw
 import shapely
 from pyproj import CRS, Transformer
-from pyproj.exceptions import CRSError
+from pyproj.exceptions import CRSError, ProjError
 from shapely.geometry import MultiPolygon, Polygon
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from geoapp import queries
+from geoapp import gdal_safety, queries
+from geoapp.crs import parse_source_crs
 from geoapp.errors import InvalidInput
 from geoapp.models import Dataset
 from geoapp.nfhl import (
@@ -46,7 +47,7 @@ from geoapp.nfhl import (
 )
 from geoapp.pieces import cut, needs_cutting
 from geoapp.sources import WGS84, crs_label
-from geoapp.uploads import sibling_file
+from geoapp.uploads import expected_drivers, public_reason, sibling_file
 
 # How GDAL decodes a .dbf that comes without a .cpg and whose header names no code page.
 SHAPEFILE_DEFAULT_ENCODING = "ISO-8859-1"
@@ -133,7 +134,7 @@ def choose_layer(path: str, wanted: str | None) -> str:
     try:
         layers = [str(name) for name, _ in pyogrio.list_layers(path)]
     except pyogrio.errors.DataSourceError as exc:
-        raise InvalidInput(f"GDAL cannot read {Path(path).name}: {exc}",
+        raise InvalidInput(f"GDAL cannot read {Path(path).name}: {public_reason(exc)}",
                            code="unreadable_file") from None
     if not layers:
         raise InvalidInput(f"{Path(path).name} holds no layer", code="empty_layer")
@@ -178,14 +179,30 @@ def resolve_fields(fields: list[str], field_map: Mapping[str, str]) -> dict[str,
 
 
 def plan_layer(path: str | Path, options: ImportOptions) -> LayerPlan:
-    """Open the file and decide how to read it, refusing what cannot be imported."""
+    """Open the file and decide how to read it, refusing what cannot be imported.
+
+    Only the GDAL driver the file's extension names may have opened it (wrong_content).
+    """
+    gdal_safety.apply()  # done by create_app already; no file is opened before it
+    allowed = expected_drivers(Path(path))
     path = str(path)
     layer = choose_layer(path, options.layer)
     try:
         info = pyogrio.read_info(path, layer=layer, encoding=options.encoding)
-    except (pyogrio.errors.DataSourceError, LookupError) as exc:
-        raise InvalidInput(f"GDAL cannot read layer {layer!r}: {exc}",
+    except pyogrio.errors.CRSError as exc:
+        raise InvalidInput(
+            f"the coordinate reference system of layer {layer!r}{crs_file(path)} cannot be "
+            f"read ({public_reason(exc)}); correct or remove it", code="invalid_crs") from None
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
+            LookupError) as exc:
+        raise InvalidInput(f"GDAL cannot read layer {layer!r}: {public_reason(exc)}",
                            code="unreadable_file") from None
+    driver = str(info.get("driver") or "")
+    if driver not in allowed:
+        raise InvalidInput(
+            f"{Path(path).name} was read by GDAL as {driver or 'another'} data, not as the "
+            f"{' or '.join(sorted(allowed))} its name says; nothing was imported",
+            code="wrong_content")
     geometry_type = str(info.get("geometry_type") or "")
     count = int(info.get("features") or 0)
     if count <= 0:
@@ -196,20 +213,35 @@ def plan_layer(path: str | Path, options: ImportOptions) -> LayerPlan:
             f"layer {layer!r} holds {count} {geometry_type} features; flood zones must be "
             "polygons", code="not_polygons")
     if options.source_crs:
-        try:
-            crs = CRS.from_user_input(options.source_crs)
-        except CRSError:
-            raise InvalidInput(f"source_crs {options.source_crs!r} is not a known CRS",
-                               code="invalid_crs") from None
+        crs = parse_source_crs(options.source_crs, "source_crs")
     elif info.get("crs"):
-        crs = CRS.from_user_input(info["crs"])
+        crs = parse_source_crs(str(info["crs"]),
+                               f"the coordinate reference system of layer {layer!r}"
+                               f"{crs_file(path)}")
+    elif crs_file(path):
+        raise InvalidInput(
+            f"layer {layer!r}: its .prj file is not a coordinate reference system GDAL can "
+            "read; correct it, or remove it and give source_crs, e.g. EPSG:3424",
+            code="invalid_crs")
     else:
         raise InvalidInput(
             f"layer {layer!r} declares no coordinate reference system (no .prj?); give "
             "source_crs, e.g. EPSG:3424", code="missing_crs")
+    try:
+        Transformer.from_crs(crs, WGS84, always_xy=True)
+    except (CRSError, ProjError):
+        raise InvalidInput(f"coordinates in {crs_label(crs)} cannot be converted to "
+                           "longitude and latitude", code="invalid_crs") from None
     return LayerPlan(path, layer, crs, crs_label(crs),
-                     source_encoding(path, str(info.get("driver") or ""), options.encoding),
+                     source_encoding(path, driver, options.encoding),
                      count, resolve_fields(list(info["fields"]), options.field_map))
+
+
+def crs_file(path: str) -> str:
+    """The words " (its .prj file)" for a shapefile that has one, else nothing."""
+    if Path(path).suffix.lower() == ".shp" and sibling_file(Path(path), ".prj") is not None:
+        return " (its .prj file)"
+    return ""
 
 
 def source_encoding(path: str, driver: str, override: str | None) -> str:
@@ -284,8 +316,8 @@ def readable(reader: Iterator[Any], layer: str) -> Iterator[Any]:
             read += batch.num_rows
     except READ_ERRORS as exc:
         raise InvalidInput(
-            f"GDAL cannot read layer {layer!r} past feature {read}: {exc} (is the file "
-            "truncated or damaged?)", code="unreadable_file") from None
+            f"GDAL cannot read layer {layer!r} past feature {read}: {public_reason(exc)} (is "
+            "the file truncated or damaged?)", code="unreadable_file") from None
 
 
 def batch_values(batch: Any, geometry_column: str, fid_column: str,
@@ -312,8 +344,12 @@ def batch_values(batch: Any, geometry_column: str, fid_column: str,
 
 def linear_geometries(plan: LayerPlan, fids: list[int]) -> np.ndarray:
     """Features' geometries with curves replaced by line segments (pyogrio's feature reader)."""
-    _meta, _fids, wkb, _columns = pyogrio.raw.read(plan.path, layer=plan.layer, fids=fids,
-                                                   columns=[])
+    try:
+        _meta, _fids, wkb, _columns = pyogrio.raw.read(plan.path, layer=plan.layer, fids=fids,
+                                                       columns=[])
+    except READ_ERRORS as exc:
+        raise InvalidInput(f"GDAL cannot read the curved features of layer {plan.layer!r}: "
+                           f"{public_reason(exc)}", code="unreadable_file") from None
     return shapely.from_wkb(wkb)
 
 
@@ -421,17 +457,26 @@ class ChunkWriter:
         if len(self.report.rejected) < REJECTIONS_LISTED:
             self.report.rejected.append({"index": index, "reason": reason})
 
-    def geometry_problem(self, index: int, geometry: Any, valid: bool, finite: bool
-                         ) -> tuple[Any, bool]:
-        """(geometry to import or None, whether it was repaired) for a suspect feature."""
+    def geometry_problem(self, index: int, geometry: Any, valid: bool,
+                         bounds: np.ndarray) -> tuple[Any, bool]:
+        """(geometry to import or None, whether it was repaired) for a suspect feature.
+
+        `bounds` is its extent in EPSG:4326. Coordinates that are not numbers, or not a
+        longitude and latitude, cannot be repaired: the feature is rejected.
+        """
         if geometry is None or geometry.is_empty:
             self.report.skipped_empty += 1
             return None, False
         if geometry.geom_type not in POLYGONAL:
             self.reject(index, f"a {geometry.geom_type}, not a polygon")
             return None, False
-        if not finite:
+        if not np.isfinite(bounds).all():
             self.reject(index, "coordinates are not finite numbers")
+            return None, False
+        if not in_lon_lat_range(bounds[np.newaxis])[0]:
+            self.reject(index, "coordinates outside longitude -180..180 / latitude -90..90 "
+                        f"after conversion to EPSG:4326 (extent {format_bounds(bounds)}); is "
+                        "the CRS right?")
             return None, False
         if valid:
             return geometry, False
@@ -470,10 +515,12 @@ class ChunkWriter:
             done = list(self.helpers.map(self.reprojected_and_checked, runs, range(2)))
             geometries = np.concatenate([run for run, _ in done])
             valid = np.concatenate([flags for _, flags in done])
-        finite = np.isfinite(shapely.bounds(geometries)).all(axis=1)
+        bounds = shapely.bounds(geometries)
+        # NaN bounds (empty or non-finite) compare False, so they are not in range either.
+        in_range = in_lon_lat_range(bounds)
         polygonal = np.isin(shapely.get_type_id(geometries),
                             (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON))
-        sound = valid & finite & polygonal & ~shapely.is_empty(geometries)
+        sound = valid & in_range & polygonal & ~shapely.is_empty(geometries)
         by_name = dict(zip(names, columns, strict=True))
         typed = zone_value_columns(
             {target: by_name[source] for target, source in self.plan.field_sources.items()},
@@ -485,7 +532,7 @@ class ChunkWriter:
             geometry = geometries[offset]
             if not sound[offset]:
                 geometry, repaired = self.geometry_problem(index, geometry, bool(valid[offset]),
-                                                           bool(finite[offset]))
+                                                           bounds[offset])
                 if geometry is None:
                     keep[offset] = False
                     continue
@@ -520,6 +567,18 @@ class ChunkWriter:
             small="".join(line + "\n" for line in small_lines), small_count=len(small_lines),
             large_lines=[line for line, big in zip(lines, large, strict=True) if big],
             large_geometries=kept_geometries[large])
+
+
+def in_lon_lat_range(bounds: np.ndarray) -> np.ndarray:
+    """Whether each extent (xmin, ymin, xmax, ymax rows) lies within -180..180 / -90..90."""
+    with np.errstate(invalid="ignore"):
+        return ((bounds[:, 0] >= -180) & (bounds[:, 2] <= 180)
+                & (bounds[:, 1] >= -90) & (bounds[:, 3] <= 90))
+
+
+def format_bounds(bounds: np.ndarray) -> str:
+    """An extent for a message: xmin, ymin, xmax, ymax rounded."""
+    return ", ".join(f"{value:.6g}" for value in bounds)
 
 
 @dataclass

@@ -60,15 +60,19 @@ def test_bad_uploads_get_json_errors_and_change_nothing(client, analyst, session
     assert session.scalar(select(func.count()).select_from(Dataset)) == before
 
 
-def test_refused_import_is_a_failed_dataset_with_its_reason(client, analyst, session,
-                                                            tmp_path) -> None:
+def test_refused_import_is_an_error_and_leaves_no_dataset(client, analyst, session,
+                                                          tmp_path) -> None:
+    # Small uploads are imported within the request: a refusal is the response itself.
+    before = session.scalar(select(func.count()).select_from(Dataset))
     archive = tmp_path / "slip.zip"
     with zipfile.ZipFile(archive, "w") as bundle:
         bundle.writestr("../x.shp", b"x")
-    body = upload(client, analyst, path=archive).get_json()
-    assert body["status"] == "failed" and "unsafe path" in body["error"]
-    assert session.scalar(select(func.count()).select_from(FloodZone)
-                          .where(FloodZone.dataset_id == body["id"])) == 0
+    response = upload(client, analyst, path=archive)
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["error"] == "unsafe_archive" and "unsafe path" in body["message"]
+    assert session.scalar(select(func.count()).select_from(Dataset)) == before
+    assert session.scalar(select(func.count()).select_from(FloodZone)) == 0
 
 
 def test_upload_over_the_limit_is_413(client, analyst, app, monkeypatch) -> None:
