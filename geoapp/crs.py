@@ -92,8 +92,8 @@ def parse_source_crs(text: str, origin: str) -> CRS:
             code="invalid_crs")
     if kind != "name" and reads_files(definition):
         raise InvalidInput(
-            f"{origin} {shown!r} refers to a file or grid; give a CRS that needs none "
-            "(e.g. EPSG:3424)", code="invalid_crs")
+            f"{origin} refers to a file (init=, file= or a grid path), which is not read; "
+            "give a CRS that needs none (e.g. EPSG:3424)", code="invalid_crs")
     try:
         crs = CRS.from_user_input(definition)
     except CRSError:

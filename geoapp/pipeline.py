@@ -755,8 +755,10 @@ def import_layer(session: Session, dataset: Dataset, source: str | Path,
     if report.rejected_count and not options.repair:
         raise ImportRejected(report)
     if report.imported == 0:
+        why = "".join(f"; feature {r['index']}: {r['reason']}" for r in report.rejected[:3])
         raise InvalidInput(f"no polygon could be imported from layer {plan.layer!r} "
-                           f"({report.features_read} features read)", code="nothing_imported")
+                           f"({report.features_read} features read{why})",
+                           code="nothing_imported")
     dataset.source_crs = plan.crs_label
     dataset.effective_date = options.effective_date
     bounds = tuple(float(v) for v in writer.bounds)

@@ -73,3 +73,36 @@ def detailed_zone(vertices: int = 5_000, holes: int = 6) -> Polygon:
     inner = [wavy_ring(3 * math.cos(a), 3 * math.sin(a), 0.5, 200)[::-1]
              for a in np.linspace(0, 2 * math.pi, holes, endpoint=False)]
     return Polygon(wavy_ring(0, 0, 6, vertices), inner)
+
+
+def vrt_document(source: str, layer: str, geometry_field: str = "WKT") -> str:
+    """An OGR VRT document exposing `layer` of `source` (a path, CSV:path, /vsicurl/url)."""
+    return (f"<OGRVRTDataSource><OGRVRTLayer name=\"S_FLD_HAZ_AR\">"
+            f"<SrcDataSource>{source}</SrcDataSource><SrcLayer>{layer}</SrcLayer>"
+            "<GeometryType>wkbPolygon</GeometryType><LayerSRS>EPSG:4326</LayerSRS>"
+            "<FeatureCount>1</FeatureCount>"
+            f"<GeometryField encoding=\"WKT\" field=\"{geometry_field}\"/>"
+            "</OGRVRTLayer></OGRVRTDataSource>")
+
+
+def kml_document(placemark_extra: str = "", document_extra: str = "",
+                 ring: str = "-80,30 -79.99,30 -79.99,30.01 -80,30") -> str:
+    """A one-placemark KML document with an NFHL zone; extra elements where asked."""
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+            f"{document_extra}<Placemark><name>zone</name>{placemark_extra}"
+            "<ExtendedData><Data name=\"FLD_ZONE\"><value>AE</value></Data></ExtendedData>"
+            f"<Polygon><outerBoundaryIs><LinearRing><coordinates>{ring}</coordinates>"
+            "</LinearRing></outerBoundaryIs></Polygon></Placemark></Document></kml>")
+
+
+def geojson_document(rings: Sequence[Sequence[Sequence[float]]],
+                     crs: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A FeatureCollection of AE polygons, one per ring, with an optional (2008) crs member."""
+    document: dict[str, Any] = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"FLD_ZONE": "AE", "FLD_AR_ID": f"R_{i}"},
+         "geometry": {"type": "Polygon", "coordinates": [[list(p) for p in ring]]}}
+        for i, ring in enumerate(rings)]}
+    if crs is not None:
+        document["crs"] = dict(crs)
+    return document
