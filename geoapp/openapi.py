@@ -158,7 +158,8 @@ def dataset_paths(bearer: list[dict[str, list[str]]]) -> dict[str, Any]:
                                                                    "items": state}}})},
             },
             "post": {
-                "summary": "Import a flood map file (202; the worker imports it)",
+                "summary": "Import a flood map file (202; small files are imported at once, "
+                           "and a file refused on import is a 400)",
                 "operationId": "importDataset",
                 "security": bearer,
                 "requestBody": {"required": True, "content": {"multipart/form-data": {

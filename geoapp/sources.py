@@ -14,7 +14,10 @@ import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
 
+from geoapp import gdal_safety
+from geoapp.crs import parse_source_crs
 from geoapp.errors import InvalidInput
+from geoapp.uploads import public_reason
 
 WGS84 = CRS.from_epsg(4326)
 
@@ -41,17 +44,18 @@ def crs_label(crs: CRS) -> str:
 
 def read_layer(path: str | Path, layer: str | int | None = None) -> SourceLayer:
     """Read a whole layer with GDAL and reproject it to WGS84 lon/lat."""
+    gdal_safety.apply()
     try:
         meta, _fids, wkb, field_data = pyogrio.raw.read(str(path), layer=layer)
-    except pyogrio.errors.DataSourceError as exc:
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise InvalidInput(
-            f"cannot read {Path(path).name}: {exc}", code="unreadable_file"
+            f"cannot read {Path(path).name}: {public_reason(exc)}", code="unreadable_file"
         ) from None
     if not meta.get("crs"):
         raise InvalidInput(
             f"{Path(path).name} declares no coordinate reference system", code="missing_crs"
         )
-    source_crs = CRS.from_user_input(meta["crs"])
+    source_crs = parse_source_crs(str(meta["crs"]), f"the CRS of {Path(path).name}")
     geometries = list(shapely.from_wkb(wkb))
     if not source_crs.equals(WGS84, ignore_axis_order=True):
         to_wgs84 = Transformer.from_crs(source_crs, WGS84, always_xy=True)

@@ -147,8 +147,20 @@ def chunks(head: bytes, stream: IO[bytes]) -> Iterable[bytes]:
         yield chunk
 
 
-def refuse_references(name: str, content: Iterable[bytes],
-                      checks: list[tuple[re.Pattern[bytes], str]]) -> None:
+@dataclass(frozen=True)
+class Reference:
+    """A pointer to another document that content must not hold.
+
+    Patterns begin with a literal (fast to search); `after` are the bytes allowed just before
+    a match (None: any), which tells an element's start tag from other text.
+    """
+
+    pattern: re.Pattern[bytes]
+    why: str
+    after: bytes | None = None
+
+
+def refuse_references(name: str, content: Iterable[bytes], checks: list[Reference]) -> None:
     """InvalidInput when the content holds one of the references `checks` look for."""
     tail = b""
     remaining = iter(content)
@@ -156,9 +168,12 @@ def refuse_references(name: str, content: Iterable[bytes],
     while pending:
         following = next(remaining, b"")
         window = tail + pending
-        for pattern, why in checks:
-            for found in pattern.finditer(window):
-                reason = why_refused(found, why, final=not following)
+        for check in checks:
+            for found in check.pattern.finditer(window):
+                before = window[found.start() - 1:found.start()]
+                if check.after is not None and (not before or before not in check.after):
+                    continue
+                reason = why_refused(found, check.why, final=not following)
                 if reason:
                     raise InvalidInput(f"{name}: {reason}; nothing was imported",
                                        code="external_reference")
@@ -228,19 +243,19 @@ def json_object_at(text: bytes, start: int) -> bytes | None:
     return None
 
 
+# Start tags (`<NetworkLink`, `<kml:styleUrl`) follow "<" or a namespace prefix's ":".
+TAG_START = b"<:"
 KML_REFERENCES = [
-    (re.compile(rb"<!(?:DOCTYPE|ENTITY)"), "it declares a DTD or entities, which KML does "
-     "not use"),
-    (re.compile(rb"<" + XML_NAME + rb"NetworkLink[\s>/]"), "it holds a NetworkLink to another "
-     "document; links are not followed, send the linked document itself"),
-    (re.compile(rb"<" + XML_NAME + rb"styleUrl\s*>\s*(?!#)[^<\s]"), "a styleUrl points to "
-     "another document; only styles inside the file (#id) may be used"),
-    (re.compile(rb"\sschemaUrl\s*=\s*[\"'](?!#)"), "a schemaUrl points to another document; "
-     "only schemas inside the file (#id) may be used"),
+    Reference(re.compile(rb"<!(?:DOCTYPE|ENTITY)"), "it declares a DTD or entities, which "
+              "KML does not use"),
+    Reference(re.compile(rb"NetworkLink[\s>/]"), "it holds a NetworkLink to another "
+              "document; links are not followed, send the linked document itself", TAG_START),
+    Reference(re.compile(rb"styleUrl\s*>\s*(?!#)[^<\s]"), "a styleUrl points to another "
+              "document; only styles inside the file (#id) may be used", TAG_START),
+    Reference(re.compile(rb"schemaUrl\s*=\s*[\"'](?!#)"), "a schemaUrl points to another "
+              "document; only schemas inside the file (#id) may be used", b" \t\r\n"),
 ]
-GEOJSON_REFERENCES = [
-    (re.compile(rb'"crs"\s*:\s*\{'), "geojson crs"),
-]
+GEOJSON_REFERENCES = [Reference(re.compile(rb'"crs"\s*:\s*\{'), "geojson crs")]
 
 
 def safe_member_path(info: zipfile.ZipInfo) -> PurePosixPath:
