@@ -45,6 +45,9 @@ CONFIG_OPTIONS = {
     "GDAL_DRIVER_PATH": "disable",
     # A dataset must not read the process's standard input (/vsistdin/).
     "CPL_ALLOW_VSISTDIN": "NO",
+    # Opening a file does not list its folder: drivers look up the side files they know by
+    # name (.shx, .dbf, .prj, .cpg) and nothing else next to an upload is considered.
+    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
     # No .aux.xml side files read or written next to uploads.
     "GDAL_PAM_ENABLED": "NO",
     # KML styles are never fetched from the styleUrl's document (the default, made explicit).

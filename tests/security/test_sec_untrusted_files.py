@@ -355,6 +355,18 @@ def test_garbage_prj_is_a_400_naming_the_prj(client, session, analyst, make_user
     assert imported(session, "prj form") == 0
 
 
+def test_prj_making_proj_read_a_file_is_refused(client, session, analyst, tmp_path) -> None:
+    # PROJ opens a grid named in a WKT's EXTENSION["PROJ4", ...] when it builds the transform.
+    grid = tmp_path / "grid"
+    grid.write_text("not a grid")
+    prj = ('PROJCS["x",GEOGCS["y",DATUM["d",SPHEROID["s",6378137,298.257]],PRIMEM["G",0],'
+           'UNIT["degree",0.0174532925]],PROJECTION["Mercator_1SP"],UNIT["m",1],'
+           f'EXTENSION["PROJ4","+proj=merc +a=6378137 +b=6378137 +nadgrids={grid}"]]')
+    archive = shapefile_with_prj(tmp_path, prj.encode())
+    body = assert_refused(upload(client, analyst, archive, "grid prj"), session, "grid prj")
+    assert body["error"] == "invalid_crs" and ".prj" in body["message"]
+
+
 def test_coordinates_outside_longitude_latitude_are_refused(client, session, analyst,
                                                             tmp_path) -> None:
     wild = [(-740.0, 400.0), (-739.0, 400.0), (-739.0, 401.0), (-740.0, 400.0)]
