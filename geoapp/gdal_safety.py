@@ -82,13 +82,30 @@ _FETCH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_char_p, *([ctypes.c
 
 def loaded_gdal_libraries() -> list[Path]:
     """The libgdal shared objects mapped into this process (pyogrio's bundled copy, ...)."""
+    maps = Path("/proc/self/maps")
+    if not maps.exists():  # not Linux: the copies a pyogrio wheel bundles, if loaded
+        import pyogrio
+
+        package = Path(pyogrio.__file__).parent
+        candidates = [*package.parent.glob("pyogrio.libs/libgdal*"),
+                      *package.glob(".dylibs/libgdal*")]
+        return [path for path in candidates if is_loaded(path)]
     found: list[Path] = []
-    with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
-        for line in maps:
-            path = line.rstrip("\n").split(maxsplit=5)[-1]
-            if Path(path).name.startswith("libgdal") and Path(path) not in found:
-                found.append(Path(path))
+    with maps.open(encoding="utf-8", errors="replace") as mapped:
+        for line in mapped:
+            path = Path(line.rstrip("\n").split(maxsplit=5)[-1])
+            if path.name.startswith("libgdal") and path not in found:
+                found.append(path)
     return found
+
+
+def is_loaded(path: Path) -> bool:
+    """Whether a shared library is already loaded in this process."""
+    try:
+        ctypes.CDLL(str(path), mode=os.RTLD_NOLOAD)
+    except OSError:
+        return False
+    return True
 
 
 def gdal_library() -> ctypes.CDLL:
