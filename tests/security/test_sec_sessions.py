@@ -120,6 +120,15 @@ def test_secure_cookies_are_the_default_outside_debug_and_testing(database_url) 
     assert plain_http.config["SESSION_COOKIE_SECURE"] is False
 
 
+def test_the_sign_in_page_warns_when_secure_cookies_meet_plain_http(database_url) -> None:
+    warning = "sends its sign-in cookies over HTTPS"
+    secure = make_app(database_url, GEOAPP_SECURE_COOKIES="true").test_client()
+    assert warning in secure.get("/login").get_data(as_text=True)
+    assert warning not in secure.get("/login", base_url="https://localhost").get_data(as_text=True)
+    plain = make_app(database_url, GEOAPP_SECURE_COOKIES="false").test_client()
+    assert warning not in plain.get("/login").get_data(as_text=True)
+
+
 # --- revocation -----------------------------------------------------------------------------
 
 
