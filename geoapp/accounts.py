@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from geoapp import login_throttle
@@ -189,9 +189,9 @@ def user_for_sign_in(
 ) -> User | None:
     """The active user of a live (unrevoked, unexpired) sign-in, noting its activity; or None."""
     sign_in = session.scalar(
-        select(UserSession).where(
-            UserSession.secret_hash == hash_token(secret), UserSession.revoked_at.is_(None)
-        )
+        select(UserSession)
+        .options(joinedload(UserSession.user))
+        .where(UserSession.secret_hash == hash_token(secret), UserSession.revoked_at.is_(None))
     )
     if sign_in is None or policy.expired(sign_in, now) or not sign_in.user.is_active:
         return None

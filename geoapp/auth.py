@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    Response,
     current_app,
     flash,
     g,
@@ -214,6 +215,13 @@ def sign_in(user: User, remember: bool) -> None:
     login_user(user, remember=remember)
 
 
+def retry_later(page: ResponseReturnValue, locked: TooManySignInAttempts) -> Response:
+    """A page answering a locked-out attempt, telling clients when to come back."""
+    response = make_response(page)
+    response.headers["Retry-After"] = str(locked.retry_after)
+    return response
+
+
 def render_login(form: LoginForm, error: str | None, status: int) -> ResponseReturnValue:
     """The sign-in page with an optional message."""
     page = render_template(
@@ -238,9 +246,7 @@ def login() -> ResponseReturnValue:
             dt.datetime.now(dt.UTC),
         )
     except TooManySignInAttempts as locked:
-        response = make_response(render_login(form, locked.message, locked.status))
-        response.headers["Retry-After"] = str(locked.retry_after)
-        return response
+        return retry_later(render_login(form, locked.message, locked.status), locked)
     db.session.commit()  # the failure count, or the cleared one
     if user is None:
         return render_login(form, "Unknown email or wrong password.", 400)
@@ -296,9 +302,7 @@ def change_password() -> ResponseReturnValue:
                 dt.datetime.now(dt.UTC),
             )
         except TooManySignInAttempts as locked:
-            response = make_response(render_password_page(form, locked.message, locked.status))
-            response.headers["Retry-After"] = str(locked.retry_after)
-            return response
+            return retry_later(render_password_page(form, locked.message, locked.status), locked)
         except AppError as refused:
             db.session.commit()  # a wrong current password counts as a failed sign-in
             return render_password_page(form, refused.message, refused.status)
