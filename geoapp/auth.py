@@ -23,6 +23,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -85,9 +86,16 @@ def load_user(sign_in_secret: str) -> User | None:
 
 @bp.before_app_request
 def load_signed_in_user() -> None:
-    """Resolve the signed-in user at the start of each request (see load_user)."""
-    if request.endpoint not in ASSET_ENDPOINTS:
-        current_user._get_current_object()
+    """Resolve the signed-in user at the start of each request (see load_user).
+
+    Cookies of a sign-in that has ended are dropped, so the browser stops sending them (and
+    we stop looking them up).
+    """
+    if request.endpoint in ASSET_ENDPOINTS:
+        return
+    if not current_user.is_authenticated and "_user_id" in session:
+        session.pop("_user_id")
+        session["_remember"] = "clear"  # Flask-Login deletes the remember cookie
 
 
 @login_manager.unauthorized_handler

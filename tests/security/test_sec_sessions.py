@@ -174,6 +174,16 @@ def test_logout_ends_the_session_and_remember_cookies_everywhere(web, session, m
     assert_cookies_dead(web, session_cookie, remember_cookie)
 
 
+def test_a_browser_drops_the_cookies_of_an_ended_sign_in(web, session, make_user) -> None:
+    email = make_user().email
+    client, *_ = signed_in_cookies(web, email)
+    web.test_cli_runner().invoke(args=["users", "sign-out-everywhere", email])
+    response = client.get("/")
+    assert cookie_value(client, REMEMBER_COOKIE) is None
+    assert "expires=thu, 01 jan 1970" in set_cookie_header(response, REMEMBER_COOKIE).lower()
+    assert "Sign in" in response.get_data(as_text=True)
+
+
 def test_logout_ends_only_that_sign_in(web, session, make_user) -> None:
     user = make_user()
     laptop, *_ = signed_in_cookies(web, user.email)
