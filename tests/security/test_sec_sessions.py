@@ -25,6 +25,13 @@ from tests.security.sessions_support import (
     sign_in,
 )
 
+
+@pytest.fixture(autouse=True)
+def no_debug_from_the_environment(monkeypatch) -> None:
+    """FLASK_DEBUG=1 in the caller's shell would exempt every app from the checks."""
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+
+
 WEAK_KEYS = [
     "change-me-in-production",
     "change-me",
@@ -49,7 +56,6 @@ def test_a_weak_key_from_the_settings_is_refused_outside_testing(database_url, k
 @pytest.mark.parametrize("key", ["change-me-in-production", "dev"])
 def test_a_weak_key_from_the_environment_is_refused(database_url, monkeypatch, key) -> None:
     monkeypatch.setenv("SECRET_KEY", key)
-    monkeypatch.delenv("FLASK_DEBUG", raising=False)
     with pytest.raises(RuntimeError, match="SECRET_KEY is unsafe"):
         create_app({"DATABASE_URL": database_url})
 
@@ -64,7 +70,6 @@ def test_an_empty_key_file_is_refused(tmp_path: Path, monkeypatch) -> None:
 
 def test_without_a_key_one_is_generated_once_and_accepted(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv("SECRET_KEY", raising=False)
-    monkeypatch.delenv("FLASK_DEBUG", raising=False)
     first = build_config(str(tmp_path))["SECRET_KEY"]
     assert len(first) >= MIN_SECRET_KEY_LENGTH
     assert build_config(str(tmp_path))["SECRET_KEY"] == first
