@@ -55,6 +55,9 @@ migrate: setup db
 sample: migrate
 	$(BIN)/flask zones load-sample
 
+# `make run` serves plain http on loopback: sign-in cookies without the Secure flag there
+# (docs/security/sessions.md). Set GEOAPP_SECURE_COOKIES=true behind HTTPS.
+run: export GEOAPP_SECURE_COOKIES ?= false
 run: sample
 	@echo "FloodManager on http://$(HOST):$(PORT)  (map: /, lookup: /api/lookup?lon=..&lat=.., health: /healthz)"
 	@# The import worker runs beside the web server and stops with it.

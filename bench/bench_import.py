@@ -36,7 +36,13 @@ from pyproj import Transformer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import PROJECT, VENV_BIN, bench_database_url, require_tool  # noqa: E402
+from common import (  # noqa: E402
+    BENCH_SECRET_KEY,
+    PROJECT,
+    VENV_BIN,
+    bench_database_url,
+    require_tool,
+)
 
 BENCH_NAME = "bench import (synthetic)"
 OGR_TABLE = "ogr2ogr_import_bench"
@@ -138,7 +144,8 @@ def ogr2ogr(url: sa.URL, shapefile: Path) -> tuple[float, float]:
 def floodmanager(url: str, shapefile: Path) -> tuple[float, float]:
     """`flask zones import` (the same pipeline the upload worker runs)."""
     return timed([str(VENV_BIN / "flask"), "zones", "import", str(shapefile), "--name",
-                  BENCH_NAME], {"DATABASE_URL": url, "FLASK_APP": "geoapp", "SECRET_KEY": "b"})
+                  BENCH_NAME],
+                 {"DATABASE_URL": url, "FLASK_APP": "geoapp", "SECRET_KEY": BENCH_SECRET_KEY})
 
 
 def clean(url: str) -> None:
@@ -181,11 +188,11 @@ def through_worker(url: str, source: Path, workdir: Path) -> tuple[float, float,
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as bundle:
         for part in sorted(source.parent.glob(f"{source.stem}.*")):
             bundle.write(part, part.name)
-    env = {**os.environ, "DATABASE_URL": url, "FLASK_APP": "geoapp", "SECRET_KEY": "b"}
+    env = {**os.environ, "DATABASE_URL": url, "FLASK_APP": "geoapp", "SECRET_KEY": BENCH_SECRET_KEY}
     worker = subprocess.Popen([str(VENV_BIN / "flask"), "worker"], env=env, cwd=PROJECT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "b"})
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": BENCH_SECRET_KEY})
         with app.app_context():
             time.sleep(WORKER_START_S)  # the worker is listening before the clock starts
             options = imports.options_from_form({"name": BENCH_NAME})

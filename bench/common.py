@@ -23,6 +23,9 @@ VENV_BIN = Path(sys.executable).parent
 BENCH_DB = os.environ.get("GEOAPP_BENCH_DB", "floodmanager_bench")
 LARGE_NAME = "bench large (synthetic)"
 
+# A fixed key of the length the app requires outside testing (bench servers are throw-away).
+BENCH_SECRET_KEY = "bench-only-key-7c1e9a4f2b6d8035e4a1c9d0"
+
 
 def server_url() -> sa.URL:
     """The PostgreSQL server benchmarks use: GEOAPP_TEST_DATABASE_URL or the private cluster."""
@@ -116,7 +119,7 @@ def gunicorn(url: str, workers: int = 2,
              threads: int = 4) -> contextlib.AbstractContextManager[tuple[str, subprocess.Popen]]:
     """FloodManager under gunicorn on a free loopback port; yields (base URL, process)."""
     return gunicorn_app(VENV_BIN / "gunicorn", "geoapp:create_app()",
-                        {"DATABASE_URL": url, "SECRET_KEY": "bench"}, "/healthz",
+                        {"DATABASE_URL": url, "SECRET_KEY": BENCH_SECRET_KEY}, "/healthz",
                         workers, threads)
 
 

@@ -157,6 +157,41 @@ def create_user(email: str, role: str, password: str) -> None:
     click.echo(f"created {user.role} {user.email} (id {user.id})")
 
 
+@users_cli.command("set-password")
+@click.argument("email")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Prompted for when omitted.",
+)
+def set_password(email: str, password: str) -> None:
+    """Set a user's password; all their sign-ins end (API tokens stay valid)."""
+    try:
+        user = accounts.find_user(db.session, email)
+        revoked = accounts.set_password(db.session, user, password)
+        db.session.commit()
+    except AppError as error:
+        db.session.rollback()
+        fail(error)
+    click.echo(f"password of {user.email} changed; {revoked} sign-in(s) ended")
+
+
+@users_cli.command("sign-out-everywhere")
+@click.argument("email")
+def sign_out_everywhere(email: str) -> None:
+    """End every sign-in of a user (session and remember cookies); API tokens stay valid."""
+    try:
+        user = accounts.find_user(db.session, email)
+        revoked = accounts.revoke_all_sign_ins(db.session, user)
+        db.session.commit()
+    except AppError as error:
+        db.session.rollback()
+        fail(error)
+    click.echo(f"{revoked} sign-in(s) of {user.email} ended")
+
+
 @tokens_cli.command("create")
 @click.argument("email")
 @click.option("--name", default="", help="A label to tell tokens apart.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 import time
@@ -56,7 +57,32 @@ DEFAULTS: dict[str, Any] = {
     "GEOAPP_UPLOAD_DIR": "",
     # Where the front-end packages installed from npm live (served under /vendor/).
     "GEOAPP_VENDOR_DIR": "",
+    # Session and remember cookies only over HTTPS: "auto" (on unless DEBUG or TESTING),
+    # "true" or "false". Plain-http servers (`make run` on 127.0.0.1) set "false".
+    "GEOAPP_SECURE_COOKIES": "auto",
+    # A sign-in without "keep me signed in" ends after this many idle minutes; one with it
+    # (the remember cookie) after this many days, whatever the activity.
+    "GEOAPP_SESSION_IDLE_MINUTES": 720,
+    "GEOAPP_REMEMBER_DAYS": 14,
+    # Sign-in throttling: this many failures for one account, or from one client address,
+    # within the window lock further attempts out for the lockout period (429 + Retry-After).
+    "GEOAPP_LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
+    "GEOAPP_LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
+    "GEOAPP_LOGIN_FAILURE_WINDOW_S": 900,
+    "GEOAPP_LOGIN_LOCKOUT_S": 900,
 }
+
+# Secret keys seen in examples and shipped configurations; sessions signed with them can be
+# forged by anyone who has read the same example.
+PLACEHOLDER_SECRET_KEYS = {
+    "change-me", "change-me-in-production", "changeme", "change_me", "secret", "secret-key",
+    "secret_key", "secretkey", "dev", "development", "devkey", "dev-key", "test", "testing",
+    "password", "default", "insecure", "your-secret-key", "supersecret", "super-secret",
+    "flask-secret", "not-a-secret", "replace-me", "xxx",
+}
+PLACEHOLDER_MARKERS = ("changeme", "change-me", "change_me", "replace-me", "replaceme",
+                       "placeholder", "your-secret", "insecure", "example")
+MIN_SECRET_KEY_LENGTH = 32
 
 
 def _coerce(raw: str, default: Any) -> Any:
@@ -98,6 +124,55 @@ def _secret_key(instance_path: str) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(secrets.token_urlsafe(48))
     return key_file.read_text().strip()
+
+
+def weak_secret_key_reason(key: str) -> str | None:
+    """Why ``key`` cannot protect sessions (too short, a known placeholder), or None if it can."""
+    folded = key.strip().lower()
+    if not folded:
+        return "it is empty"
+    if folded in PLACEHOLDER_SECRET_KEYS or any(m in folded for m in PLACEHOLDER_MARKERS):
+        return "it is a well-known placeholder"
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        return f"it is shorter than {MIN_SECRET_KEY_LENGTH} characters"
+    if len(set(key)) < 8:
+        return "it repeats too few distinct characters"
+    return None
+
+
+def check_secret_key(config: dict[str, Any]) -> None:
+    """Refuse to build a production app whose SECRET_KEY would let anyone forge sessions.
+
+    Debug and testing apps may use any key: they are not reachable by others.
+    """
+    if config.get("TESTING") or config.get("DEBUG") or _flask_debug_from_environment():
+        return
+    reason = weak_secret_key_reason(str(config.get("SECRET_KEY") or ""))
+    if reason is not None:
+        raise RuntimeError(
+            f"SECRET_KEY is unsafe: {reason}. Set SECRET_KEY to a random value of at least "
+            f"{MIN_SECRET_KEY_LENGTH} characters (python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))'), or unset it to use the key generated once "
+            "in the instance folder."
+        )
+
+
+def _flask_debug_from_environment() -> bool:
+    """FLASK_DEBUG as Flask reads it (``flask run --debug`` sets it too)."""
+    value = os.environ.get("FLASK_DEBUG", "")
+    return bool(value) and value.lower() not in {"0", "false", "no"}
+
+
+def secure_cookies(config: dict[str, Any]) -> bool:
+    """Whether cookies carry the Secure flag: GEOAPP_SECURE_COOKIES, "auto" meaning production."""
+    setting = str(config["GEOAPP_SECURE_COOKIES"]).strip().lower()
+    if setting == "auto":
+        return not (config.get("TESTING") or config.get("DEBUG")
+                    or _flask_debug_from_environment())
+    try:
+        return _coerce(setting, True)
+    except ValueError as exc:
+        raise RuntimeError(f"GEOAPP_SECURE_COOKIES: {exc} or auto") from exc
 
 
 def _wait_for_key(key_file: Path) -> str:
@@ -164,4 +239,14 @@ def build_config(instance_path: str, test_config: dict[str, Any] | None = None) 
     config["SESSION_COOKIE_SAMESITE"] = "Lax"
     config["JSON_SORT_KEYS"] = False
     config.update(test_config)
+    check_secret_key(config)
+    # The remember cookie carries a revocable sign-in secret (see geoapp/auth.py), with the
+    # same protections as the session cookie.
+    secure = secure_cookies(config)
+    config.setdefault("SESSION_COOKIE_SECURE", secure)
+    config.setdefault("REMEMBER_COOKIE_SECURE", secure)
+    config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
+    config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
+    config.setdefault("REMEMBER_COOKIE_DURATION",
+                      dt.timedelta(days=config["GEOAPP_REMEMBER_DAYS"]))
     return config

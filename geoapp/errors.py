@@ -58,6 +58,18 @@ class Conflict(AppError):
     code = "conflict"
 
 
+class TooManySignInAttempts(AppError):
+    """Sign-in is locked for an account or a client address after repeated failures."""
+
+    status = 429
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        # Seconds until the lockout ends (the Retry-After header).
+        self.retry_after = retry_after
+
+
 class PayloadTooLarge(AppError):
     """The request is larger than a configured limit (which the message names)."""
 

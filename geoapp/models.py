@@ -201,8 +201,15 @@ class User(Base):
     def is_anonymous(self) -> bool:
         return False
 
+    # Flask-Login keeps get_id() in the session and remember cookies. It is the secret of one
+    # sign-in (a UserSession row), set on the instance at sign-in and when a cookie is loaded,
+    # never the user id: a cookie then names a sign-in that logout or a password change revokes.
+    sign_in_secret = None  # not mapped: set per request, never stored
+
     def get_id(self) -> str:
-        return str(self.id)
+        if self.sign_in_secret is None:
+            raise RuntimeError("this user object was not signed in (no sign-in secret)")
+        return self.sign_in_secret
 
 
 class ApiToken(Base):
@@ -223,3 +230,45 @@ class ApiToken(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class UserSession(Base):
+    """One sign-in from one browser; its cookies carry a secret of which only the SHA-256 is kept.
+
+    Revoking the row (logout, password change, "sign out everywhere") ends the session cookie
+    and the remember cookie of that sign-in at once.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    remember: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    last_seen_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    client_address: Mapped[str] = mapped_column(String(64), server_default="")
+    user_agent: Mapped[str] = mapped_column(String(255), server_default="")
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()
+
+
+class LoginFailure(Base):
+    """Recent failed sign-ins of one account or one client address, and its lockout if any.
+
+    Kept in PostgreSQL so that every web process counts the same failures.
+    """
+
+    __tablename__ = "login_failures"
+    __table_args__ = (CheckConstraint("kind IN ('account', 'address')", name="kind"),)
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(320), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    window_started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

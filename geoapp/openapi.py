@@ -625,6 +625,31 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                     },
                 }
             },
+            "/users/{userId}/sign-out-everywhere": {
+                "post": {
+                    "summary": "End every sign-in of a user (admins)",
+                    "description": "Revokes all the user's browser sign-ins: their session "
+                    "and remember cookies stop working. API tokens are not affected.",
+                    "operationId": "signOutEverywhere",
+                    "security": bearer,
+                    "parameters": [path_param("userId", {"type": "integer"}, "User id")],
+                    "responses": {
+                        "200": json_response(
+                            "How many sign-ins were ended",
+                            {
+                                "type": "object",
+                                "required": ["user_id", "email", "revoked_sign_ins"],
+                                "properties": {
+                                    "user_id": {"type": "integer"},
+                                    "email": {"type": "string"},
+                                    "revoked_sign_ins": {"type": "integer", "minimum": 0},
+                                },
+                            },
+                        ),
+                        **error_responses(401, 403, 404),
+                    },
+                }
+            },
             **dataset_paths(bearer),
             **tile_paths(collection_id),
         },

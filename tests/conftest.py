@@ -30,6 +30,8 @@ from geoapp.models import Dataset, FloodZone, User
 from geoapp.zones import refresh_dataset_summary
 
 TEST_PASSWORD = "correct horse battery"
+# For apps and servers run without TESTING, which refuse short or placeholder keys.
+SERVER_SECRET_KEY = "tests-only-key-5d0b3f8a9e6c4721b0a9f3e2c1"
 
 
 def server_url() -> sa.URL:

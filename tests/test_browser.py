@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from geoapp import imports, pipeline
 from geoapp.cli import SAMPLE_FILE
 from geoapp.models import Dataset
+from tests.conftest import SERVER_SECRET_KEY
 from tests.gazetteer import running_gazetteer
 
 pytestmark = pytest.mark.browser
@@ -75,7 +76,7 @@ def server(database_url, sample_in_db, geocoder):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "browser-test",
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SERVER_SECRET_KEY,
            "GEOAPP_BASEMAP_URL": "", "GEOAPP_GEOCODER_URL": geocoder}
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",

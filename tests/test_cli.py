@@ -117,10 +117,11 @@ def test_load_sample_refuses_lines_and_changes_nothing(app, session, tmp_path) -
 def cli_on(database: str):
     """A CLI runner for an app on another database of the test server."""
     from geoapp import create_app
-    from tests.conftest import server_url
+    from tests.conftest import SERVER_SECRET_KEY, server_url
 
     url = server_url().set(database=database).render_as_string(hide_password=False)
-    return create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "t"}).test_cli_runner()
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SERVER_SECRET_KEY})
+    return app.test_cli_runner()
 
 
 def test_an_unreachable_database_is_one_line_not_a_traceback() -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from geoapp import imports, jobs
 from geoapp.models import Dataset, FloodZone
+from tests.conftest import SERVER_SECRET_KEY
 from tests.upload_files import write_layer
 
 FLASK = Path(sys.executable).parent / "flask"
@@ -33,7 +34,7 @@ def engine(database_url):
 
 @pytest.fixture()
 def worker_env(database_url) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret",
+    return {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SERVER_SECRET_KEY,
             "FLASK_APP": "geoapp"}
 
 
@@ -162,7 +163,7 @@ def test_two_workers_share_the_queue_without_doing_a_job_twice(app, engine, work
 def test_every_app_in_a_process_queues_imports_where_workers_read(database_url) -> None:
     from geoapp import create_app
 
-    apps = [create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "t"})
+    apps = [create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SERVER_SECRET_KEY})
             for _ in range(2)]
     for app in apps:
         task = jobs.queue_for(app).tasks[jobs.IMPORT_TASK]

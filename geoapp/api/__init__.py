@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-from geoapp.api import datasets, features, geocode, lookup, tiles, tokens, transactions  # noqa: E402,F401
+from geoapp.api import datasets, features, geocode, lookup, tiles, tokens, transactions, users  # noqa: E402,F401
