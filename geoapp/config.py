@@ -56,6 +56,17 @@ DEFAULTS: dict[str, Any] = {
     "GEOAPP_UPLOAD_DIR": "",
     # Where the front-end packages installed from npm live (served under /vendor/).
     "GEOAPP_VENDOR_DIR": "",
+    # The address users reach the service at, e.g. https://flood.example.org/prefix: absolute
+    # links (OGC links, Location, TileJSON) are built from it, never from the Host header.
+    "GEOAPP_PUBLIC_URL": "",
+    # How many reverse proxies in front of the app to believe X-Forwarded-* headers from.
+    "GEOAPP_TRUSTED_PROXIES": 0,
+    # Host names accepted in the Host header (comma-separated; ".example.org" takes its
+    # subdomains; "*" any). Empty: localhost only, unless GEOAPP_PUBLIC_URL is set.
+    "GEOAPP_ALLOWED_HOSTS": "",
+    # Origins allowed to read the public API from other sites' pages (comma-separated, "*"
+    # for any, empty for none). Never for writes, never with credentials.
+    "GEOAPP_CORS_ORIGINS": "*",
 }
 
 
