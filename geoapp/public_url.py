@@ -15,18 +15,20 @@ cannot build any URL, so the error page itself could not render.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.sansio.utils import host_is_trusted
 
-LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]", "::1")
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 # Health probes (load balancers, orchestrators) use whatever address they like; the answer
 # holds no links.
 UNCHECKED_PATHS = frozenset({"/healthz"})
+
+_HOST_HEADER = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?")
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -57,6 +59,20 @@ def allowed_hosts(raw: str, public: tuple[str, str, str] | None) -> list[str] | 
     return names
 
 
+def host_allowed(host: str, names: list[str]) -> bool:
+    """Whether a Host header (host[:port]) names one of `names` (".x.org": its subdomains)."""
+    # Werkzeug's host_is_trusted cannot compare bracketed IPv6 names, so match here.
+    parsed = _HOST_HEADER.fullmatch(host)
+    if parsed is None:
+        return False
+    name = parsed.group(1).lower()
+    for allowed in names:
+        allowed = allowed.lower()
+        if name == allowed or (allowed.startswith(".") and name.endswith(allowed)):
+            return True
+    return False
+
+
 class PublicAddress:
     """WSGI middleware: refuse unknown hosts, and rewrite requests to the public URL."""
 
@@ -70,7 +86,7 @@ class PublicAddress:
                  ) -> Iterable[bytes]:
         host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
         path = environ.get("PATH_INFO", "")
-        if self.hosts is not None and path not in UNCHECKED_PATHS and not host_is_trusted(
+        if self.hosts is not None and path not in UNCHECKED_PATHS and not host_allowed(
             host, self.hosts
         ):
             return refuse_host(start_response)

@@ -14,7 +14,7 @@ import secrets
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, g
+from flask import Flask, Response, current_app, request
 
 # Leaflet and Folium set styles in markup (style attributes, Folium's <style> blocks), which
 # cannot carry a nonce; styles cannot run code, so inline styles stay allowed.
@@ -26,15 +26,18 @@ PERMISSIONS_POLICY = (
     "geolocation=(self), fullscreen=(self), camera=(), microphone=(), payment=(), usb=()"
 )
 REFERRER_POLICY = "strict-origin-when-cross-origin"
+NONCE_KEY = "geoapp.csp_nonce"
 _SCRIPT_TAG = re.compile(r"<script\b(?![^>]*\snonce=)", re.IGNORECASE)
 _HOST_LABEL = re.compile(r"^[A-Za-z0-9-]+$")
 
 
 def csp_nonce() -> str:
     """This request's script nonce, made on first use (templates call it as csp_nonce())."""
-    nonce = g.get("csp_nonce")
+    # Kept in the WSGI environ, not in `g`: an app context (hence `g`) can outlive a request,
+    # e.g. around a CLI command or a test, and a nonce must never be reused.
+    nonce = request.environ.get(NONCE_KEY)
     if nonce is None:
-        nonce = g.csp_nonce = secrets.token_urlsafe(18)
+        nonce = request.environ[NONCE_KEY] = secrets.token_urlsafe(18)
     return nonce
 
 
