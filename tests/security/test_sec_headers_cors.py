@@ -55,9 +55,9 @@ def no_cors(response) -> None:
 @pytest.mark.parametrize("path", PUBLIC_READS)
 def test_public_reads_are_shared_with_any_origin(client, zone, path) -> None:
     response = client.get(path, headers={"Origin": ORIGIN})
-    assert response.headers["Access-Control-Allow-Origin"] == "*"
-    assert "ETag" in response.headers["Access-Control-Expose-Headers"]
-    assert "Content-Crs" in response.headers["Access-Control-Expose-Headers"]
+    assert response.headers.get("Access-Control-Allow-Origin") == "*"
+    assert "ETag" in response.headers.get("Access-Control-Expose-Headers", "")
+    assert "Content-Crs" in response.headers.get("Access-Control-Expose-Headers", "")
     assert "Access-Control-Allow-Credentials" not in response.headers
 
 
@@ -66,9 +66,9 @@ def test_preflight_of_a_conditional_read_is_granted(client) -> None:
         "Origin": ORIGIN, "Access-Control-Request-Method": "GET",
         "Access-Control-Request-Headers": "if-none-match, x-custom"})
     assert response.status_code == 200
-    assert response.headers["Access-Control-Allow-Origin"] == "*"
-    assert response.headers["Access-Control-Allow-Methods"] == "GET, HEAD"
-    assert response.headers["Access-Control-Allow-Headers"] == "if-none-match"  # not x-custom
+    assert response.headers.get("Access-Control-Allow-Origin") == "*"
+    assert response.headers.get("Access-Control-Allow-Methods") == "GET, HEAD"
+    assert response.headers.get("Access-Control-Allow-Headers") == "if-none-match"  # not x-custom
     assert "Access-Control-Allow-Credentials" not in response.headers
 
 
@@ -117,11 +117,11 @@ def test_other_reads_are_not_shared(client, path) -> None:
 def test_configured_origins_only(app, client, zone, monkeypatch) -> None:
     monkeypatch.setitem(app.config, "GEOAPP_CORS_ORIGINS", "https://maps.example, " + ORIGIN)
     allowed = client.get(TILE, headers={"Origin": ORIGIN})
-    assert allowed.headers["Access-Control-Allow-Origin"] == ORIGIN
-    assert "Origin" in allowed.headers["Vary"]
+    assert allowed.headers.get("Access-Control-Allow-Origin") == ORIGIN
+    assert "Origin" in allowed.headers.get("Vary", "")
     other = client.get(TILE, headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in other.headers
-    assert "Origin" in other.headers["Vary"]  # a shared cache must not mix the two
+    assert "Origin" in other.headers.get("Vary", "")  # a shared cache must not mix the two
     monkeypatch.setitem(app.config, "GEOAPP_CORS_ORIGINS", "")
     no_cors(client.get(TILE, headers={"Origin": ORIGIN}))
     no_cors(client.get("/api/lookup?lon=-74.05&lat=40.05", headers={"Origin": ORIGIN}))

@@ -57,10 +57,10 @@ def check_page(response) -> None:
     assert policy["default-src"] == ["'self'"]
     assert policy["connect-src"] == ["'self'"]
     headers = response.headers
-    assert headers["X-Content-Type-Options"] == "nosniff"
-    assert headers["X-Frame-Options"] == "DENY"
-    assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
-    assert "camera=()" in headers["Permissions-Policy"]
+    assert headers.get("X-Content-Type-Options") == "nosniff"
+    assert headers.get("X-Frame-Options") == "DENY"
+    assert headers.get("Referrer-Policy") == "strict-origin-when-cross-origin"
+    assert "camera=()" in headers.get("Permissions-Policy", "")
     page = response.get_data(as_text=True)
     assert not INLINE_HANDLER.search(page), INLINE_HANDLER.search(page).group(0)
     for attributes in SCRIPT_TAG.findall(page):
@@ -138,7 +138,7 @@ def test_pdf_report_still_renders(client, zones) -> None:
 def test_writes_and_their_errors_have_nosniff(client) -> None:
     response = client.post(ITEMS, json={})
     assert response.status_code == 401
-    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers.get("X-Content-Type-Options") == "nosniff"
 
 
 def test_configured_basemap_origin_may_serve_images(app, client, zones, monkeypatch) -> None:
