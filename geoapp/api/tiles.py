@@ -116,5 +116,5 @@ def tile(collection_id: str, matrix_set: str, z: int, y: int, x: int) -> Respons
     response.set_etag(etag, weak=True)
     if changed_at is not None:
         response.last_modified = changed_at
-    response.headers["Cache-Control"] = f"public, max-age={max_age}"  # CORS: geoapp/cors.py
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
     return response
