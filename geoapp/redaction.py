@@ -24,7 +24,8 @@ _VSI_PREFIX = r"(?:/vsi[a-z0-9_]+/+)?"
 
 @lru_cache(maxsize=32)
 def _path_pattern(roots: tuple[str, ...]) -> re.Pattern[str]:
-    cleaned = {root.rstrip("/") for root in roots if root and root.startswith("/")}
+    # "/" itself (a HOME of "/" in containers) would make every URL path a server path.
+    cleaned = {root.rstrip("/") for root in roots if root.startswith("/") and root.strip("/")}
     alternatives = "|".join(re.escape(root) for root in sorted(cleaned, key=len, reverse=True))
     # Not inside a longer word or URL path, and the root must end at a folder boundary.
     return re.compile(rf"(?<![\w./~-]){_VSI_PREFIX}(?:{alternatives})(?![\w.~-]){_PATH_REST}")

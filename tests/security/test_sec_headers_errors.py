@@ -87,3 +87,5 @@ def test_configured_roots_are_stripped_too() -> None:
     message = "no such file /flood/state/uploads/u1/z.shp"
     assert strip_server_paths(message) == message  # not a system folder ...
     assert strip_server_paths(message, ["/flood/state"]) == "no such file z.shp"  # ... but ours
+    # A home folder of "/" (common in containers) does not make every path a server path.
+    assert strip_server_paths("use /api/lookup", ["/", ""]) == "use /api/lookup"
