@@ -15,6 +15,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(
         __name__,
         template_folder=str(PROJECT_DIR / "templates"),
+        static_folder=str(PROJECT_DIR / "static"),
         instance_path=str(PROJECT_DIR / "instance"),
     )
 
@@ -58,6 +59,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     register_read_guard(app)
     register_input_guard(app)
+
+    from geoapp.cors import register_cors
+    from geoapp.public_url import install_public_address
+    from geoapp.security_headers import register_security_headers
+
+    register_security_headers(app)
+    register_cors(app)
+    install_public_address(app)
 
     from geoapp.cli import register_cli
 

@@ -70,6 +70,17 @@ DEFAULTS: dict[str, Any] = {
     "GEOAPP_LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
     "GEOAPP_LOGIN_FAILURE_WINDOW_S": 900,
     "GEOAPP_LOGIN_LOCKOUT_S": 900,
+    # The address users reach the service at, e.g. https://flood.example.org/prefix: absolute
+    # links (OGC links, Location, TileJSON) are built from it, never from the Host header.
+    "GEOAPP_PUBLIC_URL": "",
+    # How many reverse proxies in front of the app to believe X-Forwarded-* headers from.
+    "GEOAPP_TRUSTED_PROXIES": 0,
+    # Host names accepted in the Host header (comma-separated; ".example.org" takes its
+    # subdomains; "*" any). Empty: localhost only, unless GEOAPP_PUBLIC_URL is set.
+    "GEOAPP_ALLOWED_HOSTS": "",
+    # Origins allowed to read the public API from other sites' pages (comma-separated, "*"
+    # for any, empty for none). Never for writes, never with credentials.
+    "GEOAPP_CORS_ORIGINS": "*",
 }
 
 # Secret keys seen in examples and shipped configurations; sessions signed with them can be

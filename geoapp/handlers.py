@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import sys
+import tempfile
+from pathlib import Path
 
-from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
+from flask import Flask, Response, current_app, jsonify, redirect, render_template, request, url_for
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from geoapp.errors import AppError, InvalidParameter, ServiceUnavailable, Unauthorized
+from geoapp.redaction import strip_server_paths
 from geoapp.serializers import error_json
 
 log = logging.getLogger(__name__)
@@ -25,8 +29,24 @@ def wants_json() -> bool:
     return best == "application/json"
 
 
+def server_roots() -> list[str]:
+    """Folders of this deployment whose paths must not reach users."""
+    from geoapp import PROJECT_DIR
+
+    config = current_app.config
+    return [str(PROJECT_DIR), current_app.instance_path, config["GEOAPP_UPLOAD_DIR"],
+            config["GEOAPP_VENDOR_DIR"], tempfile.gettempdir(), sys.prefix, sys.base_prefix,
+            str(Path.home())]
+
+
+def public_message(message: str) -> str:
+    """A message fit to show users: server paths cut to file names (also a template filter)."""
+    return strip_server_paths(str(message), server_roots())
+
+
 def render_error(status: int, code: str, message: str) -> Response:
     """One error response in the format the client wants."""
+    message = public_message(message)
     if wants_json():
         response = jsonify(error_json(code, message))
     else:
@@ -42,6 +62,7 @@ def render_error(status: int, code: str, message: str) -> Response:
 
 def register_error_handlers(app: Flask) -> None:
     """Turn typed errors, HTTP errors and unexpected failures into clean responses."""
+    app.add_template_filter(public_message, "public_message")
 
     @app.errorhandler(AppError)
     def handle_app_error(error: AppError) -> Response:

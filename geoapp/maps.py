@@ -31,6 +31,7 @@ from geoapp.params import parse_choice, parse_float, parse_lon_lat
 from geoapp.pdf import html_to_pdf, local_fetcher
 from geoapp.report_map import DEFAULT_HALF_WIDTH_M, report_map
 from geoapp.risk import STATUS_LABELS, STATUS_ORDER
+from geoapp.security_headers import add_nonce, csp_nonce
 from geoapp.serializers import point_report_json
 
 if TYPE_CHECKING:
@@ -136,12 +137,17 @@ def build_extent_map(
 
 
 def render_parts(fmap: folium.Map) -> dict[str, str]:
-    """The header tags, body markup and script of a Folium map, to embed in our own page."""
+    """The header tags, body markup and script of a Folium map, to embed in our own page.
+
+    The script changes with every map (element ids, bounds), so it stays inline: its tags in
+    the header get this request's CSP nonce here, the page gives it to the main script.
+    """
     root = fmap.get_root()
     root.render()
+    nonce = csp_nonce()
     return {
-        "map_header": root.header.render(),
-        "map_html": root.html.render(),
+        "map_header": add_nonce(root.header.render(), nonce),
+        "map_html": add_nonce(root.html.render(), nonce),
         "map_script": root.script.render(),
     }
 

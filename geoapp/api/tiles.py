@@ -117,5 +117,4 @@ def tile(collection_id: str, matrix_set: str, z: int, y: int, x: int) -> Respons
     if changed_at is not None:
         response.last_modified = changed_at
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
-    response.headers["Access-Control-Allow-Origin"] = "*"
     return response

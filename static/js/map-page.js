@@ -1,0 +1,177 @@
+// The flood map page: click for a point report, draw a parcel, search, legend toggles.
+// Settings come from the page's #map-config block; the map itself from Folium's script.
+(function () {
+  var config = JSON.parse(document.getElementById("map-config").textContent);
+  // Folium declares the map and the zone layer as globals named after their ids.
+  var map = window[config.mapName], zones = window[config.layerName];
+  var lookupUrl = config.lookupUrl, reportUrl = config.reportUrl;
+  var geocodeUrl = config.geocodeUrl, focus = config.focus;
+  var panel = document.getElementById("report");
+  var marker = null;
+
+  function el(tag, text, className) {
+    var node = document.createElement(tag);
+    if (text !== undefined && text !== null) { node.textContent = text; }  // never innerHTML
+    if (className) { node.className = className; }
+    return node;
+  }
+  function bfeText(zone) {
+    if (zone.bfe === null) { return zone.depth !== null ? "depth " + zone.depth + " " + (zone.length_unit || "") : "—"; }
+    return zone.bfe + " " + (zone.length_unit || "") + " " + (zone.vertical_datum || "");
+  }
+  function render(report) {
+    panel.replaceChildren();
+    var close = el("button", "×", "btn-close float-end");
+    close.setAttribute("aria-label", "Close");
+    close.addEventListener("click", function () { panel.classList.remove("open"); });
+    panel.appendChild(close);
+    panel.appendChild(el("h2", report.status_label, "h6 mb-2 report-status"));
+    panel.appendChild(el("div", report.query.lat.toFixed(5) + ", " + report.query.lon.toFixed(5), "small text-body-secondary mb-2"));
+    report.zones.forEach(function (zone) {
+      var box = el("div", null, "border-top pt-2 mt-2");
+      box.appendChild(el("div", "Zone " + zone.zone + (zone.subtype ? " — " + zone.subtype : ""), "fw-semibold report-zone"));
+      box.appendChild(el("div", "Base flood elevation: " + bfeText(zone)));
+      box.appendChild(el("div", zone.dataset.name + (zone.effective_date ? " (effective " + zone.effective_date + ")" : ""), "small text-body-secondary"));
+      panel.appendChild(box);
+    });
+    if (report.nearest_high_risk) {
+      var n = report.nearest_high_risk;
+      panel.appendChild(el("div", "Nearest high-risk zone: " + n.zone + ", " + Math.round(n.distance_m) + " m away", "mt-2"));
+    } else if (!report.in_sfha && report.status !== "unmapped") {
+      panel.appendChild(el("div", "No high-risk zone within " + Math.round(report.nearest_search_radius_m / 1000) + " km", "mt-2"));
+    }
+    var link = el("a", "Printable report", "d-block mt-2 small");
+    link.href = reportUrl + "?lon=" + report.query.lon + "&lat=" + report.query.lat;
+    panel.appendChild(link);
+    panel.classList.add("open");
+  }
+  function lookup(lat, lon, after) {
+    if (marker) { marker.remove(); }
+    marker = L.circleMarker([lat, lon], {radius: 6, color: "#000", weight: 2}).addTo(map);
+    panel.replaceChildren(el("div", "Looking up…"));
+    panel.classList.add("open");
+    var url = lookupUrl + "?lon=" + lon.toFixed(6) + "&lat=" + lat.toFixed(6);
+    fetch(url, {headers: {Accept: "application/json"}})
+      .then(function (r) { return r.json(); })
+      .then(function (report) {
+        if (report.error) { panel.replaceChildren(el("div", report.message, "text-danger")); return; }
+        render(report);
+        if (after) { panel.appendChild(after); }
+        var state = "?lon=" + lon.toFixed(6) + "&lat=" + lat.toFixed(6) + "&zoom=" + map.getZoom();
+        history.replaceState(null, "", state);
+      })
+      .catch(function () { panel.replaceChildren(el("div", "The report could not be loaded.", "text-danger")); });
+  }
+  var drawing = false;  // clicks that place a parcel's corners are not lookups
+  map.on("click", function (event) { if (!drawing) { lookup(event.latlng.lat, event.latlng.lng); } });
+  map.on("draw:drawstart", function () { drawing = true; });
+  map.on("draw:drawstop", function () { setTimeout(function () { drawing = false; }, 0); });
+  function percent(share) { return (share * 100).toFixed(share < 0.01 ? 2 : 1) + "%"; }
+  function renderExposure(exposure) {
+    panel.replaceChildren();
+    panel.appendChild(el("h2", "Parcel: " + Math.round(exposure.area_m2).toLocaleString() + " m²", "h6 mb-2 exposure-title"));
+    panel.appendChild(el("div", "In the Special Flood Hazard Area: " + percent(exposure.sfha_share), "fw-semibold exposure-sfha"));
+    exposure.by_status.forEach(function (item) {
+      panel.appendChild(el("div", item.label + ": " + Math.round(item.area_m2).toLocaleString() + " m² (" + percent(item.share) + ")", "small"));
+    });
+    var seen = {};
+    exposure.by_zone.forEach(function (zone) {
+      var key = zone.zone + "|" + (zone.subtype || "") + "|" + zone.bfe;
+      if (seen[key]) { return; }
+      seen[key] = true;
+      panel.appendChild(el("div", "Zone " + zone.zone + (zone.subtype ? " — " + zone.subtype : "") +
+        (zone.bfe !== null ? ", BFE " + zone.bfe + " " + (zone.length_unit || "") : "") + ": " + percent(zone.share), "small border-top mt-1 pt-1"));
+    });
+    panel.classList.add("open");
+  }
+  map.on("draw:created", function (event) {
+    var geometry = event.layer.toGeoJSON().geometry;
+    panel.replaceChildren(el("div", "Measuring the parcel…"));
+    panel.classList.add("open");
+    fetch(config.lookupAreaUrl, {
+      method: "POST", headers: {"Content-Type": "application/json", Accept: "application/json"},
+      body: JSON.stringify(geometry)
+    }).then(function (r) { return r.json(); })
+      .then(function (exposure) {
+        if (exposure.error) { panel.replaceChildren(el("div", exposure.message, "text-danger")); return; }
+        renderExposure(exposure);
+      })
+      .catch(function () { panel.replaceChildren(el("div", "The parcel could not be measured.", "text-danger")); });
+  });
+  document.querySelectorAll(".status-toggle").forEach(function (box) {
+    box.addEventListener("change", function () {
+      floodManagerHidden[box.value] = !box.checked;
+      zones.redraw();
+    });
+  });
+  document.querySelectorAll(".dataset-toggle").forEach(function (box) {
+    box.addEventListener("change", function () {
+      floodManagerHiddenDatasets[box.value] = !box.checked;
+      zones.redraw();
+    });
+  });
+  document.getElementById("fullscreen").addEventListener("click", function () {
+    var frame = document.querySelector(".map-frame");
+    if (document.fullscreenElement) { document.exitFullscreen(); }
+    else if (frame.requestFullscreen) { frame.requestFullscreen().then(function () { map.invalidateSize(); }); }
+  });
+  function goTo(lat, lon, bbox, after) {
+    if (bbox) { map.fitBounds([[bbox[1], bbox[0]], [bbox[3], bbox[2]]], {maxZoom: 17}); }
+    else { map.setView([lat, lon], Math.max(map.getZoom(), 15)); }
+    lookup(lat, lon, after);
+  }
+  function showMessage(text) {
+    panel.replaceChildren(el("div", text, "text-danger"));
+    panel.classList.add("open");
+  }
+  // Places from the geocoder: go to the best one, offer the others as buttons.
+  function showPlaces(text, places) {
+    if (!places.length) { showMessage("No place found for “" + text + "”."); return; }
+    var others = null;
+    if (places.length > 1) {
+      others = el("div", "", "mt-2 small place-choices");
+      others.appendChild(el("div", "Other places for “" + text + "”:", "text-body-secondary"));
+      places.slice(1).forEach(function (place) {
+        var button = el("button", place.label, "btn btn-link btn-sm p-0 d-block text-start");
+        button.type = "button";
+        button.addEventListener("click", function () { goTo(place.lat, place.lon, place.bbox, others); });
+        others.appendChild(button);
+      });
+    }
+    goTo(places[0].lat, places[0].lon, places[0].bbox, others);
+  }
+  document.getElementById("search").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = document.getElementById("search-text").value.trim();
+    var parts = text.split(/[\s,;]+/).filter(Boolean).map(Number);
+    if (parts.length === 2 && !parts.some(isNaN)) {
+      if (Math.abs(parts[0]) > 90 || Math.abs(parts[1]) > 180) {
+        showMessage("Latitude must be within ±90 and longitude within ±180 (type lat, lon).");
+        return;
+      }
+      goTo(parts[0], parts[1], null);
+      return;
+    }
+    if (!geocodeUrl) {
+      showMessage("Type a latitude and a longitude, e.g. 40.0968, -74.0697 (address search is not configured on this server).");
+      return;
+    }
+    if (!text) { return; }
+    fetch(geocodeUrl + "?q=" + encodeURIComponent(text), {headers: {Accept: "application/json"}})
+      .then(function (response) {
+        return response.json().then(function (body) {
+          if (!response.ok) { throw new Error(body.message || ("HTTP " + response.status)); }
+          return body;
+        });
+      })
+      .then(function (body) { showPlaces(text, body.places); })
+      .catch(function (error) { showMessage("Address search failed: " + error.message); });
+  });
+  document.getElementById("locate").addEventListener("click", function () {
+    map.locate({setView: true, maxZoom: 16});
+  });
+  map.on("locationfound", function (event) { lookup(event.latlng.lat, event.latlng.lng); });
+  if (focus) {
+    lookup(focus.lat, focus.lon);  // the map already opens there
+  }
+})();
