@@ -29,6 +29,10 @@ DEFAULTS: dict[str, Any] = {
     # a caller may ask for with `nearest_radius`.
     "GEOAPP_NEAREST_RADIUS_M": 5000.0,
     "GEOAPP_NEAREST_MAX_RADIUS_M": 50000.0,
+    # Largest parcel for /api/lookup/area (larger ones get 413 naming the limit): vertices
+    # (a surveyed lot has tens to hundreds) and area in km² (a large farm or campus fits).
+    "GEOAPP_PARCEL_MAX_VERTICES": 10000,
+    "GEOAPP_PARCEL_MAX_AREA_KM2": 100.0,
     # Largest batch lookup, in points (larger batches get 413 naming this limit).
     "GEOAPP_BATCH_MAX_POINTS": 100000,
     # Database connections one large batch may use at once (a core each in PostgreSQL).

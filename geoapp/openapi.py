@@ -587,7 +587,7 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                     },
                     "responses": {
                         "200": json_response("Exposure", {"type": "object"}),
-                        **error_responses(400),
+                        **error_responses(400, 413),
                     },
                 }
             },
