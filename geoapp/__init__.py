@@ -27,6 +27,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from geoapp.extensions import compress, csrf, db, login_manager, migrate
 
     db.init_app(app)
+    from geoapp import request_db
+
+    request_db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"), compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)

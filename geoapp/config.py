@@ -16,8 +16,14 @@ DEFAULTS: dict[str, Any] = {
     "GEOAPP_PUBLIC_READ": True,
     # Seconds to wait for PostgreSQL before /healthz and requests give up.
     "GEOAPP_DB_CONNECT_TIMEOUT": 5,
-    # Statement timeout (ms) for request queries, so one bad query cannot pin a worker.
+    # Statement timeouts (ms), so one bad query cannot pin a worker (0: none). The first is
+    # the connections' default (CLI, worker) and the budget of requests of no listed kind;
+    # single reads (lookup, item, tile, page) get READ, batches, parcels, exports and pages
+    # of more than GEOAPP_ITEMS_LARGE_PAGE features HEAVY (see geoapp/request_db.py).
     "GEOAPP_STATEMENT_TIMEOUT_MS": 30000,
+    "GEOAPP_STATEMENT_TIMEOUT_READ_MS": 5000,
+    "GEOAPP_STATEMENT_TIMEOUT_HEAVY_MS": 60000,
+    "GEOAPP_ITEMS_LARGE_PAGE": 1000,
     # Basemap tiles under the zones; empty string for no basemap (air-gapped networks).
     "GEOAPP_BASEMAP_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
     "GEOAPP_BASEMAP_ATTRIBUTION": "&copy; OpenStreetMap contributors",

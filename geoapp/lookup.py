@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -228,8 +229,11 @@ def covering_rows(
             return connection.execute(statement(start)).all()
 
     with ThreadPoolExecutor(max_workers=len(starts)) as pool:
-        for rows in pool.map(run, starts):
-            yield from rows
+        # Each chunk runs in a copy of the caller's context, so per-request settings kept
+        # in context variables (the statement budget) hold on the extra connections too.
+        futures = [pool.submit(contextvars.copy_context().run, run, start) for start in starts]
+        for future in futures:
+            yield from future.result()
 
 
 def lookup_points(

@@ -1,0 +1,172 @@
+"""Statement budgets per kind of request, query_timeout answers, and a connection lost at the
+end of a request: all against real PostgreSQL backends (locks, pg_terminate_backend)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask, Response
+from sqlalchemy.exc import OperationalError
+
+from geoapp import create_app
+from geoapp.extensions import db
+
+READ_BUDGET_MS = 300
+HEAVY_BUDGET_MS = 1500
+DEFAULT_BUDGET_MS = 4000
+
+
+@pytest.fixture()
+def budget_app(app: Flask, database_url: str) -> Iterator[Flask]:
+    """An app of its own (own engine, no test transaction) with short budgets per kind."""
+    application = create_app({
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret",
+        "GEOAPP_STATEMENT_TIMEOUT_READ_MS": READ_BUDGET_MS,
+        "GEOAPP_STATEMENT_TIMEOUT_HEAVY_MS": HEAVY_BUDGET_MS,
+        "GEOAPP_STATEMENT_TIMEOUT_MS": DEFAULT_BUDGET_MS,
+        "GEOAPP_TILE_CACHE_MB": 0,
+        "RATELIMIT_ENABLED": False,
+    })
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture()
+def admin_engine(database_url: str) -> Iterator[sa.Engine]:
+    """A second, independent way into the test database."""
+    engine = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
+    yield engine
+    engine.dispose()
+
+
+@contextmanager
+def zones_locked(engine: sa.Engine) -> Iterator[None]:
+    """Hold an exclusive lock on flood_zones: every query reading it waits."""
+    with engine.connect() as connection:
+        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("LOCK TABLE flood_zones IN ACCESS EXCLUSIVE MODE")
+        try:
+            yield
+        finally:
+            connection.exec_driver_sql("ROLLBACK")
+
+
+def timed_get(app: Flask, path: str) -> tuple[Response, float]:
+    started = time.perf_counter()
+    response = app.test_client().get(path)
+    return response, time.perf_counter() - started
+
+
+def test_a_read_past_its_budget_answers_503_query_timeout(budget_app, admin_engine):
+    with zones_locked(admin_engine):
+        response, elapsed = timed_get(budget_app, "/api/lookup?lon=0&lat=0")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["error"] == "query_timeout"
+    assert "took too long" in body["message"]
+    # Cancelled after the read budget, not the connection's default.
+    assert READ_BUDGET_MS / 1000 * 0.9 <= elapsed < DEFAULT_BUDGET_MS / 1000 * 0.75
+
+
+def test_a_large_page_gets_the_heavy_budget(budget_app, admin_engine):
+    with zones_locked(admin_engine):
+        small, small_elapsed = timed_get(budget_app, "/api/collections/flood_zones/items?limit=10")
+        large, large_elapsed = timed_get(budget_app,
+                                         "/api/collections/flood_zones/items?limit=5000")
+    assert small.status_code == large.status_code == 503
+    assert small.get_json()["error"] == large.get_json()["error"] == "query_timeout"
+    assert small_elapsed < HEAVY_BUDGET_MS / 1000 * 0.75
+    assert HEAVY_BUDGET_MS / 1000 * 0.9 <= large_elapsed < DEFAULT_BUDGET_MS / 1000 * 0.9
+
+
+def test_the_budget_ends_with_the_request(budget_app, admin_engine):
+    def outside_a_request() -> str:
+        with budget_app.app_context():
+            value = db.session.execute(sa.text("SHOW statement_timeout")).scalar()
+            db.session.rollback()
+            return value
+
+    # Outside requests (CLI, worker) connections keep their default.
+    default = outside_a_request()
+    assert default != f"{READ_BUDGET_MS}ms"
+    with zones_locked(admin_engine):
+        assert timed_get(budget_app, "/api/lookup?lon=0&lat=0")[0].status_code == 503
+    assert budget_app.test_client().get("/api/lookup?lon=0&lat=0").status_code == 200
+    with budget_app.app_context():
+        assert db.engine.pool.checkedout() == 0 and db.engine.pool.size() >= 1
+    assert outside_a_request() == default
+
+
+def test_a_streamed_page_reads_under_its_budget_and_is_cut_visibly(budget_app, admin_engine,
+                                                                    caplog):
+    # The view answers 200 and returns; the page's rows are read while the body streams,
+    # in a session of their own (Flask has ended the view's by then).
+    response = budget_app.test_client().get("/api/collections/flood_zones/items?limit=10")
+    assert response.status_code == 200
+    with caplog.at_level(logging.ERROR, logger="geoapp.request_db"):
+        with zones_locked(admin_engine):
+            started = time.perf_counter()
+            with pytest.raises(OperationalError) as raised:
+                response.get_data()
+            elapsed = time.perf_counter() - started
+    # Cancelled after the read budget (not the connection's 30 s), and logged as a cut body:
+    # the server aborts the transfer instead of completing it.
+    assert raised.value.orig.pgcode == "57014"
+    assert READ_BUDGET_MS / 1000 * 0.9 <= elapsed < DEFAULT_BUDGET_MS / 1000 * 0.75
+    assert "cut after it started (query_timeout)" in caplog.text
+
+
+def test_a_stream_cut_mid_way_is_logged_and_not_completed(session, caplog):
+    from geoapp.request_db import watched_stream
+
+    def body() -> Iterator[str]:
+        yield '{"type":"FeatureCollection","features":['
+        session.execute(sa.text("SET LOCAL statement_timeout = 10"))
+        session.execute(sa.text("SELECT pg_sleep(1)"))
+        yield "]}"
+
+    received: list[str] = []
+    with caplog.at_level(logging.ERROR, logger="geoapp.request_db"):
+        with pytest.raises(OperationalError):
+            for chunk in watched_stream(body(), "/api/collections/flood_zones/items"):
+                received.append(chunk)
+    session.rollback()
+    assert received == ['{"type":"FeatureCollection","features":[']
+    assert "cut after it started (query_timeout)" in caplog.text
+
+
+def test_a_connection_killed_before_the_session_ends_is_not_a_500(budget_app, admin_engine):
+    killed: list[int] = []
+
+    @budget_app.after_request
+    def kill_the_backend(response: Response) -> Response:
+        # The view ran its queries; its transaction is still open on this backend.
+        pid = db.session.connection().connection.dbapi_connection.get_backend_pid()
+        with admin_engine.connect() as connection:
+            connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            for _ in range(100):
+                alive = connection.execute(
+                    sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"),
+                    {"pid": pid}).scalar()
+                if not alive:
+                    break
+                time.sleep(0.05)
+        killed.append(pid)
+        return response
+
+    response = budget_app.test_client().get("/api/lookup?lon=0&lat=0")
+    assert killed, "the backend was killed during the request"
+    # The answer was complete before the connection died: it is served, not a 500.
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "unmapped"
+    budget_app.after_request_funcs[None].remove(kill_the_backend)
+    again = budget_app.test_client().get("/api/lookup?lon=0&lat=0")
+    assert again.status_code == 200
