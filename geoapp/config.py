@@ -39,6 +39,17 @@ DEFAULTS: dict[str, Any] = {
     # (a surveyed lot has tens to hundreds) and area in km² (a large farm or campus fits).
     "GEOAPP_PARCEL_MAX_VERTICES": 10000,
     "GEOAPP_PARCEL_MAX_AREA_KM2": 100.0,
+    # Rate limits per client of the expensive endpoints (geoapp/ratelimit.py), in the
+    # `limits` notation ("10/minute", "100/hour;10/minute"); over them: 429 + Retry-After.
+    "GEOAPP_RATELIMIT_ENABLED": True,
+    "GEOAPP_RATELIMIT_BATCH": "10/minute",
+    "GEOAPP_RATELIMIT_PARCEL": "30/minute",
+    "GEOAPP_RATELIMIT_EXPORT": "20/hour",
+    "GEOAPP_RATELIMIT_LARGE_PAGE": "30/minute",
+    # Where the counters live, shared by every web process: empty for this app's PostgreSQL
+    # database; or redis://host:6379, memcached://host:11211 (with the redis or pymemcache
+    # package installed), geoapp-postgresql://user@host:port/db, memory:// (one process only).
+    "GEOAPP_RATELIMIT_STORAGE_URI": "",
     # Largest batch lookup, in points (larger batches get 413 naming this limit).
     "GEOAPP_BATCH_MAX_POINTS": 100000,
     # Database connections one large batch may use at once (a core each in PostgreSQL).

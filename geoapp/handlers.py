@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, TooManyRequests
 
 from geoapp.errors import (
     AppError,
@@ -56,6 +56,11 @@ def register_error_handlers(app: Flask) -> None:
         if isinstance(error, Unauthorized) and not wants_json():
             return redirect(url_for("auth.login", next=request.full_path))
         return render_error(error.status, error.code, error.message)
+
+    @app.errorhandler(TooManyRequests)
+    def handle_rate_limited(error: TooManyRequests) -> Response:
+        # Retry-After and the X-RateLimit-* headers are added by the limiter afterwards.
+        return render_error(429, "rate_limited", error.description or "too many requests")
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException) -> Response:

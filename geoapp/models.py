@@ -223,3 +223,18 @@ class ApiToken(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class RateLimitCounter(Base):
+    """A rate-limit counter shared by every web process: hits of one key in one window.
+
+    UNLOGGED (migration 0009): counters need no crash safety, and skipping the WAL makes the
+    upsert of every limited request cheap.
+    """
+
+    __tablename__ = "rate_limit_counters"
+    __table_args__ = {"prefixes": ["UNLOGGED"]}
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    hits: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, event, func, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from geoapp.extensions import db
+from geoapp.request_kinds import is_large_page
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +63,6 @@ ENDPOINT_KINDS = {
 
 # PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout (or a cancel request).
 QUERY_CANCELED = "57014"
-
-
-def is_large_page(args: Mapping[str, str], threshold: int) -> bool:
-    """Whether an items request asks for more than `threshold` features (`limit=`)."""
-    raw = args.get("limit", "")
-    return raw.isdigit() and int(raw) > threshold
 
 
 def request_kind(endpoint: str | None, args: Mapping[str, str], config: Mapping[str, Any]
