@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -170,3 +171,36 @@ def test_a_connection_killed_before_the_session_ends_is_not_a_500(budget_app, ad
     budget_app.after_request_funcs[None].remove(kill_the_backend)
     again = budget_app.test_client().get("/api/lookup?lon=0&lat=0")
     assert again.status_code == 200
+
+
+@pytest.fixture()
+def viewer_secret(budget_app) -> Iterator[str]:
+    """A committed viewer and bearer token (the budget app sees only committed rows)."""
+    from geoapp import accounts
+    from geoapp.models import User
+
+    email = f"budget-{uuid.uuid4().hex[:8]}@example.org"
+    with budget_app.app_context():
+        user = accounts.create_user(db.session, email, "correct horse battery", "viewer")
+        secret = accounts.create_token(db.session, user).secret
+        db.session.commit()
+    yield secret
+    with budget_app.app_context():
+        db.session.execute(sa.delete(User).where(User.email == email))
+        db.session.commit()
+
+
+def test_a_parallel_batch_keeps_the_budget_on_its_extra_connections(budget_app, admin_engine,
+                                                                    viewer_secret):
+    # Enough points for two chunks, each run on a connection of its own by a worker thread.
+    rows = "\n".join(f"{-75 + i * 1e-5},{40}" for i in range(10_001))
+    client = budget_app.test_client()
+    with zones_locked(admin_engine):
+        started = time.perf_counter()
+        response = client.post("/api/lookup/batch", data="lon,lat\n" + rows,
+                               content_type="text/csv",
+                               headers={"Authorization": f"Bearer {viewer_secret}"})
+        elapsed = time.perf_counter() - started
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "query_timeout"
+    assert HEAVY_BUDGET_MS / 1000 * 0.9 <= elapsed < DEFAULT_BUDGET_MS / 1000 * 0.9
