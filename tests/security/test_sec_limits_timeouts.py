@@ -204,3 +204,56 @@ def test_a_parallel_batch_keeps_the_budget_on_its_extra_connections(budget_app, 
     assert response.status_code == 503
     assert response.get_json()["error"] == "query_timeout"
     assert HEAVY_BUDGET_MS / 1000 * 0.9 <= elapsed < DEFAULT_BUDGET_MS / 1000 * 0.9
+
+
+@pytest.fixture()
+def huge_zone(budget_app, admin_engine) -> Iterator[int]:
+    """A committed zone of 2 million vertices (writing its GeoJSON takes seconds), the
+    newest of all; removed afterwards. Its pieces are not cut: lookups do not need it."""
+    with admin_engine.connect() as connection:
+        connection.exec_driver_sql("BEGIN")
+        dataset_id = connection.execute(sa.text(
+            "INSERT INTO datasets (name, status) VALUES (:name, 'ready') RETURNING id"),
+            {"name": f"huge {uuid.uuid4().hex[:6]}"}).scalar()
+        connection.exec_driver_sql(
+            "ALTER TABLE flood_zones DISABLE TRIGGER flood_zone_pieces_insert")
+        zone_id = connection.execute(sa.text(
+            "INSERT INTO flood_zones (dataset_id, fld_zone, sfha_tf, geom) SELECT :dataset, "
+            "'AE', true, ST_Multi(ST_Segmentize(ST_MakeEnvelope(0, 0, 1, 1, 4326), 0.000002)) "
+            "RETURNING id"), {"dataset": dataset_id}).scalar()
+        connection.exec_driver_sql(
+            "ALTER TABLE flood_zones ENABLE TRIGGER flood_zone_pieces_insert")
+        connection.exec_driver_sql("COMMIT")
+    yield zone_id
+    with admin_engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM datasets WHERE id = :id"), {"id": dataset_id})
+
+
+def test_a_real_server_cuts_a_stream_that_times_out_instead_of_completing_it(
+        budget_app, huge_zone, caplog):
+    import http.client
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, budget_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=30)
+        # The newest zone is the huge one. Counting and planning the page are quick; writing
+        # the huge zone is not, and it happens while the body streams, after the 200.
+        connection.request("GET", "/api/collections/flood_zones/items?limit=1&sortby=-id"
+                           "&crs=http://www.opengis.net/def/crs/EPSG/0/3857")
+        with caplog.at_level(logging.ERROR, logger="geoapp.request_db"):
+            response = connection.getresponse()
+            assert response.status == 200
+            assert response.getheader("Transfer-Encoding") == "chunked"
+            with pytest.raises(http.client.IncompleteRead) as raised:
+                response.read()
+        assert raised.value.partial.startswith(b'{"type":"FeatureCollection","features":[')
+        assert "cut after it started (query_timeout)" in caplog.text
+        connection.close()
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
