@@ -138,7 +138,8 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def watch_streamed_body(response: Response) -> Response:
-        if response.is_streamed:
+        # Files (send_file) pass through untouched, so servers can still sendfile() them.
+        if response.is_streamed and not response.direct_passthrough:
             response.response = watched_stream(response.response, request.path)
         return response
 
