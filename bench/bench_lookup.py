@@ -125,10 +125,16 @@ def pgbench_script(bbox) -> str:
     lat_mark = round(max(abs(ymin), abs(ymax)), 2) + 0.00012345
     covering = literal_sql(queries.zones_covering_point(queries.ACTIVE).params(
         {queries.LON: lon_mark, queries.LAT: lat_mark}))
+    # The search box around the mark; its edges become offsets from the random point.
+    box = queries.search_boxes(lon_mark, lat_mark, DEFAULT_NEAREST_RADIUS_M)[0]
     nearest = literal_sql(queries.nearest_high_risk(queries.ACTIVE).params(
-        queries.nearest_high_risk_params(lon_mark, lat_mark, DEFAULT_NEAREST_RADIUS_M)))
+        queries.nearest_high_risk_params(lon_mark, lat_mark, DEFAULT_NEAREST_RADIUS_M, box)))
+    edges = {"box_xmin": (box.xmin, ":lon"), "box_xmax": (box.xmax, ":lon"),
+             "box_ymin": (box.ymin, ":lat"), "box_ymax": (box.ymax, ":lat")}
 
     def bind(sql: str) -> str:
+        for name, (value, _) in edges.items():
+            sql = sql.replace(repr(value), f":{name}")
         return sql.replace(repr(lon_mark), ":lon").replace(repr(lat_mark), ":lat")
 
     # Our own generated SQL, wrapped for pgbench; nothing from outside reaches it.
@@ -137,6 +143,8 @@ def pgbench_script(bbox) -> str:
     return "\n".join([
         f"\\set lon {xmin} + random(0, 1000000) * {(xmax - xmin) / 1e6}",
         f"\\set lat {ymin} + random(0, 1000000) * {(ymax - ymin) / 1e6}",
+        *[f"\\set {name} {origin} + {value - (lon_mark if origin == ':lon' else lat_mark)}"
+          for name, (value, origin) in edges.items()],
         covering_sfha.replace("\n", " ") + " \\gset",
         "\\if :in_sfha = 0",
         bind(nearest).replace("\n", " ") + ";",

@@ -30,13 +30,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config["GEOAPP_VENDOR_DIR"]:
         app.config["GEOAPP_VENDOR_DIR"] = str(PROJECT_DIR / "node_modules")
 
-    from geoapp.extensions import compress, csrf, db, login_manager, migrate
+    from geoapp.extensions import compress, csrf, db, login_manager, migrate, rate_limits
 
     db.init_app(app)
+    from geoapp import request_db
+
+    request_db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"), compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)
     compress.init_app(app)
+    rate_limits.init_app(app)
 
     from geoapp import api, assets, auth, catalog, health, maps
 

@@ -17,8 +17,14 @@ DEFAULTS: dict[str, Any] = {
     "GEOAPP_PUBLIC_READ": True,
     # Seconds to wait for PostgreSQL before /healthz and requests give up.
     "GEOAPP_DB_CONNECT_TIMEOUT": 5,
-    # Statement timeout (ms) for request queries, so one bad query cannot pin a worker.
+    # Statement timeouts (ms), so one bad query cannot pin a worker (0: none). The first is
+    # the connections' default (CLI, worker) and the budget of requests of no listed kind;
+    # single reads (lookup, item, tile, page) get READ, batches, parcels, exports and pages
+    # of more than GEOAPP_ITEMS_LARGE_PAGE features HEAVY (see geoapp/request_db.py).
     "GEOAPP_STATEMENT_TIMEOUT_MS": 30000,
+    "GEOAPP_STATEMENT_TIMEOUT_READ_MS": 5000,
+    "GEOAPP_STATEMENT_TIMEOUT_HEAVY_MS": 60000,
+    "GEOAPP_ITEMS_LARGE_PAGE": 1000,
     # Basemap tiles under the zones; empty string for no basemap (air-gapped networks).
     "GEOAPP_BASEMAP_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
     "GEOAPP_BASEMAP_ATTRIBUTION": "&copy; OpenStreetMap contributors",
@@ -30,6 +36,21 @@ DEFAULTS: dict[str, Any] = {
     # a caller may ask for with `nearest_radius`.
     "GEOAPP_NEAREST_RADIUS_M": 5000.0,
     "GEOAPP_NEAREST_MAX_RADIUS_M": 50000.0,
+    # Largest parcel for /api/lookup/area (larger ones get 413 naming the limit): vertices
+    # (a surveyed lot has tens to hundreds) and area in km² (a large farm or campus fits).
+    "GEOAPP_PARCEL_MAX_VERTICES": 10000,
+    "GEOAPP_PARCEL_MAX_AREA_KM2": 100.0,
+    # Rate limits per client of the expensive endpoints (geoapp/ratelimit.py), in the
+    # `limits` notation ("10/minute", "100/hour;10/minute"); over them: 429 + Retry-After.
+    "GEOAPP_RATELIMIT_ENABLED": True,
+    "GEOAPP_RATELIMIT_BATCH": "10/minute",
+    "GEOAPP_RATELIMIT_PARCEL": "30/minute",
+    "GEOAPP_RATELIMIT_EXPORT": "20/hour",
+    "GEOAPP_RATELIMIT_LARGE_PAGE": "30/minute",
+    # Where the counters live, shared by every web process: empty for this app's PostgreSQL
+    # database; or redis://host:6379, memcached://host:11211 (with the redis or pymemcache
+    # package installed), geoapp-postgresql://user@host:port/db, memory:// (one process only).
+    "GEOAPP_RATELIMIT_STORAGE_URI": "",
     # Largest batch lookup, in points (larger batches get 413 naming this limit).
     "GEOAPP_BATCH_MAX_POINTS": 100000,
     # Database connections one large batch may use at once (a core each in PostgreSQL).

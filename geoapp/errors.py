@@ -100,3 +100,9 @@ class UpstreamError(AppError):
 
     status = 502
     code = "upstream_error"
+
+
+class QueryTimeout(ServiceUnavailable):
+    """A query ran past the statement budget of its kind of request, and was cancelled."""
+
+    code = "query_timeout"

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
 from geoapp import queries
-from geoapp.errors import InvalidInput
+from geoapp.errors import InvalidInput, PayloadTooLarge
 from geoapp.lookup import (
     DatasetInfo,
     ZoneHit,
@@ -25,6 +27,66 @@ from geoapp.queries import ACTIVE, Scope
 from geoapp.risk import STATUS_ORDER, UNMAPPED, combined_status
 
 POLYGONAL = ("Polygon", "MultiPolygon")
+# The authalic (equal-area) radius of WGS84, for areas from an equal-area projection.
+AUTHALIC_RADIUS_M = 6_371_007.2
+
+
+@dataclass(frozen=True)
+class ParcelLimits:
+    """The largest parcel accepted: vertices (checked before anything is built) and area."""
+
+    max_vertices: int = 10_000
+    max_area_km2: float = 100.0
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> ParcelLimits:
+        """The limits set by GEOAPP_PARCEL_MAX_VERTICES and GEOAPP_PARCEL_MAX_AREA_KM2."""
+        return cls(int(config["GEOAPP_PARCEL_MAX_VERTICES"]),
+                   float(config["GEOAPP_PARCEL_MAX_AREA_KM2"]))
+
+
+def coordinate_count(coordinates: Any, depth: int) -> int:
+    """Positions in a GeoJSON coordinates array nested `depth` levels (no geometry built).
+
+    Anything that is not a list counts as nothing here; the parser refuses it afterwards.
+    """
+    if not isinstance(coordinates, list):
+        return 0
+    if depth == 1:
+        return len(coordinates)
+    return sum(coordinate_count(item, depth - 1) for item in coordinates)
+
+
+def check_vertex_count(body: dict[str, Any], limits: ParcelLimits) -> None:
+    """Refuse a parcel of more vertices than the limit, before shapely builds it."""
+    depth = 2 if body["type"] == "Polygon" else 3
+    count = coordinate_count(body.get("coordinates"), depth)
+    if count > limits.max_vertices:
+        raise PayloadTooLarge(
+            f"the parcel has {count} vertices; at most {limits.max_vertices} are accepted "
+            "(GEOAPP_PARCEL_MAX_VERTICES)", code="too_many_vertices")
+
+
+def equal_area_km2(geometry: BaseGeometry) -> float:
+    """Area (km²) of a lon/lat geometry as drawn (straight edges in degrees), on the sphere of
+    WGS84's authalic radius: Lambert's cylindrical equal-area projection, x = λ, y = sin φ.
+
+    Cheap and defined for any polygon, even one spanning the globe (where geodesic edges
+    between its corners degenerate).
+    """
+    projected = shapely.transform(
+        geometry, lambda xy: np.column_stack([np.radians(xy[:, 0]),
+                                              np.sin(np.radians(xy[:, 1]))]))
+    return float(projected.area) * AUTHALIC_RADIUS_M**2 / 1e6
+
+
+def check_area(geometry: BaseGeometry, limits: ParcelLimits) -> None:
+    """Refuse a parcel larger than the limit, before any SQL intersects it with zones."""
+    area_km2 = equal_area_km2(geometry)
+    if area_km2 > limits.max_area_km2:
+        raise PayloadTooLarge(
+            f"the parcel covers {area_km2:,.1f} km²; at most {limits.max_area_km2:g} km² are "
+            "accepted (GEOAPP_PARCEL_MAX_AREA_KM2)", code="area_too_large")
 
 
 @dataclass(frozen=True)
@@ -62,8 +124,10 @@ class ParcelExposure:
         return max(0.0, 1.0 - covered / self.area_m2) if self.area_m2 else 0.0
 
 
-def parcel_geometry(body: Any, repair: bool) -> tuple[BaseGeometry, bool]:
-    """A valid (Multi)Polygon from a GeoJSON geometry or Feature in CRS84; InvalidInput if not.
+def parcel_geometry(body: Any, repair: bool, limits: ParcelLimits = ParcelLimits()
+                    ) -> tuple[BaseGeometry, bool]:
+    """A valid (Multi)Polygon from a GeoJSON geometry or Feature in CRS84; InvalidInput if not,
+    PayloadTooLarge beyond the vertex or area limits.
 
     Returns the geometry and whether it had to be repaired.
     """
@@ -75,6 +139,7 @@ def parcel_geometry(body: Any, repair: bool) -> tuple[BaseGeometry, bool]:
         raise InvalidInput(
             f"expected a Polygon or MultiPolygon, got {body['type']!r}", code="invalid_geometry"
         )
+    check_vertex_count(body, limits)
     try:
         geometry = shape(body)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
@@ -89,6 +154,7 @@ def parcel_geometry(body: Any, repair: bool) -> tuple[BaseGeometry, bool]:
             "coordinates must be longitude, latitude in degrees (CRS84)", code="invalid_geometry"
         )
     if geometry.is_valid:
+        check_area(geometry, limits)
         return geometry, False
     reason = shapely.is_valid_reason(geometry)
     if not repair:
@@ -102,7 +168,9 @@ def parcel_geometry(body: Any, repair: bool) -> tuple[BaseGeometry, bool]:
         raise InvalidInput(
             f"invalid polygon that cannot be repaired: {reason}", code="invalid_geometry"
         )
-    return MultiPolygon(polygons), True
+    repaired = MultiPolygon(polygons)
+    check_area(repaired, limits)
+    return repaired, True
 
 
 def parcel_exposure(

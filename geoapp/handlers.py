@@ -8,11 +8,19 @@ import tempfile
 from pathlib import Path
 
 from flask import Flask, Response, current_app, jsonify, redirect, render_template, request, url_for
-from sqlalchemy.exc import DBAPIError, OperationalError
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from werkzeug.exceptions import HTTPException, TooManyRequests
 
-from geoapp.errors import AppError, InvalidParameter, ServiceUnavailable, Unauthorized
+from geoapp.errors import (
+    AppError,
+    InvalidParameter,
+    QueryTimeout,
+    ServiceUnavailable,
+    Unauthorized,
+)
+from geoapp.extensions import db
 from geoapp.redaction import strip_server_paths
+from geoapp.request_db import is_query_timeout
 from geoapp.serializers import error_json
 
 log = logging.getLogger(__name__)
@@ -70,6 +78,11 @@ def register_error_handlers(app: Flask) -> None:
             return redirect(url_for("auth.login", next=request.full_path))
         return render_error(error.status, error.code, error.message)
 
+    @app.errorhandler(TooManyRequests)
+    def handle_rate_limited(error: TooManyRequests) -> Response:
+        # Retry-After and the X-RateLimit-* headers are added by the limiter afterwards.
+        return render_error(429, "rate_limited", error.description or "too many requests")
+
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException) -> Response:
         code = (error.name or "error").lower().replace(" ", "_")
@@ -77,6 +90,20 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def handle_database_down(error: OperationalError) -> Response:
+        # The transaction is aborted (or its connection gone): end it before anything else
+        # of this request touches the session.
+        try:
+            db.session.rollback()
+        except SQLAlchemyError:
+            log.debug("rollback after a database error failed too", exc_info=True)
+        if is_query_timeout(error):
+            log.warning("query cancelled after its budget on %s %s: %s", request.method,
+                        request.path, error.orig)
+            timeout = QueryTimeout(
+                "the query took too long and was cancelled; narrow the request down (a "
+                "smaller area, page or batch) or try again later"
+            )
+            return render_error(timeout.status, timeout.code, timeout.message)
         log.warning("database unavailable: %s", error.orig)
         unavailable = ServiceUnavailable(
             "the database is not answering; try again shortly", code="database_unavailable"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -144,6 +145,22 @@ def check_scope(session: Session, scope: Scope) -> None:
         raise InvalidParameter(f"parameter 'dataset': no dataset {scope.dataset!r}")
 
 
+def nearest_high_risk_row(
+    session: Session, lon: float, lat: float, radius_m: float, scope: Scope
+) -> Any | None:
+    """The row of `queries.nearest_high_risk` for the nearest high-risk piece within
+    ``radius_m`` metres, searched in boxes bounded in metres (two across the antimeridian)."""
+    rows = [
+        session.execute(
+            queries.nearest_high_risk(scope),
+            queries.nearest_high_risk_params(lon, lat, radius_m, box),
+        ).first()
+        for box in queries.search_boxes(lon, lat, radius_m)
+    ]
+    found = [row for row in rows if row is not None]
+    return min(found, key=lambda row: row.distance_m) if found else None
+
+
 def lookup_point(
     session: Session,
     lon: float,
@@ -160,10 +177,7 @@ def lookup_point(
     hits = mapped_hits([zone_hit_from_row(row, datasets) for row in rows])
     nearest = None
     if not any(hit.sfha for hit in hits) and nearest_radius_m > 0:
-        row = session.execute(
-            queries.nearest_high_risk(scope),
-            queries.nearest_high_risk_params(lon, lat, nearest_radius_m),
-        ).first()
+        row = nearest_high_risk_row(session, lon, lat, nearest_radius_m, scope)
         if row is not None:
             nearest = NearestZone(
                 distance_m=row.distance_m,
@@ -215,8 +229,11 @@ def covering_rows(
             return connection.execute(statement(start)).all()
 
     with ThreadPoolExecutor(max_workers=len(starts)) as pool:
-        for rows in pool.map(run, starts):
-            yield from rows
+        # Each chunk runs in a copy of the caller's context, so per-request settings kept
+        # in context variables (the statement budget) hold on the extra connections too.
+        futures = [pool.submit(contextvars.copy_context().run, run, start) for start in starts]
+        for future in futures:
+            yield from future.result()
 
 
 def lookup_points(

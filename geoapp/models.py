@@ -272,3 +272,18 @@ class LoginFailure(Base):
     failures: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     window_started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RateLimitCounter(Base):
+    """A rate-limit counter shared by every web process: hits of one key in one window.
+
+    UNLOGGED (migration 0009): counters need no crash safety, and skipping the WAL makes the
+    upsert of every limited request cheap.
+    """
+
+    __tablename__ = "rate_limit_counters"
+    __table_args__ = {"prefixes": ["UNLOGGED"]}
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    hits: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)

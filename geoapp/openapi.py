@@ -38,8 +38,9 @@ def error_responses(*statuses: int) -> dict[str, Any]:
         404: "Not found",
         413: "Too large",
         415: "Unsupported media type",
+        429: "Rate limited (rate_limited): retry after the seconds in Retry-After",
         502: "An upstream service failed",
-        503: "Database unavailable",
+        503: "Database unavailable, or the query ran past its time budget (query_timeout)",
     }
     return {
         str(status): {
@@ -192,7 +193,7 @@ def dataset_paths(bearer: list[dict[str, list[str]]]) -> dict[str, Any]:
                     fmt.media_type: {"schema": {"type": "object"} if fmt.media_type == GEOJSON
                                      else binary}
                     for fmt in FORMATS.values()}},
-                    **error_responses(400, 404)},
+                    **error_responses(400, 404, 429, 503)},
             }
         },
     }
@@ -410,7 +411,7 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                             "Features", ref("schemas", "FeatureCollection"), GEOJSON, html=True
                         ),
                         "304": {"description": "Not modified"},
-                        **error_responses(400, 404),
+                        **error_responses(400, 404, 429, 503),
                     },
                 },
                 "post": {
@@ -514,7 +515,7 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                     ],
                     "responses": {
                         "200": json_response("Report", ref("schemas", "PointReport")),
-                        **error_responses(400),
+                        **error_responses(400, 503),
                     },
                 }
             },
@@ -570,7 +571,7 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                     },
                     "responses": {
                         "200": json_response("Results", {"type": "object"}),
-                        **error_responses(400, 401, 413, 415),
+                        **error_responses(400, 401, 413, 415, 429, 503),
                     },
                 }
             },
@@ -588,7 +589,7 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                     },
                     "responses": {
                         "200": json_response("Exposure", {"type": "object"}),
-                        **error_responses(400),
+                        **error_responses(400, 413, 429, 503),
                     },
                 }
             },

@@ -40,11 +40,6 @@ from geoapp.models import Dataset, DataVersion, FloodZone, FloodZonePiece
 from geoapp.risk import HIGH_RISK, MODERATE_RISK, OPEN_WATER
 
 SRID = 4326
-# Metres per degree of latitude (its minimum, at the equator) and of longitude at the equator.
-METRES_PER_DEGREE_LAT = 110_574.0
-METRES_PER_DEGREE_LON = 111_320.0
-# ... and the maximum of a degree of latitude (at the poles).
-METRES_PER_DEGREE_LAT_MAX = 111_694.0
 
 
 @dataclass(frozen=True)
@@ -147,55 +142,111 @@ def zones_covering_point(scope: Scope = ACTIVE) -> Select[Any]:
     )
 
 
-def degree_distance_bounds(lat: float) -> tuple[float, float]:
-    """Metres per degree of planar (lon/lat) distance, lowest and highest, near a latitude.
+@dataclass(frozen=True)
+class SearchBox:
+    """A lon/lat rectangle that holds every point within some metres of a query point.
 
-    Any geodesic distance of a few kilometres from a point at ``lat`` lies between the planar
-    distance in degrees times these two figures.
+    ``planar_lon`` is the query longitude as seen from this rectangle: shifted by 360° for
+    the copy on the other side of the antimeridian, so planar distances to it stay small.
+    ``metres_per_degree`` is the fewest metres a degree of planar distance can be worth
+    inside the rectangle (a lower bound of geodesic over planar distance there).
     """
-    coslat = math.cos(math.radians(min(abs(lat) + 1.0, 89.9)))
-    lowest = min(METRES_PER_DEGREE_LAT, METRES_PER_DEGREE_LON * coslat)
-    highest = max(METRES_PER_DEGREE_LAT_MAX, METRES_PER_DEGREE_LON * math.cos(
-        math.radians(max(abs(lat) - 1.0, 0.0))))
-    return lowest, highest
+
+    xmin: float
+    ymin: float
+    xmax: float
+    ymax: float
+    planar_lon: float
+    metres_per_degree: float
 
 
-def nearest_high_risk_params(lon: float, lat: float, radius_m: float) -> dict[str, float]:
-    """Bind parameters of `nearest_high_risk` for a point and a search radius in metres."""
-    lowest, highest = degree_distance_bounds(lat)
-    return {LON: lon, LAT: lat, "radius_m": radius_m, "band_ratio": highest / lowest,
-            "radius_degrees": radius_m / lowest}
+# WGS84: the equatorial radius, which no parallel's radius of curvature is below (N >= a),
+# and the meridian's smallest radius of curvature (at the equator, M = a(1 - e²)).
+WGS84_A = 6_378_137.0
+WGS84_MERIDIAN_MIN = 6_335_439.0
+# Rounding slack: the boxes are grown a little so float error never cuts off a zone.
+BOX_SLACK = 1.0 + 1e-6
+# Stands in for "no bound" where a degree of longitude is worth nothing (at a pole).
+NO_PLANAR_BOUND = 1e-9
+
+
+def search_boxes(lon: float, lat: float, radius_m: float) -> list[SearchBox]:
+    """Lon/lat rectangles (one, or two across the antimeridian) that hold every point of
+    the ellipsoid within ``radius_m`` metres of (lon, lat), at any latitude.
+
+    Along any path, ds >= M·|dφ| and ds >= N·cos φ·|dλ|, so a point ``radius_m`` away is at
+    most ``radius_m / M_min`` radians of latitude away, and, when no pole is in reach, at most
+    ``radius_m / (a · cos φ_max)`` radians of longitude, φ_max being the latitude of the
+    box's edge nearest a pole. When a pole is in reach, every longitude is.
+    """
+    reach = radius_m * BOX_SLACK
+    dlat = math.degrees(reach / WGS84_MERIDIAN_MIN)
+    ymin, ymax = max(lat - dlat, -90.0), min(lat + dlat, 90.0)
+    phi_max = math.radians(max(abs(ymin), abs(ymax)))
+    parallel_m = WGS84_A * math.cos(phi_max) if ymin > -90.0 and ymax < 90.0 else 0.0
+    # A degree of planar distance is worth at least the smaller of a degree of latitude
+    # and a degree of longitude on the box's most poleward parallel.
+    metres_per_degree = max(math.radians(min(WGS84_MERIDIAN_MIN, parallel_m)), NO_PLANAR_BOUND)
+    dlon = 180.0 if parallel_m <= reach / math.pi else math.degrees(reach / parallel_m)
+    if dlon >= 180.0:
+        return [SearchBox(-180.0, ymin, 180.0, ymax, lon, metres_per_degree)]
+    boxes = [SearchBox(max(lon - dlon, -180.0), ymin, min(lon + dlon, 180.0), ymax, lon,
+                       metres_per_degree)]
+    if lon - dlon < -180.0:
+        boxes.append(SearchBox(lon - dlon + 360.0, ymin, 180.0, ymax, lon + 360.0,
+                               metres_per_degree))
+    if lon + dlon > 180.0:
+        boxes.append(SearchBox(-180.0, ymin, lon + dlon - 360.0, ymax, lon - 360.0,
+                               metres_per_degree))
+    return boxes
+
+
+def nearest_high_risk_params(lon: float, lat: float, radius_m: float,
+                             box: SearchBox) -> dict[str, float]:
+    """Bind parameters of `nearest_high_risk` for a point, a radius (m) and one search box."""
+    return {LON: lon, LAT: lat, "radius_m": radius_m, "planar_lon": box.planar_lon,
+            "box_xmin": box.xmin, "box_ymin": box.ymin, "box_xmax": box.xmax,
+            "box_ymax": box.ymax, "metres_per_degree": box.metres_per_degree}
 
 
 @lru_cache(maxsize=256)
 def nearest_high_risk(scope: Scope = ACTIVE) -> Select[Any]:
-    """The nearest high-risk zone within a radius and its nearest point (bind parameters:
-    `nearest_high_risk_params`).
+    """The nearest high-risk zone within a radius and its nearest point, among the pieces in
+    one search box (bind parameters: `nearest_high_risk_params`).
 
-    Exact, in two index probes rather than a spheroid distance for every piece in the radius:
-    a KNN scan of the partial high-risk index finds the planar-nearest piece in scope (at
-    ``d`` degrees); only pieces within ``d * band_ratio`` degrees (the ratio of the largest
-    to the smallest metres per degree near the point) can be geodesically nearer, and only
-    those few are measured on the spheroid.
+    Exact, and in index probes rather than a spheroid distance for every piece in the box:
+    the search box (a bound in metres, from `search_boxes`) is the index condition; a KNN
+    scan finds the planar-nearest piece in it and measures that one on the spheroid (``d``
+    metres); only pieces within ``d / metres_per_degree`` degrees can be nearer, and only
+    those few are measured. The stored column is never transformed, so the partial GiST
+    index of high-risk pieces serves both probes.
     """
     target = bound_point()
+    # Where the planar probes look from: the query point, shifted for a box across the
+    # antimeridian (the geodesic distances use the true point).
+    planar_target = point(bindparam("planar_lon", type_=Float), bindparam(LAT, type_=Float))
+    box = func.ST_MakeEnvelope(
+        bindparam("box_xmin", type_=Float), bindparam("box_ymin", type_=Float),
+        bindparam("box_xmax", type_=Float), bindparam("box_ymax", type_=Float), SRID,
+        type_=Geometry,
+    )
     # A literal, not a parameter, so the planner can match the partial index.
     high_risk = FloodZonePiece.risk_status == literal_column("'high_risk'")
-    planar = FloodZonePiece.geom.op("<->", return_type=Float)(target)
-    nearest_degrees = (
-        select(planar)
+    in_box = FloodZonePiece.geom.op("&&")(box)
+    distance = func.ST_Distance(
+        cast(FloodZonePiece.geom, Geography), cast(target, Geography), type_=Float
+    )
+    planar = FloodZonePiece.geom.op("<->", return_type=Float)(planar_target)
+    first_candidate_m = (
+        select(distance)
         .join(FloodZone, FloodZone.id == FloodZonePiece.zone_id)
         .join(FloodZone.dataset)
-        .where(high_risk, dataset_in_scope(scope))
+        .where(high_risk, in_box, dataset_in_scope(scope))
         .order_by(planar)
         .limit(1)
         .scalar_subquery()
     )
-    band = func.least(nearest_degrees * bindparam("band_ratio", type_=Float),
-                      bindparam("radius_degrees", type_=Float))
-    distance = func.ST_Distance(
-        cast(FloodZonePiece.geom, Geography), cast(target, Geography), type_=Float
-    )
+    band_degrees = first_candidate_m / bindparam("metres_per_degree", type_=Float)
     closest = func.ST_ClosestPoint(FloodZonePiece.geom, target, type_=Geometry)
     return (
         select(
@@ -209,7 +260,8 @@ def nearest_high_risk(scope: Scope = ACTIVE) -> Select[Any]:
         .join(FloodZone.dataset)
         .where(
             high_risk,
-            func.ST_DWithin(FloodZonePiece.geom, target, band),
+            in_box,
+            func.ST_DWithin(FloodZonePiece.geom, planar_target, band_degrees),
             distance <= bindparam("radius_m", type_=Float),
             dataset_in_scope(scope),
         )

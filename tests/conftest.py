@@ -76,6 +76,8 @@ def app(database_url: str) -> Iterator[Flask]:
             "WTF_CSRF_ENABLED": False,
             # Rolled-back tests reuse data versions, so cached tiles could outlive their data.
             "GEOAPP_TILE_CACHE_MB": 0,
+            # Every test calls from 127.0.0.1; the limits are tested with apps of their own.
+            "GEOAPP_RATELIMIT_ENABLED": False,
         }
     )
     with application.app_context():

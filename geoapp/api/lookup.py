@@ -11,7 +11,7 @@ from geoapp.api import bp
 from geoapp.auth import read_only, require_role
 from geoapp.batch import BatchPoint, points_from_csv, points_from_geojson
 from geoapp.errors import AppError, InvalidInput
-from geoapp.exposure import parcel_exposure, parcel_geometry
+from geoapp.exposure import ParcelLimits, parcel_exposure, parcel_geometry
 from geoapp.extensions import db
 from geoapp.lookup import lookup_point, lookup_points
 from geoapp.params import (
@@ -134,6 +134,7 @@ def lookup_area() -> ResponseReturnValue:
         raise InvalidInput(
             "the body must be a GeoJSON Polygon or MultiPolygon", code="invalid_json"
         )
-    geometry, repaired = parcel_geometry(body, parse_bool(request.args, "repair"))
+    geometry, repaired = parcel_geometry(body, parse_bool(request.args, "repair"),
+                                         ParcelLimits.from_config(current_app.config))
     exposure = parcel_exposure(db.session, geometry, repaired, parse_scope(request.args))
     return jsonify(exposure_json(exposure))

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from geoapp import accounts
 from geoapp.models import User
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import SERVER_SECRET_KEY, TEST_PASSWORD
 from tests.test_browser import CHROMIUM_FLAGS, KNOWN, TILES_DRAWN, chromium_path, sample_in_db
 
 pytestmark = pytest.mark.browser
@@ -95,7 +95,7 @@ def server(database_url, sample_in_db, basemap, analyst) -> Iterator[str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "csp-browser-test",
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SERVER_SECRET_KEY,
            "GEOAPP_BASEMAP_URL": basemap[0], "GEOAPP_GEOCODER_URL": ""}
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
