@@ -13,7 +13,7 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from tqdm import tqdm
 
-from geoapp import PROJECT_DIR, accounts, imports, jobs, pipeline
+from geoapp import PROJECT_DIR, accounts, imports, jobs, pipeline, serve
 from geoapp.errors import AppError
 from geoapp.extensions import db
 from geoapp.models import ROLES
@@ -177,5 +177,5 @@ def create_token(email: str, name: str) -> None:
 
 def register_cli(app: Flask) -> None:
     """Attach the command groups to the app."""
-    for group in (zones_cli, users_cli, tokens_cli, worker):
+    for group in (zones_cli, users_cli, tokens_cli, worker, serve.serve):
         app.cli.add_command(group)
