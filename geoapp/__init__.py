@@ -54,6 +54,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_read_guard(app)
     register_input_guard(app)
 
+    from geoapp.admin import register_audit
+
+    register_audit(app)
+
     from geoapp.serve import trust_proxies
 
     trust_proxies(app)
