@@ -101,7 +101,10 @@ def server_options(host: str, port: int, workers: int, threads: int, max_connect
               help="Log every request on stdout.")
 def serve(host: str | None, port: int | None, workers: int | None, threads: int | None,
           access_log: bool) -> None:
-    """Serve the web app (Granian, robust to slow and idle clients) until interrupted."""
+    """Serve the web app with Granian until interrupted.
+
+    Slow or idle clients hold no Python thread; see docs/security/serve.md for the limits.
+    """
     from granian import Granian
 
     config = current_app.config
