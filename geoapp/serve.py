@@ -20,6 +20,7 @@ What Granian bounds, and what it does not (see docs/security/serve.md):
 
 from __future__ import annotations
 
+import ipaddress
 import resource
 from typing import Any
 
@@ -61,6 +62,16 @@ def raise_open_file_limit() -> int:
         except (ValueError, OSError):
             pass  # a sandbox may refuse; serving with the lower limit is still correct
     return soft
+
+
+def exposed_without_proxy(host: str, trusted_proxies: int) -> bool:
+    """Whether clients other than this machine reach the server with no proxy declared in front."""
+    if trusted_proxies > 0 or host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True  # a host name: assume it is reachable from elsewhere
 
 
 def server_options(host: str, port: int, workers: int, threads: int, max_connections: int,
@@ -117,5 +128,10 @@ def serve(host: str | None, port: int | None, workers: int | None, threads: int 
         header_timeout_s=config["GEOAPP_SERVE_HEADER_TIMEOUT_S"],
         access_log=access_log,
     )
+    if exposed_without_proxy(options["address"], config["GEOAPP_TRUSTED_PROXIES"]):
+        click.echo(
+            f"warning: serving on {options['address']} with no proxy in front: a client that "
+            "sends a request body slowly holds a thread; put nginx in front "
+            "(deploy/nginx/) and set GEOAPP_TRUSTED_PROXIES (docs/security/serve.md)", err=True)
     raise_open_file_limit()
     Granian(**options).serve()

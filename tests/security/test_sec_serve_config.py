@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from geoapp.config import DEFAULTS, build_config
-from geoapp.serve import server_options
+from geoapp.serve import exposed_without_proxy, server_options
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -59,3 +59,12 @@ def test_serve_options_come_from_the_settings() -> None:
     assert options["blocking_threads"] == 6 and options["backpressure"] == 500
     assert options["http1_settings"].header_read_timeout == 7500
     assert options["interface"] == "wsgi" and options["factory"] is True
+
+
+@pytest.mark.parametrize(("host", "proxies", "warned"), [
+    ("127.0.0.1", 0, False), ("localhost", 0, False), ("::1", 0, False),
+    ("0.0.0.0", 0, True), ("192.0.2.10", 0, True), ("app.example.org", 0, True),
+    ("0.0.0.0", 1, False),
+])
+def test_serving_beyond_loopback_without_a_proxy_is_warned_about(host, proxies, warned) -> None:
+    assert exposed_without_proxy(host, proxies) is warned
