@@ -14,4 +14,5 @@ RUN pip install --no-cache-dir -e . && mkdir -p instance
 
 ENV FLASK_APP=geoapp PYTHONUNBUFFERED=1
 EXPOSE 5000
-CMD ["gunicorn", "--bind", "0.0.0.0:5000", "--workers", "2", "--threads", "4", "--access-logfile", "-", "geoapp:create_app()"]
+# Granian via `flask serve` (docs/security/serve.md); workers and threads from GEOAPP_SERVE_*.
+CMD ["flask", "--app", "geoapp", "serve", "--host", "0.0.0.0", "--port", "5000"]

@@ -62,8 +62,7 @@ run: sample
 	@echo "FloodManager on http://$(HOST):$(PORT)  (map: /, lookup: /api/lookup?lon=..&lat=.., health: /healthz)"
 	@# The import worker runs beside the web server and stops with it.
 	@$(BIN)/flask worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WEB_WORKERS) --threads 4 \
-		--access-logfile - "geoapp:create_app()"
+	$(BIN)/flask --app geoapp serve --host $(HOST) --port $(PORT) --workers $(WEB_WORKERS)
 
 browser:
 	@bash scripts/browser.sh >/dev/null

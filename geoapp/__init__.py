@@ -72,6 +72,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_cors(app)
     install_public_address(app)
 
+    from geoapp.admin import register_audit
+
+    register_audit(app)
+
     from geoapp.cli import register_cli
 
     register_cli(app)

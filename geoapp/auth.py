@@ -133,9 +133,10 @@ def authenticate_request(minimum_role: str) -> User:
         g.auth_method = "session"
     else:
         raise Unauthorized("sign in or send 'Authorization: Bearer <token>'")
+    # Set before the role check, so that the audit log names who was refused.
+    g.user = user
     if not accounts.role_allows(user.role, minimum_role):
         raise Forbidden(f"this needs the {minimum_role} role; you are {user.role}")
-    g.user = user
     return user
 
 

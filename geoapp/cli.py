@@ -13,7 +13,7 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from tqdm import tqdm
 
-from geoapp import PROJECT_DIR, accounts, imports, jobs, pipeline
+from geoapp import PROJECT_DIR, accounts, audit, imports, jobs, pipeline, serve
 from geoapp.errors import AppError
 from geoapp.extensions import db
 from geoapp.models import ROLES
@@ -54,6 +54,14 @@ def fail(error: AppError) -> None:
     raise click.ClickException(error.message)
 
 
+def audited(action: str, status: int, target_type: str, target_id: int | None = None,
+            **details: str) -> None:
+    """Record a write command (or its refusal) in the audit log, on its own commit."""
+    audit.record_command(db.session, f"cli.{action}", status, target_type=target_type,
+                         target_id=target_id, details=details)
+    db.session.commit()
+
+
 @zones_cli.command("load-sample")
 @click.option(
     "--path",
@@ -79,7 +87,9 @@ def load_sample(path: Path, name: str) -> None:
         db.session.commit()
     except AppError as error:
         db.session.rollback()
+        audited("zones.load-sample", error.status, "dataset", file=path.name)
         fail(error)
+    audited("zones.load-sample", 201, "dataset", dataset.id, file=path.name)
     click.echo(f"loaded dataset {dataset.id} '{name}': {dataset.feature_count} zones")
 
 
@@ -122,7 +132,9 @@ def import_file(path: Path, name: str | None, layer: str | None, source_crs: str
         db.session.commit()
     except AppError as error:
         db.session.rollback()
+        audited("zones.import", error.status, "dataset", file=path.name)
         fail(error)
+    audited("zones.import", 201, "dataset", dataset.id, file=path.name)
     click.echo(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
     click.echo(f"dataset {dataset.id} '{dataset.name}': {report.imported} zones imported", err=True)
 
@@ -153,7 +165,9 @@ def create_user(email: str, role: str, password: str) -> None:
         db.session.commit()
     except AppError as error:
         db.session.rollback()
+        audited("users.create", error.status, "user", email=email, role=role)
         fail(error)
+    audited("users.create", 201, "user", user.id, email=user.email, role=user.role)
     click.echo(f"created {user.role} {user.email} (id {user.id})")
 
 
@@ -203,7 +217,9 @@ def create_token(email: str, name: str) -> None:
         db.session.commit()
     except AppError as error:
         db.session.rollback()
+        audited("tokens.create", error.status, "token", owner=email)
         fail(error)
+    audited("tokens.create", 201, "token", issued.token.id, owner=user.email)
     click.echo(issued.secret)
     click.echo(
         f"token {issued.token.id} for {user.email}; store it now, it is not shown again", err=True
@@ -212,5 +228,5 @@ def create_token(email: str, name: str) -> None:
 
 def register_cli(app: Flask) -> None:
     """Attach the command groups to the app."""
-    for group in (zones_cli, users_cli, tokens_cli, worker):
+    for group in (zones_cli, users_cli, tokens_cli, worker, serve.serve):
         app.cli.add_command(group)

@@ -102,6 +102,15 @@ DEFAULTS: dict[str, Any] = {
     # Origins allowed to read the public API from other sites' pages (comma-separated, "*"
     # for any, empty for none). Never for writes, never with credentials.
     "GEOAPP_CORS_ORIGINS": "*",
+    # `flask serve` (Granian): where it listens, its processes, the requests each runs at once,
+    # the connections each keeps open (more wait to be accepted), and how long a client may
+    # take to send its headers (docs/security/serve.md).
+    "GEOAPP_SERVE_HOST": "127.0.0.1",
+    "GEOAPP_SERVE_PORT": 5000,
+    "GEOAPP_SERVE_WORKERS": 2,
+    "GEOAPP_SERVE_THREADS": 8,
+    "GEOAPP_SERVE_MAX_CONNECTIONS": 1024,
+    "GEOAPP_SERVE_HEADER_TIMEOUT_S": 10.0,
 }
 
 # Secret keys seen in examples and shipped configurations; sessions signed with them can be
@@ -143,9 +152,15 @@ def normalise_database_url(url: str) -> str:
 
 
 def _secret_key(instance_path: str) -> str:
-    """SECRET_KEY from the environment, else one generated once and kept in the instance folder."""
+    """SECRET_KEY, else the file SECRET_KEY_FILE names, else a key kept in the instance folder."""
     if os.environ.get("SECRET_KEY"):
         return os.environ["SECRET_KEY"]
+    if os.environ.get("SECRET_KEY_FILE"):
+        # A key generated into a volume or a secrets mount (docker compose); never a default.
+        key = Path(os.environ["SECRET_KEY_FILE"]).read_text().strip()
+        if not key:
+            raise RuntimeError("SECRET_KEY_FILE names an empty file")
+        return key
     key_file = Path(instance_path) / "secret_key"
     key_file.parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -287,3 +287,31 @@ class RateLimitCounter(Base):
     key: Mapped[str] = mapped_column(Text, primary_key=True)
     hits: Mapped[int] = mapped_column(BigInteger)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class AuditEvent(Base):
+    """One recorded write or attempted write: who, when, from where, what, and its outcome."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    # NULL for anonymous (denied) attempts and CLI commands; the email is kept as it was, so
+    # the record still says who after the account is deleted.
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    user_email: Mapped[str | None] = mapped_column(String(254))
+    # The endpoint (`api.create_token`) or CLI command (`cli.tokens.create`).
+    action: Mapped[str] = mapped_column(String(80), index=True)
+    method: Mapped[str | None] = mapped_column(String(10))
+    path: Mapped[str | None] = mapped_column(String(512))
+    target_type: Mapped[str | None] = mapped_column(String(64))
+    target_id: Mapped[str | None] = mapped_column(String(128))
+    # The HTTP status of the answer (for the CLI: what the same write gets over HTTP).
+    status: Mapped[int] = mapped_column(Integer)
+    client_addr: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))

@@ -199,6 +199,45 @@ def dataset_paths(bearer: list[dict[str, list[str]]]) -> dict[str, Any]:
     }
 
 
+def audit_paths(bearer: list[dict[str, list[str]]]) -> dict[str, Any]:
+    """The audit log (GET /audit, admins only)."""
+    nullable_object = {"type": "object", "nullable": True}
+    event = {"type": "object",
+             "required": ["id", "occurred_at", "action", "status"],
+             "properties": {"id": {"type": "integer"}, "occurred_at": {"type": "string"},
+                            "user": nullable_object, "action": {"type": "string"},
+                            "method": {"type": "string", "nullable": True},
+                            "path": {"type": "string", "nullable": True},
+                            "target": nullable_object, "status": {"type": "integer"},
+                            "client_addr": {"type": "string", "nullable": True},
+                            "user_agent": {"type": "string", "nullable": True},
+                            "details": {"type": "object"}}}
+    page = {"type": "object", "required": ["events", "limit", "offset", "links"],
+            "properties": {"events": {"type": "array", "items": event},
+                           "limit": {"type": "integer"}, "offset": {"type": "integer"},
+                           "links": {"type": "array", "items": ref("schemas", "Link")}}}
+    return {
+        "/audit": {
+            "get": {
+                "summary": "Audit log of writes and refused attempts, newest first (admin)",
+                "operationId": "getAuditLog",
+                "security": bearer,
+                "parameters": [
+                    query_param("user", {"type": "string"}, "Only events of this user (email "
+                                "or id)"),
+                    query_param("action", {"type": "string"}, "Only this action, e.g. "
+                                "api.create_token"),
+                    query_param("limit", {"type": "integer", "minimum": 1, "maximum": 500},
+                                "Events per page (default 50)"),
+                    query_param("offset", {"type": "integer", "minimum": 0}, "Events to skip"),
+                ],
+                "responses": {"200": json_response("A page of events", page),
+                              **error_responses(400, 401, 403)},
+            }
+        },
+    }
+
+
 def tile_paths(collection_id: dict[str, Any]) -> dict[str, Any]:
     """Vector tiles (OGC API - Tiles) and their TileJSON."""
     matrix_set = path_param("tileMatrixSetId", {"type": "string", "enum": ["WebMercatorQuad"]},
@@ -652,6 +691,7 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                 }
             },
             **dataset_paths(bearer),
+            **audit_paths(bearer),
             **tile_paths(collection_id),
         },
         "components": {
