@@ -1,24 +1,40 @@
-"""Background imports on procrastinate, a job queue kept in PostgreSQL (no other service).
+"""Background imports and exports on procrastinate, a job queue kept in PostgreSQL.
 
-`flask worker` runs the worker; `queue_for(app)` gives the queue to defer jobs on. A job
-carries the dataset id, the upload's working directory and the import options; procrastinate
-hands each job to exactly one worker, however many run.
+`flask worker` runs the worker; `queue_for(app)` gives the queue to defer jobs on. An import
+job carries the dataset id, the upload's working directory and the import options; an export
+job carries the export's id. procrastinate hands each job to exactly one worker, however many
+run.
+
+Every worker also keeps the others honest, every GEOAPP_WORKER_SWEEP_S seconds: jobs of
+workers whose heartbeat stopped go back in the queue, working directories whose owner died
+are removed, and expired or orphaned export files are deleted (see `sweep`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import procrastinate
 from flask import Flask
 
-from geoapp import imports, pipeline, uploads
+from geoapp import export_jobs, exports, imports, pipeline, uploads, workdirs
+from geoapp.errors import AppError
 from geoapp.extensions import db
 
 QUEUE = "imports"
+EXPORT_QUEUE = "exports"
+QUEUES = (QUEUE, EXPORT_QUEUE)
 IMPORT_TASK = "geoapp:import_dataset"
+EXPORT_TASK = "geoapp:export_dataset"
+# Prefixes of the working directories under GEOAPP_WORK_DIR (see geoapp.workdirs).
+WORKER_DIR_PREFIX = "worker-"
+EXPORT_DIR_PREFIX = "export-"
 # The Flask app of a worker process, set by `flask worker` (jobs run outside any request).
 _worker_app: dict[str, Flask] = {}
 
@@ -42,6 +58,7 @@ def queue_for(app: Flask) -> procrastinate.App:
         # renamed in place when added, so a second app in one process (tests, scripts) got
         # "geoapp:geoapp:..." and its jobs went to the default queue, which no worker reads.
         queue.task(name=IMPORT_TASK, queue=QUEUE)(import_dataset)
+        queue.task(name=EXPORT_TASK, queue=EXPORT_QUEUE)(export_dataset)
         app.extensions["geoapp.queue"] = queue
     return queue
 
@@ -52,6 +69,26 @@ def upload_limits(config: Any) -> uploads.UnpackLimits:
         max_uncompressed_bytes=config["GEOAPP_UPLOAD_MAX_UNPACKED_MB"] * 1024 * 1024,
         max_ratio=config["GEOAPP_UPLOAD_MAX_RATIO"],
     )
+
+
+def _instance_subdir(app: Flask, setting: str, default: str) -> Path:
+    configured = app.config[setting]
+    return Path(configured) if configured else Path(app.instance_path) / default
+
+
+def export_dir(app: Flask) -> Path:
+    """Where finished exports are kept (GEOAPP_EXPORT_DIR, default instance/exports)."""
+    return _instance_subdir(app, "GEOAPP_EXPORT_DIR", "exports")
+
+
+def work_dir(app: Flask) -> Path:
+    """Where exports are written and workers keep scratch files (GEOAPP_WORK_DIR)."""
+    return _instance_subdir(app, "GEOAPP_WORK_DIR", "work")
+
+
+def upload_dir(app: Flask) -> Path:
+    """Where uploads wait for the worker (GEOAPP_UPLOAD_DIR, default instance/uploads)."""
+    return _instance_subdir(app, "GEOAPP_UPLOAD_DIR", "uploads")
 
 
 def perform_import(app: Flask, dataset_id: int, upload: str, options: dict[str, Any]) -> None:
@@ -72,6 +109,46 @@ def import_dataset(dataset_id: int, upload: str, options: dict[str, Any]) -> Non
     perform_import(_worker_app["app"], dataset_id, upload, options)
 
 
+def perform_export(app: Flask, export_id: str) -> None:
+    """Write a queued export into the export directory, batch by batch, and mark it ready.
+
+    The file is written in a locked working directory removed whatever happens (a sweep
+    removes it if this process dies), then moved into place; a refusal marks the export failed.
+    """
+    with app.app_context():
+        session = db.session
+        export = export_jobs.claim(session, export_id)
+        if export is None:
+            return
+        config = app.config
+        try:
+            with workdirs.locked_dir(work_dir(app), EXPORT_DIR_PREFIX) as workdir:
+                written = exports.write_export(
+                    session, export.dataset_id, exports.FORMATS[export.format], workdir,
+                    config["GEOAPP_EXPORT_BATCH_ZONES"])
+                session.rollback()  # ends the read transaction before the file is moved
+                target = export_dir(app) / export_id
+                shutil.rmtree(target, ignore_errors=True)  # a half-moved earlier attempt
+                target.mkdir(parents=True)
+                final = target / written.path.name
+                shutil.move(written.path, final)
+            export_jobs.mark_ready(session, export_id, final.name, final.stat().st_size,
+                                   config["GEOAPP_EXPORT_TTL_S"])
+        except AppError as error:
+            session.rollback()
+            export_jobs.mark_failed(session, export_id, error.message)
+        except Exception:
+            session.rollback()
+            export_jobs.mark_failed(session, export_id,
+                                    "the export failed on an internal error; ask again later")
+            raise
+
+
+def export_dataset(export_id: str) -> None:
+    """The queued export job (runs in `flask worker`)."""
+    perform_export(_worker_app["app"], export_id)
+
+
 def enqueue_import(app: Flask, dataset_id: int, upload: Path,
                    options: pipeline.ImportOptions) -> None:
     """Queue an import job for a pending dataset."""
@@ -81,30 +158,152 @@ def enqueue_import(app: Flask, dataset_id: int, upload: Path,
             dataset_id=dataset_id, upload=str(upload), options=imports.options_json(options))
 
 
-def retry_stalled_imports(app: Flask, seconds_since_heartbeat: float) -> int:
-    """Put back in the queue the imports of workers that died (no heartbeat for a while).
+def enqueue_export(app: Flask, export_id: str) -> None:
+    """Queue the job that writes an export."""
+    queue = queue_for(app)
+    with queue.open():
+        queue.configure_task(EXPORT_TASK).defer(export_id=export_id)
 
-    Their transaction was rolled back with their connection and their upload is still on disk,
-    so the import simply runs again.
+
+async def _retry_stalled(queue: procrastinate.App, seconds_since_heartbeat: float) -> int:
+    """Put back in the queue the jobs of workers without a heartbeat for that long."""
+    retried = 0
+    for name in QUEUES:
+        for job in await queue.job_manager.get_stalled_jobs(
+                queue=name, seconds_since_heartbeat=seconds_since_heartbeat):
+            try:
+                await queue.job_manager.retry_job(job)
+            except procrastinate.exceptions.ConnectorException:
+                continue  # another worker's sweep retried it first
+            retried += 1
+    return retried
+
+
+async def _pending_uploads(queue: procrastinate.App) -> set[Path]:
+    """The upload directories that queued or running import jobs still need."""
+    needed = set()
+    for status in ("todo", "doing"):
+        for job in await queue.job_manager.list_jobs_async(task=IMPORT_TASK, status=status):
+            upload = job.task_kwargs.get("upload")
+            if isinstance(upload, str):
+                needed.add(Path(upload).parent.resolve())
+    return needed
+
+
+def retry_stalled_jobs(app: Flask, seconds_since_heartbeat: float) -> int:
+    """Put back in the queue the jobs of workers that died (no heartbeat for a while).
+
+    An import's transaction was rolled back with its connection and its upload is still on
+    disk, so it simply runs again; an export is written again from the start.
     """
     queue = queue_for(app)
 
     async def retry() -> int:
         async with queue.open_async():
-            stalled = list(await queue.job_manager.get_stalled_jobs(
-                queue=QUEUE, task_name=IMPORT_TASK,
-                seconds_since_heartbeat=seconds_since_heartbeat))
-            for job in stalled:
-                await queue.job_manager.retry_job(job)
-        return len(stalled)
+            return await _retry_stalled(queue, seconds_since_heartbeat)
 
     return asyncio.run(retry())
 
 
+@dataclass
+class SweepReport:
+    """What one sweep did."""
+
+    retried_jobs: int = 0
+    removed: list[Path] = field(default_factory=list)
+    expired_exports: int = 0
+
+
+def sweep_files(app: Flask, needed_uploads: set[Path]) -> SweepReport:
+    """Remove dead working directories, expired and orphaned exports, and abandoned uploads.
+
+    Working directories are dead when no process holds their lock; export directories when
+    their export is no longer queued, running or ready; upload directories when no queued or
+    running import needs them and they are older than GEOAPP_ORPHAN_UPLOAD_AGE_S (a request
+    may be between saving one and queueing its job).
+    """
+    report = SweepReport()
+    scratch = work_dir(app)
+    for prefix in (WORKER_DIR_PREFIX, EXPORT_DIR_PREFIX):
+        report.removed += workdirs.remove_abandoned(scratch, prefix)
+    with app.app_context():
+        session = db.session
+        report.expired_exports = len(export_jobs.expire_due(session))
+        export_jobs.purge_finished(session, app.config["GEOAPP_EXPORT_TTL_S"])
+        live = export_jobs.live_export_ids(session)
+    exported = export_dir(app)
+    if exported.is_dir():
+        for entry in exported.iterdir():
+            if entry.is_dir() and entry.name not in live:
+                uploads.remove_tree(entry)
+                report.removed.append(entry)
+    waiting = upload_dir(app)
+    oldest_allowed = time.time() - app.config["GEOAPP_ORPHAN_UPLOAD_AGE_S"]
+    if waiting.is_dir():
+        for entry in waiting.iterdir():
+            try:
+                stale = entry.is_dir() and entry.stat().st_mtime < oldest_allowed
+            except FileNotFoundError:
+                continue
+            if stale and entry.resolve() not in needed_uploads:
+                uploads.remove_tree(entry)
+                report.removed.append(entry)
+    return report
+
+
+async def sweep(app: Flask, queue: procrastinate.App, stalled_after_s: float) -> SweepReport:
+    """One round of upkeep: retry stalled jobs, then remove what nobody owns any more."""
+    retried = await _retry_stalled(queue, stalled_after_s)
+    needed = await _pending_uploads(queue)
+    report = await asyncio.to_thread(sweep_files, app, needed)
+    report.retried_jobs = retried
+    return report
+
+
+async def _keep_sweeping(app: Flask, queue: procrastinate.App, stalled_after_s: float,
+                         every_s: float) -> None:
+    """Sweep every `every_s` seconds until cancelled; a failed round is logged, not fatal."""
+    while True:
+        try:
+            report = await sweep(app, queue, stalled_after_s)
+        except Exception:
+            app.logger.exception("worker sweep failed; trying again in %s s", every_s)
+        else:
+            if report.retried_jobs:
+                app.logger.warning("retrying %d job(s) left by a worker that stopped",
+                                   report.retried_jobs)
+            for path in report.removed:
+                app.logger.info("removed abandoned %s", path)
+        await asyncio.sleep(every_s)
+
+
 def run_worker(app: Flask, concurrency: int = 1, stalled_after_s: float = 30.0) -> None:
-    """Process import jobs until interrupted, first taking back those of dead workers."""
+    """Process import and export jobs until interrupted, sweeping up after dead workers.
+
+    The worker's heartbeat is sent three times per `stalled_after_s`, so only a worker that
+    stopped is ever taken as stalled. Its scratch directory (where imports unpack) is locked
+    for its lifetime, so the other workers remove it if it is killed.
+    """
     _worker_app["app"] = app
-    retried = retry_stalled_imports(app, stalled_after_s)
-    if retried:
-        app.logger.warning("retrying %d import(s) left by a worker that stopped", retried)
-    queue_for(app).run_worker(queues=[QUEUE], concurrency=concurrency)
+    queue = queue_for(app)
+    scratch = workdirs.create(work_dir(app), WORKER_DIR_PREFIX)
+    # Imports unpack with tempfile.mkdtemp: into this worker's own, swept, directory.
+    tempfile.tempdir = str(scratch.path)
+
+    async def work() -> None:
+        async with queue.open_async():
+            sweeper = asyncio.create_task(_keep_sweeping(
+                app, queue, stalled_after_s, app.config["GEOAPP_WORKER_SWEEP_S"]))
+            try:
+                await queue.run_worker_async(
+                    queues=list(QUEUES), concurrency=concurrency,
+                    update_heartbeat_interval=max(stalled_after_s / 3, 0.5),
+                    stalled_worker_timeout=stalled_after_s)
+            finally:
+                sweeper.cancel()
+
+    try:
+        asyncio.run(work())
+    finally:
+        tempfile.tempdir = None
+        scratch.release()
