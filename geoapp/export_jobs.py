@@ -11,7 +11,7 @@ import re
 import uuid
 from pathlib import Path
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -49,7 +49,7 @@ def request_export(session: Session, dataset: Dataset, fmt: ExportFormat
     for _ in range(3):
         # Retire an expired file now rather than wait for the sweep, so it is never reused.
         session.execute(update(ExportJob).where(*key, ExportJob.status == READY,
-                                                ExportJob.expires_at <= func.now())
+                                                ExportJob.expires_at <= _utcnow())
                         .values(status=EXPIRED))
         created_id = session.scalar(
             insert(ExportJob)
@@ -106,18 +106,21 @@ def mark_failed(session: Session, export_id: str, message: str) -> None:
 def expire_due(session: Session) -> list[str]:
     """Retire the ready exports past their expiry; their ids (committed)."""
     expired = session.scalars(
-        update(ExportJob).where(ExportJob.status == READY, ExportJob.expires_at <= func.now())
+        update(ExportJob).where(ExportJob.status == READY, ExportJob.expires_at <= _utcnow())
         .values(status=EXPIRED).returning(ExportJob.id)).all()
     session.commit()
     return list(expired)
 
 
 def purge_finished(session: Session, older_than_s: float) -> int:
-    """Delete the rows of exports failed or expired more than `older_than_s` ago (committed)."""
+    """Forget exports failed or expired more than `older_than_s` ago (committed).
+
+    Until then their state still answers clients that poll an old status URL.
+    """
     cutoff = _utcnow() - dt.timedelta(seconds=older_than_s)
-    deleted = session.execute(delete(ExportJob).where(
-        ExportJob.status.in_((FAILED, EXPIRED)),
-        or_(ExportJob.expires_at <= cutoff, ExportJob.finished_at <= cutoff)))
+    deleted = session.execute(delete(ExportJob).where(or_(
+        and_(ExportJob.status == EXPIRED, ExportJob.expires_at <= cutoff),
+        and_(ExportJob.status == FAILED, ExportJob.finished_at <= cutoff))))
     session.commit()
     return deleted.rowcount
 

@@ -103,11 +103,14 @@ def send_open_file(handle: IO[bytes], filename: str, media_type: str,
     if etag:
         response.set_etag(etag)
     try:
-        return response.make_conditional(request.environ, accept_ranges=True,
-                                         complete_length=stat.st_size)
+        response = response.make_conditional(request.environ, accept_ranges=True,
+                                             complete_length=stat.st_size)
     except RequestedRangeNotSatisfiable:
         handle.close()
         raise
+    if response.status_code in (304, 412) or request.method == "HEAD":
+        handle.close()  # no body is sent
+    return response
 
 
 @bp.get("/exports/<export_id>")
