@@ -19,6 +19,7 @@ from geoalchemy2.shape import from_shape
 from shapely.geometry import MultiPolygon, box
 from sqlalchemy import func, insert, select
 from werkzeug.http import parse_options_header
+from werkzeug.test import EnvironBuilder
 
 from geoapp import export_jobs, exports, jobs, workdirs
 from geoapp.models import ExportJob, FloodZone
@@ -94,13 +95,27 @@ def test_small_export_is_still_written_in_the_request(client, session, make_data
     assert leftovers(export_dirs) == []
 
 
-def test_aborted_small_download_leaves_no_file(client, session, make_dataset,
+def test_aborted_small_download_leaves_no_file(app, client, session, make_dataset,
                                                export_dirs) -> None:
     dataset = make_dataset(name="aborted")
     add_zones(session, dataset, 20)
-    response = client.get(f"/api/datasets/{dataset.id}/export?format=gpkg", buffered=False)
-    assert response.status_code == 200
-    response.close()  # the client went away before reading anything
+    url = f"/api/datasets/{dataset.id}/export?format=gpkg"
+    # Through WSGI directly: the test client always reads a first block, a server whose
+    # client went away may read none before it closes the response.
+    statuses: list[str] = []
+    body = app.wsgi_app(EnvironBuilder(path=url).get_environ(),
+                        lambda status, headers, exc_info=None: statuses.append(status))
+    assert statuses == ["200 OK"]
+    body.close()
+    assert leftovers(export_dirs) == []
+    # Read in part, then closed.
+    response = client.get(url, buffered=False)
+    assert next(response.response)
+    response.close()
+    assert leftovers(export_dirs) == []
+    # HEAD: headers only, the file is never read.
+    head = client.head(url)
+    assert head.status_code == 200 and int(head.headers["Content-Length"]) > 0
     assert leftovers(export_dirs) == []
 
 
