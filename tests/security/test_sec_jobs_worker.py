@@ -210,3 +210,41 @@ def test_large_export_goes_through_a_real_worker(app, engine, dirs, workers, mon
         remove_dataset(engine, dataset_id)
     # Its dataset gone, the export's file is swept.
     wait_for(lambda: not any(dirs["exports"].iterdir()), timeout=30)
+
+
+def export_work_dirs(work: Path) -> set[Path]:
+    """Directories of exports being written."""
+    return {p for p in work.iterdir() if p.name.startswith(jobs.EXPORT_DIR_PREFIX)}
+
+
+def test_export_of_a_killed_worker_is_written_again_and_its_work_dir_removed(
+        app, engine, dirs, workers, monkeypatch, tmp_path) -> None:
+    for setting, value in (("GEOAPP_EXPORT_INLINE_MAX_ZONES", 1000),
+                           ("GEOAPP_EXPORT_DIR", str(dirs["exports"])),
+                           ("GEOAPP_WORK_DIR", str(dirs["work"]))):
+        monkeypatch.setitem(app.config, setting, value)
+    # One zone per batch: a genuinely long export (seconds), so it can be killed midway.
+    workers.env["GEOAPP_EXPORT_BATCH_ZONES"] = "1"
+    dataset_id = committed_dataset(engine, 40000, "export killed midway")
+    client = app.test_client()
+    try:
+        status_url = client.get(f"/api/datasets/{dataset_id}/export?format=gpkg"
+                                ).headers["Location"]
+        first = workers.start()
+        dead_dirs = wait_for(lambda: client.get(status_url).get_json()["status"] == "running"
+                             and export_work_dirs(dirs["work"]), timeout=120)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+        assert client.get(status_url).get_json()["status"] == "running"
+        assert all(d.exists() for d in dead_dirs)
+        workers.start()
+        state = wait_for(lambda: (body := client.get(status_url).get_json())["status"]
+                         in ("ready", "failed") and body, timeout=150)
+        assert state["status"] == "ready", state
+        copy = tmp_path / "copy.gpkg"
+        copy.write_bytes(client.get(state["download"]).data)
+        assert pyogrio.read_info(str(copy))["features"] == 40000
+        wait_for(lambda: not any(d.exists() for d in dead_dirs), timeout=30)
+        assert export_work_dirs(dirs["work"]) == set()
+    finally:
+        remove_dataset(engine, dataset_id)
