@@ -35,6 +35,11 @@ EXPORT_TASK = "geoapp:export_dataset"
 # Prefixes of the working directories under GEOAPP_WORK_DIR (see geoapp.workdirs).
 WORKER_DIR_PREFIX = "worker-"
 EXPORT_DIR_PREFIX = "export-"
+# Working directories the web processes and `flask zones import` make in the system's
+# temporary directory; unlocked, so only their age tells that their owner died. A day: a CLI
+# import of a whole state may run for hours and does not touch its directory meanwhile.
+SYSTEM_TEMP_PREFIXES = ("geoapp-import-", "geoapp-export-")
+SYSTEM_TEMP_MAX_AGE_S = 24 * 3600.0
 # The Flask app of a worker process, set by `flask worker` (jobs run outside any request).
 _worker_app: dict[str, Flask] = {}
 
@@ -214,13 +219,29 @@ class SweepReport:
     expired_exports: int = 0
 
 
-def sweep_files(app: Flask, needed_uploads: set[Path]) -> SweepReport:
+def _remove_older(entries: list[Path], oldest_allowed: float, keep: set[Path]) -> list[Path]:
+    """Remove the directories last changed before `oldest_allowed` (a time), except `keep`."""
+    removed = []
+    for entry in entries:
+        try:
+            stale = entry.is_dir() and entry.stat().st_mtime < oldest_allowed
+        except FileNotFoundError:
+            continue
+        if stale and entry.resolve() not in keep:
+            uploads.remove_tree(entry)
+            removed.append(entry)
+    return removed
+
+
+def sweep_files(app: Flask, needed_uploads: set[Path],
+                system_temp: Path | None = None) -> SweepReport:
     """Remove dead working directories, expired and orphaned exports, and abandoned uploads.
 
     Working directories are dead when no process holds their lock; export directories when
     their export is no longer queued, running or ready; upload directories when no queued or
     running import needs them and they are older than GEOAPP_ORPHAN_UPLOAD_AGE_S (a request
-    may be between saving one and queueing its job).
+    may be between saving one and queueing its job); the web's and CLI's import directories
+    in `system_temp` after SYSTEM_TEMP_MAX_AGE_S.
     """
     report = SweepReport()
     scratch = work_dir(app)
@@ -240,32 +261,31 @@ def sweep_files(app: Flask, needed_uploads: set[Path]) -> SweepReport:
     waiting = upload_dir(app)
     oldest_allowed = time.time() - app.config["GEOAPP_ORPHAN_UPLOAD_AGE_S"]
     if waiting.is_dir():
-        for entry in waiting.iterdir():
-            try:
-                stale = entry.is_dir() and entry.stat().st_mtime < oldest_allowed
-            except FileNotFoundError:
-                continue
-            if stale and entry.resolve() not in needed_uploads:
-                uploads.remove_tree(entry)
-                report.removed.append(entry)
+        report.removed += _remove_older(list(waiting.iterdir()), oldest_allowed,
+                                        needed_uploads)
+    if system_temp is not None and system_temp.is_dir():
+        report.removed += _remove_older(
+            [p for p in system_temp.iterdir() if p.name.startswith(SYSTEM_TEMP_PREFIXES)],
+            time.time() - SYSTEM_TEMP_MAX_AGE_S, set())
     return report
 
 
-async def sweep(app: Flask, queue: procrastinate.App, stalled_after_s: float) -> SweepReport:
+async def sweep(app: Flask, queue: procrastinate.App, stalled_after_s: float,
+                system_temp: Path | None = None) -> SweepReport:
     """One round of upkeep: retry stalled jobs, then remove what nobody owns any more."""
     retried = await _retry_stalled(queue, stalled_after_s)
     needed = await _pending_uploads(queue)
-    report = await asyncio.to_thread(sweep_files, app, needed)
+    report = await asyncio.to_thread(sweep_files, app, needed, system_temp)
     report.retried_jobs = retried
     return report
 
 
 async def _keep_sweeping(app: Flask, queue: procrastinate.App, stalled_after_s: float,
-                         every_s: float) -> None:
+                         every_s: float, system_temp: Path) -> None:
     """Sweep every `every_s` seconds until cancelled; a failed round is logged, not fatal."""
     while True:
         try:
-            report = await sweep(app, queue, stalled_after_s)
+            report = await sweep(app, queue, stalled_after_s, system_temp)
         except Exception:
             app.logger.exception("worker sweep failed; trying again in %s s", every_s)
         else:
@@ -287,13 +307,14 @@ def run_worker(app: Flask, concurrency: int = 1, stalled_after_s: float = 30.0) 
     _worker_app["app"] = app
     queue = queue_for(app)
     scratch = workdirs.create(work_dir(app), WORKER_DIR_PREFIX)
+    system_temp = Path(tempfile.gettempdir())
     # Imports unpack with tempfile.mkdtemp: into this worker's own, swept, directory.
     tempfile.tempdir = str(scratch.path)
 
     async def work() -> None:
         async with queue.open_async():
             sweeper = asyncio.create_task(_keep_sweeping(
-                app, queue, stalled_after_s, app.config["GEOAPP_WORKER_SWEEP_S"]))
+                app, queue, stalled_after_s, app.config["GEOAPP_WORKER_SWEEP_S"], system_temp))
             try:
                 await queue.run_worker_async(
                     queues=list(QUEUES), concurrency=concurrency,

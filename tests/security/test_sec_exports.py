@@ -303,13 +303,20 @@ def test_sweep_removes_what_dead_processes_left(app, session, export_dirs, monke
     for directory in (old_unneeded, old_needed, young):
         directory.mkdir(parents=True)
         (directory / "upload.zip").write_bytes(b"PK")
-    for directory in (old_unneeded, old_needed):
+    # Import directories of web requests in the system's temporary directory: no lock.
+    system_temp = tmp_path / "system-tmp"
+    old_import, young_import, not_ours = (system_temp / n for n in (
+        "geoapp-import-old", "geoapp-import-young", "someone-else"))
+    for directory in (old_import, young_import, not_ours):
+        directory.mkdir(parents=True)
+    for directory in (old_unneeded, old_needed, old_import, not_ours):
         os.utime(directory, (0, 0))
     try:
-        jobs.sweep_files(app, {old_needed.resolve()})
+        jobs.sweep_files(app, {old_needed.resolve()}, system_temp)
         assert alive.path.is_dir() and not dead.path.exists()
         assert not orphan_export.exists()
         assert not old_unneeded.exists() and old_needed.is_dir() and young.is_dir()
+        assert not old_import.exists() and young_import.is_dir() and not_ours.is_dir()
     finally:
         alive.release()
 
