@@ -97,8 +97,9 @@ def mark_ready(session: Session, export_id: str, stored_name: str, size_bytes: i
 
 
 def mark_failed(session: Session, export_id: str, message: str) -> None:
-    """Record why an export could not be written (committed)."""
-    session.execute(update(ExportJob).where(ExportJob.id == export_id).values(
+    """Record why an export could not be written, unless it was written after all (committed)."""
+    session.execute(update(ExportJob).where(ExportJob.id == export_id,
+                                            ExportJob.status.in_((QUEUED, RUNNING))).values(
         status=FAILED, error=message, finished_at=_utcnow()))
     session.commit()
 

@@ -21,11 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import procrastinate
+import procrastinate.jobs
 from flask import Flask
+from sqlalchemy import update
 
 from geoapp import export_jobs, exports, imports, pipeline, uploads, workdirs
 from geoapp.errors import AppError
 from geoapp.extensions import db
+from geoapp.models import Dataset
 
 QUEUE = "imports"
 EXPORT_QUEUE = "exports"
@@ -35,6 +38,8 @@ EXPORT_TASK = "geoapp:export_dataset"
 # Prefixes of the working directories under GEOAPP_WORK_DIR (see geoapp.workdirs).
 WORKER_DIR_PREFIX = "worker-"
 EXPORT_DIR_PREFIX = "export-"
+# A job whose worker died this many times is given up: it may be what kills them (memory).
+MAX_ATTEMPTS = 3
 # Working directories the web processes and `flask zones import` make in the system's
 # temporary directory; unlocked, so only their age tells that their owner died. A day: a CLI
 # import of a whole state may run for hours and does not touch its directory meanwhile.
@@ -170,18 +175,57 @@ def enqueue_export(app: Flask, export_id: str) -> None:
         queue.configure_task(EXPORT_TASK).defer(export_id=export_id)
 
 
-async def _retry_stalled(queue: procrastinate.App, seconds_since_heartbeat: float) -> int:
+@dataclass
+class StalledJobs:
+    """Jobs of dead workers: those queued again, and those given up after MAX_ATTEMPTS."""
+
+    retried: int = 0
+    abandoned: list[procrastinate.jobs.Job] = field(default_factory=list)
+
+
+async def _retry_stalled(queue: procrastinate.App,
+                         seconds_since_heartbeat: float) -> StalledJobs:
     """Put back in the queue the jobs of workers without a heartbeat for that long."""
-    retried = 0
+    found = StalledJobs()
     for name in QUEUES:
         for job in await queue.job_manager.get_stalled_jobs(
                 queue=name, seconds_since_heartbeat=seconds_since_heartbeat):
             try:
-                await queue.job_manager.retry_job(job)
+                if job.attempts + 1 >= MAX_ATTEMPTS:
+                    await queue.job_manager.finish_job(
+                        job, status=procrastinate.jobs.Status.FAILED, delete_job=False)
+                    found.abandoned.append(job)
+                else:
+                    await queue.job_manager.retry_job(job)
+                    found.retried += 1
             except procrastinate.exceptions.ConnectorException:
-                continue  # another worker's sweep retried it first
-            retried += 1
-    return retried
+                continue  # another worker's sweep handled it first
+    return found
+
+
+def _fail_unfinished_import(dataset_id: int, message: str) -> None:
+    """Mark an import failed unless it finished after all (its worker died after the commit)."""
+    # Here rather than imports.fail, which marks failed whatever the state.
+    db.session.execute(update(Dataset).where(
+        Dataset.id == dataset_id, Dataset.status.in_((imports.QUEUED, imports.IMPORTING))
+    ).values(status=imports.FAILED, error=message))
+    db.session.commit()
+
+
+def record_abandoned(app: Flask, abandoned: list[procrastinate.jobs.Job]) -> None:
+    """Mark the imports and exports of given-up jobs failed, and remove their uploads."""
+    message = (f"its worker stopped {MAX_ATTEMPTS} times while doing it (out of memory?); "
+               "nothing was kept")
+    with app.app_context():
+        for job in abandoned:
+            kwargs = job.task_kwargs
+            if job.task_name == IMPORT_TASK:
+                _fail_unfinished_import(int(kwargs["dataset_id"]),
+                                        f"the import failed: {message}")
+                uploads.remove_tree(Path(str(kwargs["upload"])).parent)
+            elif job.task_name == EXPORT_TASK:
+                export_jobs.mark_failed(db.session, str(kwargs["export_id"]),
+                                        f"the export failed: {message}")
 
 
 async def _pending_uploads(queue: procrastinate.App) -> set[Path]:
@@ -195,19 +239,22 @@ async def _pending_uploads(queue: procrastinate.App) -> set[Path]:
     return needed
 
 
-def retry_stalled_jobs(app: Flask, seconds_since_heartbeat: float) -> int:
+def retry_stalled_jobs(app: Flask, seconds_since_heartbeat: float) -> StalledJobs:
     """Put back in the queue the jobs of workers that died (no heartbeat for a while).
 
     An import's transaction was rolled back with its connection and its upload is still on
-    disk, so it simply runs again; an export is written again from the start.
+    disk, so it simply runs again; an export is written again from the start. A job that
+    already took MAX_ATTEMPTS workers down is given up and its dataset or export marked failed.
     """
     queue = queue_for(app)
 
-    async def retry() -> int:
+    async def retry() -> StalledJobs:
         async with queue.open_async():
             return await _retry_stalled(queue, seconds_since_heartbeat)
 
-    return asyncio.run(retry())
+    found = asyncio.run(retry())
+    record_abandoned(app, found.abandoned)
+    return found
 
 
 @dataclass
@@ -215,6 +262,7 @@ class SweepReport:
     """What one sweep did."""
 
     retried_jobs: int = 0
+    abandoned_jobs: int = 0
     removed: list[Path] = field(default_factory=list)
     expired_exports: int = 0
 
@@ -273,10 +321,13 @@ def sweep_files(app: Flask, needed_uploads: set[Path],
 async def sweep(app: Flask, queue: procrastinate.App, stalled_after_s: float,
                 system_temp: Path | None = None) -> SweepReport:
     """One round of upkeep: retry stalled jobs, then remove what nobody owns any more."""
-    retried = await _retry_stalled(queue, stalled_after_s)
+    stalled = await _retry_stalled(queue, stalled_after_s)
+    if stalled.abandoned:
+        await asyncio.to_thread(record_abandoned, app, stalled.abandoned)
     needed = await _pending_uploads(queue)
     report = await asyncio.to_thread(sweep_files, app, needed, system_temp)
-    report.retried_jobs = retried
+    report.retried_jobs = stalled.retried
+    report.abandoned_jobs = len(stalled.abandoned)
     return report
 
 
@@ -292,6 +343,9 @@ async def _keep_sweeping(app: Flask, queue: procrastinate.App, stalled_after_s: 
             if report.retried_jobs:
                 app.logger.warning("retrying %d job(s) left by a worker that stopped",
                                    report.retried_jobs)
+            if report.abandoned_jobs:
+                app.logger.error("gave up %d job(s) that stopped %d workers",
+                                 report.abandoned_jobs, MAX_ATTEMPTS)
             for path in report.removed:
                 app.logger.info("removed abandoned %s", path)
         await asyncio.sleep(every_s)

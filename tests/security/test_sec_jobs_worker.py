@@ -248,3 +248,55 @@ def test_export_of_a_killed_worker_is_written_again_and_its_work_dir_removed(
         assert export_work_dirs(dirs["work"]) == set()
     finally:
         remove_dataset(engine, dataset_id)
+
+
+def stall(engine, dataset_id: int, attempts: int) -> int:
+    """Make a dataset's queued import look taken by a worker that died `attempts` runs in."""
+    with engine.begin() as conn:
+        worker_id = conn.scalar(sa.text(
+            "INSERT INTO procrastinate_workers (last_heartbeat) "
+            "VALUES (now() - interval '1 hour') RETURNING id"))
+        job_id = conn.scalar(sa.text(
+            "UPDATE procrastinate_jobs SET status = 'doing', worker_id = :worker, "
+            "attempts = :attempts WHERE task_name = :task AND status = 'todo' "
+            "AND (args->>'dataset_id')::int = :dataset RETURNING id"),
+            {"worker": worker_id, "attempts": attempts, "task": jobs.IMPORT_TASK,
+             "dataset": dataset_id})
+    return job_id
+
+
+def job_status(engine, job_id: int) -> str:
+    with engine.connect() as conn:
+        return conn.scalar(sa.text("SELECT status FROM procrastinate_jobs WHERE id = :id"),
+                           {"id": job_id})
+
+
+def test_a_job_that_keeps_killing_workers_is_given_up_not_retried_forever(
+        app, engine, dirs, tmp_path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    again_id, again_upload = queue_upload(app, engine, dirs["uploads"], tmp_path / "a", 10,
+                                          "stalled once")
+    given_up_id, given_up_upload = queue_upload(app, engine, dirs["uploads"], tmp_path / "b",
+                                                10, "stalled three times")
+    try:
+        again_job = stall(engine, again_id, attempts=0)
+        given_up_job = stall(engine, given_up_id, attempts=jobs.MAX_ATTEMPTS - 1)
+        found = jobs.retry_stalled_jobs(app, 60)
+        assert found.retried >= 1
+        assert [j.id for j in found.abandoned] == [given_up_job]
+        assert job_status(engine, again_job) == "todo" and again_upload.is_dir()
+        assert job_status(engine, given_up_job) == "failed"
+        with engine.connect() as conn:
+            status, error = conn.execute(sa.select(Dataset.status, Dataset.error)
+                                         .where(Dataset.id == given_up_id)).one()
+        assert status == "failed" and f"stopped {jobs.MAX_ATTEMPTS} times" in error
+        assert not given_up_upload.exists()
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE procrastinate_jobs SET status = 'cancelled' "
+                                 "WHERE status IN ('todo', 'doing') AND task_name = :task "
+                                 "AND (args->>'dataset_id')::int IN (:a, :b)"),
+                         {"task": jobs.IMPORT_TASK, "a": again_id, "b": given_up_id})
+        for dataset_id in (again_id, given_up_id):
+            remove_dataset(engine, dataset_id)
