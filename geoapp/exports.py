@@ -55,7 +55,9 @@ FORMATS = {
 
 # Zones per record batch handed to GDAL: what one export holds in memory at a time.
 DEFAULT_BATCH_ZONES = 2000
-# Longest download name (without suffix), in characters; file systems allow 255 bytes.
+# Longest download name without its suffix, in UTF-8 bytes (file systems allow 255 bytes).
+MAX_NAME_BYTES = 200
+# Longest ASCII name (fallback, files on disk, layer names), in characters.
 MAX_NAME_CHARS = 100
 # The geometry column of the Arrow stream; a name no NFHL attribute uses.
 GEOMETRY_COLUMN = "__geoapp_wkb"
@@ -97,7 +99,9 @@ def download_stem(name: str) -> str:
     Windows refuses become '_'; leading dots (hidden files) are dropped; the length is capped.
     """
     cleaned = _UNSAFE_IN_NAMES.sub("_", unicodedata.normalize("NFC", name)).strip(" ._")
-    return cleaned[:MAX_NAME_CHARS].rstrip(" .") or "dataset"
+    # Cut on a character boundary: "ignore" drops a multi-byte character cut in two.
+    cut = cleaned.encode()[:MAX_NAME_BYTES].decode("utf-8", "ignore")
+    return cut.rstrip(" .") or "dataset"
 
 
 def _ascii(name: str, unsafe: re.Pattern[str]) -> str:

@@ -272,6 +272,7 @@ def test_any_dataset_name_gives_a_valid_rfc6266_header(client, session, make_dat
     assert "\r" not in header and "\n" not in header
     expected = exports.download_filename(name[:200], exports.FORMATS["gpkg"])
     assert expected.endswith(".gpkg") and "/" not in expected and "\n" not in expected
+    assert len(expected.encode()) <= 255  # what file systems allow
     # What browsers and mail clients decode: the name, not a mangled or injected one.
     value, options = parse_options_header(header)
     assert value == "attachment" and options["filename"] == expected
