@@ -97,9 +97,11 @@ def detail(dataset_id: int) -> ResponseReturnValue:
         parts = maps.render_parts(maps.build_extent_map(
             tuple(float(v) for v in extent), config["GEOAPP_BASEMAP_URL"],
             config["GEOAPP_BASEMAP_ATTRIBUTION"]))
+    exported_by_worker = dataset.feature_count > current_app.config[
+        "GEOAPP_EXPORT_INLINE_MAX_ZONES"]
     return render_template("datasets/detail.html", dataset=dataset,
                            report=dataset.import_report or {}, formats=list(exports.FORMATS),
-                           **parts)
+                           exported_by_worker=exported_by_worker, **parts)
 
 
 @bp.post("/datasets/<int:dataset_id>/delete")

@@ -142,9 +142,10 @@ def import_file(path: Path, name: str | None, layer: str | None, source_crs: str
 @click.command("worker")
 @click.option("--concurrency", default=1, show_default=True, help="Jobs run at once.")
 @click.option("--stalled-after", default=30.0, show_default=True,
-              help="Seconds without a heartbeat after which a worker's imports are retried.")
+              help="Seconds without a heartbeat after which a worker's jobs are retried "
+              "(checked every GEOAPP_WORKER_SWEEP_S seconds).")
 def worker(concurrency: int, stalled_after: float) -> None:
-    """Run the background worker that performs queued imports."""
+    """Run the background worker that performs queued imports and exports."""
     jobs.run_worker(current_app._get_current_object(), concurrency, stalled_after)
 
 

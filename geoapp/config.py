@@ -111,6 +111,21 @@ DEFAULTS: dict[str, Any] = {
     "GEOAPP_SERVE_THREADS": 8,
     "GEOAPP_SERVE_MAX_CONNECTIONS": 1024,
     "GEOAPP_SERVE_HEADER_TIMEOUT_S": 10.0,
+    # Exports: datasets of at most this many zones are written during the request; larger
+    # ones by the worker (202 and a status URL), kept in GEOAPP_EXPORT_DIR (default: the
+    # instance folder's exports/) and reused for GEOAPP_EXPORT_TTL_S seconds while the data
+    # is unchanged. Zones are read and written this many at a time (memory per export).
+    "GEOAPP_EXPORT_INLINE_MAX_ZONES": 5000,
+    "GEOAPP_EXPORT_DIR": "",
+    "GEOAPP_EXPORT_TTL_S": 3600.0,
+    "GEOAPP_EXPORT_BATCH_ZONES": 2000,
+    # Scratch space of exports being written and of workers (default: instance/work/); what
+    # a killed process leaves there is removed by the next sweep of any worker.
+    "GEOAPP_WORK_DIR": "",
+    # Seconds between a worker's sweeps (retry jobs of dead workers, remove dead files), and
+    # age after which an upload directory no queued import needs is removed.
+    "GEOAPP_WORKER_SWEEP_S": 10.0,
+    "GEOAPP_ORPHAN_UPLOAD_AGE_S": 3600.0,
 }
 
 # Secret keys seen in examples and shipped configurations; sessions signed with them can be

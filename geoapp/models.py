@@ -315,3 +315,46 @@ class AuditEvent(Base):
     client_addr: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(512))
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+
+
+EXPORT_STATUSES = ("queued", "running", "ready", "failed", "expired")
+
+
+class ExportJob(Base):
+    """A dataset export written by the worker, and its file's lifetime (migration 0010)."""
+
+    __tablename__ = "export_jobs"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('queued', 'running', 'ready', 'failed', 'expired')", name="status"
+        ),
+        # One live export per dataset, format and data version: parallel requests share it.
+        Index(
+            "uq_export_jobs_live_key",
+            "dataset_id",
+            "format",
+            "data_version",
+            unique=True,
+            postgresql_where=text("status IN ('queued', 'running', 'ready')"),
+        ),
+    )
+
+    # Random, so that export URLs cannot be enumerated.
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), index=True
+    )
+    format: Mapped[str] = mapped_column(String(16))
+    # The flood_zones data version the export was asked for: its cache key with the above.
+    data_version: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), server_default="queued")
+    # The download name (any script) and the stored file's name in its directory (ASCII).
+    filename: Mapped[str] = mapped_column(String(255))
+    stored_name: Mapped[str | None] = mapped_column(String(255))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

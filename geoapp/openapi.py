@@ -36,6 +36,7 @@ def error_responses(*statuses: int) -> dict[str, Any]:
         401: "No valid credentials",
         403: "Role not allowed",
         404: "Not found",
+        409: "Conflict with the current state",
         413: "Too large",
         415: "Unsupported media type",
         429: "Rate limited (rate_limited): retry after the seconds in Retry-After",
@@ -193,6 +194,11 @@ def dataset_paths(bearer: list[dict[str, list[str]]]) -> dict[str, Any]:
                     fmt.media_type: {"schema": {"type": "object"} if fmt.media_type == GEOJSON
                                      else binary}
                     for fmt in FORMATS.values()}},
+                    "202": {"description": "A large dataset: the worker writes the file; "
+                            "follow Location (the export's state)",
+                            "content": {JSON: {"schema": ref("schemas", "Export")},
+                                        HTML: {"schema": {"type": "string"}}}},
+                    "303": {"description": "The export is written: Location is its file"},
                     **error_responses(400, 404, 429, 503)},
             }
         },
@@ -233,6 +239,52 @@ def audit_paths(bearer: list[dict[str, list[str]]]) -> dict[str, Any]:
                 ],
                 "responses": {"200": json_response("A page of events", page),
                               **error_responses(400, 401, 403)},
+            }
+        },
+    }
+
+
+def export_schema() -> dict[str, Any]:
+    """An export written by the worker."""
+    text = {"type": "string", "nullable": True}
+    return {"type": "object", "required": ["id", "dataset_id", "format", "status", "links"],
+            "properties": {
+                "id": {"type": "string"}, "dataset_id": {"type": "integer"},
+                "format": {"type": "string", "enum": list(FORMATS)},
+                "status": {"type": "string",
+                           "enum": ["queued", "running", "ready", "failed", "expired"]},
+                "filename": {"type": "string"},
+                "size_bytes": {"type": "integer", "nullable": True},
+                "created_at": text, "finished_at": text, "expires_at": text, "error": text,
+                "download": {"type": "string", "description": "The file, once ready"},
+                "links": {"type": "array", "items": ref("schemas", "Link")}}}
+
+
+def export_paths() -> dict[str, Any]:
+    """Exports written by the worker: their state and their file."""
+    export_id = path_param("exportId", {"type": "string"}, "Export id (from Location)")
+    return {
+        "/exports/{exportId}": {
+            "get": {
+                "summary": "An export's state (queued, running, ready, failed, expired)",
+                "operationId": "getExport",
+                "parameters": [export_id],
+                "responses": {"200": json_response("State", ref("schemas", "Export")),
+                              **error_responses(404)},
+            }
+        },
+        "/exports/{exportId}/download": {
+            "get": {
+                "summary": "The file of a ready export (conditional requests and Range)",
+                "operationId": "downloadExport",
+                "parameters": [export_id],
+                "responses": {
+                    "200": {"description": "The file", "content": {
+                        fmt.media_type: {"schema": {"type": "string", "format": "binary"}}
+                        for fmt in FORMATS.values()}},
+                    "206": {"description": "The requested range of the file"},
+                    "304": {"description": "Not modified"},
+                    **error_responses(404, 409)},
             }
         },
     }
@@ -692,6 +744,7 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
             },
             **dataset_paths(bearer),
             **audit_paths(bearer),
+            **export_paths(),
             **tile_paths(collection_id),
         },
         "components": {
@@ -700,6 +753,7 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                 "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "session"},
             },
             "schemas": {
+                "Export": export_schema(),
                 "Error": {
                     "type": "object",
                     "required": ["error", "message"],

@@ -4,4 +4,14 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-from geoapp.api import datasets, features, geocode, lookup, tiles, tokens, transactions, users  # noqa: E402,F401
+from geoapp.api import (  # noqa: E402,F401
+    datasets,
+    exports,
+    features,
+    geocode,
+    lookup,
+    tiles,
+    tokens,
+    transactions,
+    users,
+)

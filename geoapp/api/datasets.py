@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import tempfile
-from pathlib import Path
 from typing import Any
 
-from flask import Response, current_app, request, stream_with_context
+from flask import current_app, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from geoapp import exports, imports, intake, uploads
+from geoapp import export_jobs, exports, imports, intake, jobs, workdirs
 from geoapp.api import bp
+from geoapp.api import exports as export_views
 from geoapp.api.features import api_url
 from geoapp.auth import require_role
 from geoapp.errors import InvalidInput, NotFound
@@ -20,8 +19,6 @@ from geoapp.extensions import db
 from geoapp.models import Dataset
 from geoapp.params import parse_bool
 from geoapp.serializers import dataset_state_json
-
-STREAM_CHUNK = 1 << 16
 
 
 def dataset_json(dataset: Dataset) -> dict[str, Any]:
@@ -87,25 +84,42 @@ def dataset_status(dataset_id: int) -> ResponseReturnValue:
 
 @bp.get("/datasets/<int:dataset_id>/export")
 def dataset_export(dataset_id: int) -> ResponseReturnValue:
-    """The dataset as a file (format=gpkg|shp|geojson|fgb|csv|kml), streamed."""
+    """The dataset as a file (format=gpkg|shp|geojson|fgb|csv|kml).
+
+    Small datasets are written during the request; larger ones by the worker: 202 with the
+    export's status URL, or 303 to its file once written.
+    """
     fmt = exports.parse_format(request.args.get("format"))
-    workdir = Path(tempfile.mkdtemp(prefix="geoapp-export-"))
-    try:
-        written = exports.export_dataset(db.session, dataset_id, fmt, workdir)
-    except Exception:
-        uploads.remove_tree(workdir)
-        raise
-    db.session.close()
-
-    def chunks():
+    dataset = db.session.get(Dataset, dataset_id)
+    if dataset is None:
+        raise NotFound(f"no dataset {dataset_id}")
+    config = current_app.config
+    if dataset.feature_count <= config["GEOAPP_EXPORT_INLINE_MAX_ZONES"]:
+        return inline_export(dataset_id, fmt)
+    export, created = export_jobs.request_export(db.session, dataset, fmt)
+    if created:
         try:
-            with written.path.open("rb") as handle:
-                while chunk := handle.read(STREAM_CHUNK):
-                    yield chunk
-        finally:
-            uploads.remove_tree(workdir)
+            jobs.enqueue_export(current_app._get_current_object(), export.id)
+        except Exception:
+            export_jobs.mark_failed(db.session, export.id, "the export could not be queued")
+            raise
+    return export_views.export_answer(export)
 
-    response = Response(stream_with_context(chunks()), mimetype=written.media_type)
-    response.headers["Content-Disposition"] = f'attachment; filename="{written.filename}"'
-    response.headers["Content-Length"] = str(written.path.stat().st_size)
-    return response
+
+def inline_export(dataset_id: int, fmt: exports.ExportFormat) -> ResponseReturnValue:
+    """Write a small export now and send it.
+
+    The working directory is removed as soon as the file is open: the open handle keeps the
+    data until the response is closed, so nothing stays on disk after an aborted download,
+    and a killed process leaves only a directory the worker's sweep removes.
+    """
+    app = current_app._get_current_object()
+    directory = workdirs.create(jobs.work_dir(app), jobs.EXPORT_DIR_PREFIX)
+    try:
+        written = exports.write_export(db.session, dataset_id, fmt, directory.path,
+                                       app.config["GEOAPP_EXPORT_BATCH_ZONES"])
+        handle = written.path.open("rb")
+    finally:
+        directory.release()
+    db.session.close()
+    return export_views.send_open_file(handle, written.filename, written.media_type)
