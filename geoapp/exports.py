@@ -238,6 +238,19 @@ def _zone_batches(session: Session, dataset_id: int, columns: list[Column],
         yield pa.record_batch(arrays, schema=schema)
 
 
+def layer_options(fmt: ExportFormat, field_names: list[str]) -> dict[str, str]:
+    """GDAL layer creation options of a format for a layer with these attribute names."""
+    options = dict(fmt.layer_options)
+    if fmt.driver == "GPKG":
+        # A GeoPackage keeps its own integer key column, named "fid" unless told otherwise;
+        # files exported from GIS tools often carry an attribute of that name, which would
+        # clash with it, so the key takes the first name no attribute has.
+        taken = {name.lower() for name in field_names}
+        options["FID"] = next(name for name in ("fid", *(f"fid_{n}" for n in range(1, 1000)))
+                              if name not in taken)
+    return options
+
+
 def write_export(session: Session, dataset_id: int, fmt: ExportFormat, workdir: Path,
                  batch_zones: int = DEFAULT_BATCH_ZONES) -> ExportFile:
     """Write a dataset's zones with their source attributes into `workdir`, batch by batch."""
@@ -256,7 +269,7 @@ def write_export(session: Session, dataset_id: int, fmt: ExportFormat, workdir: 
     pyogrio.raw.write_arrow(
         stream, str(target), layer=stem, driver=fmt.driver, geometry_type="MultiPolygon",
         crs="EPSG:4326", encoding="UTF-8" if fmt.suffix == ".shp" else None,
-        layer_options=dict(fmt.layer_options) or None,
+        layer_options=layer_options(fmt, [c.name for c in columns]) or None,
     )
     if fmt.suffix == ".shp":
         archive = workdir / f"{stem}.zip"

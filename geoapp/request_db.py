@@ -53,6 +53,8 @@ ENDPOINT_KINDS = {
     "api.landing": READ,
     "api.list_datasets": READ,
     "api.dataset_status": READ,
+    "api.export_status": READ,
+    "api.export_download": READ,
     "api.geocode": READ,
     "health.healthz": READ,
     "maps.index": READ,

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from urllib.parse import unquote
 
+import pyarrow as pa
 import pyogrio
 import pytest
 from geoalchemy2.shape import from_shape
@@ -119,17 +120,43 @@ def test_aborted_small_download_leaves_no_file(app, client, session, make_datase
     assert leftovers(export_dirs) == []
 
 
-def test_failed_small_export_leaves_no_file(client, session, make_dataset,
-                                            export_dirs) -> None:
-    # GeoPackage keeps its own integer "fid" column, so a text attribute of that name is
-    # refused by GDAL half-way through writing.
+@pytest.fixture()
+def failing_writer(monkeypatch):
+    """GDAL writing fails half-way: the real writer runs on a stream cut after its first batch."""
+    real = exports.pyogrio.raw.write_arrow
+
+    def write_then_fail(stream, path, **options):
+        def first_batch_then_error():
+            yield next(iter(stream))
+            raise OSError("No space left on device")
+
+        cut = pa.RecordBatchReader.from_batches(stream.schema, first_batch_then_error())
+        real(cut, path, **options)
+
+    monkeypatch.setattr(exports.pyogrio.raw, "write_arrow", write_then_fail)
+
+
+def test_failed_small_export_leaves_no_file(client, session, make_dataset, export_dirs,
+                                            failing_writer) -> None:
     dataset = make_dataset(name="refused")
-    add_zones(session, dataset, 20, attributes=lambda i: {"fid": f"x{i}"})
+    add_zones(session, dataset, 20)
     response = client.get(f"/api/datasets/{dataset.id}/export?format=gpkg")
     assert response.status_code == 500
     assert response.get_json()["error"] == "internal_error"
     assert str(export_dirs["work"]) not in response.get_data(as_text=True)
     assert leftovers(export_dirs) == []
+
+
+def test_an_attribute_named_fid_is_exported_to_geopackage(session, make_dataset,
+                                                          tmp_path) -> None:
+    # GeoPackage's own key column is "fid" by default; files from GIS tools often have one.
+    dataset = make_dataset(name="fid clash")
+    add_zones(session, dataset, 5, attributes=lambda i: {"fid": f"x{i}", "FID_1": i})
+    written = exports.write_export(session, dataset.id, exports.FORMATS["gpkg"], tmp_path)
+    count, fields = read_back(written.path)
+    assert count == 5 and {"fid", "FID_1"} <= set(fields)
+    values = pyogrio.raw.read(str(written.path), columns=["fid"])[3][0]
+    assert sorted(values) == [f"x{i}" for i in range(5)]
 
 
 @pytest.fixture()
@@ -194,12 +221,13 @@ def test_large_export_page_for_browsers_refreshes_until_ready(
 
 
 def test_failed_large_export_is_recorded_and_leaves_no_file(
-        app, client, session, make_dataset, export_dirs, large) -> None:
+        app, client, session, make_dataset, export_dirs, large,
+        failing_writer) -> None:
     dataset = make_dataset(name="refused large")
-    add_zones(session, dataset, 60, attributes=lambda i: {"fid": f"x{i}"})
+    add_zones(session, dataset, 60)
     url = f"/api/datasets/{dataset.id}/export?format=gpkg"
     body = client.get(url).get_json()
-    with pytest.raises(pyogrio.errors.DataLayerError):
+    with pytest.raises(RuntimeError):  # pyogrio: "Error while accessing batch from stream"
         jobs.perform_export(app, body["id"])
     state = client.get(f"/api/exports/{body['id']}").get_json()
     assert state["status"] == "failed" and "internal error" in state["error"]
