@@ -16,6 +16,7 @@ from geoapp.api.features import api_url
 from geoapp.auth import require_role
 from geoapp.errors import InvalidInput, NotFound
 from geoapp.extensions import db
+from geoapp.handlers import public_message
 from geoapp.models import Dataset
 from geoapp.params import parse_bool
 from geoapp.serializers import dataset_state_json
@@ -23,12 +24,16 @@ from geoapp.serializers import dataset_state_json
 
 def dataset_json(dataset: Dataset) -> dict[str, Any]:
     """A dataset's state, import report and links."""
-    return dataset_state_json(dataset, [
+    body = dataset_state_json(dataset, [
         {"href": api_url("api.dataset_status", dataset_id=dataset.id), "rel": "self",
          "type": "application/json"},
         {"href": api_url("api.dataset_export", dataset_id=dataset.id, format="gpkg"),
          "rel": "enclosure", "type": exports.FORMATS["gpkg"].media_type},
     ])
+    if body["error"]:
+        # Recorded by a worker, possibly before paths were cut at their source.
+        body["error"] = public_message(body["error"])
+    return body
 
 
 def import_form() -> dict[str, Any]:

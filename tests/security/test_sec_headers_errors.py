@@ -89,3 +89,10 @@ def test_configured_roots_are_stripped_too() -> None:
     assert strip_server_paths(message, ["/flood/state"]) == "no such file z.shp"  # ... but ours
     # A home folder of "/" (common in containers) does not make every path a server path.
     assert strip_server_paths("use /api/lookup", ["/", ""]) == "use /api/lookup"
+
+
+def test_a_recorded_import_error_is_shown_without_server_paths(client, make_dataset) -> None:
+    dataset = make_dataset(status="failed",
+                           error="GDAL cannot read /tmp/geoapp-import-x1/unpacked/zones.shp")
+    body = client.get(f"/api/datasets/{dataset.id}").get_json()
+    assert body["error"] == "GDAL cannot read zones.shp"
