@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from geoapp import imports, jobs
 from geoapp.models import Dataset, ExportJob, FloodZone
 from geoapp.zones import refresh_dataset_summary
+from tests.conftest import SERVER_SECRET_KEY
 from tests.test_worker import big_shapefile, dataset_state, remove_dataset, wait_for
 
 FLASK = Path(sys.executable).parent / "flask"
@@ -52,7 +53,7 @@ def dirs(tmp_path) -> dict[str, Path]:
 
 @pytest.fixture()
 def worker_env(database_url, dirs) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret",
+    return {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SERVER_SECRET_KEY,
             "FLASK_APP": "geoapp", "GEOAPP_WORK_DIR": str(dirs["work"]),
             "GEOAPP_UPLOAD_DIR": str(dirs["uploads"]),
             "GEOAPP_EXPORT_DIR": str(dirs["exports"]), "GEOAPP_WORKER_SWEEP_S": "1",

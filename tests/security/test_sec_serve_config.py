@@ -18,9 +18,10 @@ PROJECT = Path(__file__).resolve().parents[2]
 def test_secret_key_file_is_read_and_an_empty_one_refused(tmp_path, monkeypatch) -> None:
     monkeypatch.delenv("SECRET_KEY", raising=False)
     key_file = tmp_path / "secret_key"
-    key_file.write_text("generated-into-a-volume\n")
+    generated = "Vq3bW9x-generated-into-a-volume-k2Lp7RsT"  # as compose's secret-key service
+    key_file.write_text(generated + "\n")
     monkeypatch.setenv("SECRET_KEY_FILE", str(key_file))
-    assert build_config(str(tmp_path / "instance"))["SECRET_KEY"] == "generated-into-a-volume"
+    assert build_config(str(tmp_path / "instance"))["SECRET_KEY"] == generated
     assert not (tmp_path / "instance" / "secret_key").exists()
     key_file.write_text("")
     with pytest.raises(RuntimeError, match="empty"):

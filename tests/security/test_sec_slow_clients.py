@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from tests.conftest import SERVER_SECRET_KEY
+
 PROJECT = Path(__file__).resolve().parents[2]
 IDLE_CONNECTIONS = 200
 SLOW_HEADER_CONNECTIONS = 64
@@ -50,7 +52,7 @@ def get(port: int, path: str, timeout: float) -> tuple[int, bytes]:
 def served_port(app: Flask, database_url: str) -> Iterator[int]:
     """`flask --app geoapp serve` on a free loopback port (the schema exists via `app`)."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "slow-clients-test",
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SERVER_SECRET_KEY,
            "PYTHONPATH": str(PROJECT)}
     command = [str(Path(sys.executable).parent / "flask"), "--app", "geoapp", "serve",
                "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--no-access-log"]
