@@ -1,6 +1,6 @@
 """The map page in a real headless Chromium (Debian's), driven by Playwright.
 
-The app runs under gunicorn on loopback against the test database, with the sample data
+The app runs under `flask serve` on loopback against the test database, with the sample data
 committed for the module's duration, and no basemap: every request the page makes must be
 answered by the app itself (the offline case). Screenshots go to tests/artifacts/.
 """
@@ -8,11 +8,7 @@ answered by the app itself (the offline case). Screenshots go to tests/artifacts
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -25,6 +21,7 @@ from geoapp.cli import SAMPLE_FILE
 from geoapp.models import Dataset
 from tests.conftest import SERVER_SECRET_KEY
 from tests.gazetteer import running_gazetteer
+from tests.live_server import live_server
 
 pytestmark = pytest.mark.browser
 PROJECT = Path(__file__).resolve().parent.parent
@@ -71,31 +68,10 @@ def geocoder():
 
 @pytest.fixture(scope="module")
 def server(database_url, sample_in_db, geocoder):
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SERVER_SECRET_KEY,
+    env = {"DATABASE_URL": database_url, "SECRET_KEY": SERVER_SECRET_KEY,
            "GEOAPP_BASEMAP_URL": "", "GEOAPP_GEOCODER_URL": geocoder}
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--threads", "8", "--log-level", "warning", "geoapp:create_app()"],
-        cwd=PROJECT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=2).read()
-            break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                pytest.fail("the app did not start under gunicorn")
-            time.sleep(0.2)
-    yield base
-    process.terminate()
-    process.wait(timeout=30)
+    with live_server(env, threads=8) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

@@ -1,19 +1,13 @@
 """The Content-Security-Policy in a real headless Chromium: pages work with zero violations.
 
-The app runs under gunicorn on loopback with a basemap served from another origin (a small
+The app runs under `flask serve` on loopback with a basemap served from another origin (a small
 tile server on another port), so the policy's img-src must name it for the map to draw.
 """
 
 from __future__ import annotations
 
-import os
-import socket
 import struct
-import subprocess
-import sys
 import threading
-import time
-import urllib.request
 import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +20,7 @@ from sqlalchemy.orm import Session
 from geoapp import accounts
 from geoapp.models import User
 from tests.conftest import SERVER_SECRET_KEY, TEST_PASSWORD
+from tests.live_server import live_server
 from tests.test_browser import CHROMIUM_FLAGS, KNOWN, TILES_DRAWN, chromium_path, sample_in_db
 
 pytestmark = pytest.mark.browser
@@ -92,29 +87,10 @@ def analyst(database_url) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def server(database_url, sample_in_db, basemap, analyst) -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SERVER_SECRET_KEY,
+    env = {"DATABASE_URL": database_url, "SECRET_KEY": SERVER_SECRET_KEY,
            "GEOAPP_BASEMAP_URL": basemap[0], "GEOAPP_GEOCODER_URL": ""}
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--threads", "4", "--log-level", "warning", "geoapp:create_app()"],
-        cwd=PROJECT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=2).read()
-            break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                pytest.fail("the app did not start under gunicorn")
-            time.sleep(0.2)
-    yield base
-    process.terminate()
-    process.wait(timeout=30)
+    with live_server(env) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

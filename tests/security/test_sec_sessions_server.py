@@ -1,4 +1,4 @@
-"""Sign-in under a real gunicorn with two workers, configured as `make run` serves it.
+"""Sign-in under the real `flask serve` with two workers, configured as `make run` serves it.
 
 Plain HTTP on loopback, no SECRET_KEY in the environment (the key generated once in the
 instance folder), CSRF on; a cookie-jar client that honours Secure like a browser would.
@@ -7,17 +7,13 @@ instance folder), CSRF on; a cookie-jar client that honours Secure like a browse
 from __future__ import annotations
 
 import http.cookiejar
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from email.message import Message
 from pathlib import Path
 
 import pytest
@@ -27,6 +23,7 @@ from sqlalchemy.orm import Session
 from geoapp import accounts
 from geoapp.models import LoginFailure, User
 from tests.conftest import TEST_PASSWORD
+from tests.live_server import live_server
 
 PROJECT = Path(__file__).resolve().parents[2]
 ACCOUNT_LIMIT = 3
@@ -49,33 +46,12 @@ def committed_email(app, database_url) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def server(database_url, committed_email) -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {key: value for key, value in os.environ.items()
-           if key not in {"SECRET_KEY", "FLASK_DEBUG"}}
-    env.update({"DATABASE_URL": database_url, "GEOAPP_SECURE_COOKIES": "false",
-                "GEOAPP_LOGIN_MAX_FAILURES_PER_ACCOUNT": str(ACCOUNT_LIMIT),
-                "GEOAPP_LOGIN_LOCKOUT_S": "600"})
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
-         "--workers", "2", "--threads", "2", "--log-level", "warning", "geoapp:create_app()"],
-        cwd=PROJECT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    try:
-        while True:
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=2).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    pytest.fail("the app did not start under gunicorn")
-                time.sleep(0.2)
+    # No SECRET_KEY: the key generated once into the instance folder, as `make run` uses.
+    env = {"DATABASE_URL": database_url, "GEOAPP_SECURE_COOKIES": "false",
+           "GEOAPP_LOGIN_MAX_FAILURES_PER_ACCOUNT": str(ACCOUNT_LIMIT),
+           "GEOAPP_LOGIN_LOCKOUT_S": "600"}
+    with live_server(env, workers=2, threads=2, without=("SECRET_KEY", "FLASK_DEBUG")) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 class Browser:
@@ -86,15 +62,16 @@ class Browser:
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
 
-    def open(self, path: str, form: dict[str, str] | None = None) -> tuple[int, dict, str]:
+    def open(self, path: str, form: dict[str, str] | None = None
+             ) -> tuple[int, Message, str]:
         data = urllib.parse.urlencode(form).encode() if form is not None else None
         try:
             with self.opener.open(self.base + path, data=data, timeout=30) as response:
-                return response.status, dict(response.headers), response.read().decode()
+                return response.status, response.headers, response.read().decode()
         except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers), error.read().decode()
+            return error.code, error.headers, error.read().decode()
 
-    def sign_in(self, email: str, password: str) -> tuple[int, dict, str]:
+    def sign_in(self, email: str, password: str) -> tuple[int, Message, str]:
         _, _, page = self.open("/login")
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
         return self.open("/login", {"email": email, "password": password, "csrf_token": token})

@@ -10,10 +10,7 @@ connections held a thread, and /healthz timed out.
 from __future__ import annotations
 
 import http.client
-import os
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,19 +19,13 @@ import pytest
 from flask import Flask
 
 from tests.conftest import SERVER_SECRET_KEY
+from tests.live_server import live_server
 
 PROJECT = Path(__file__).resolve().parents[2]
 IDLE_CONNECTIONS = 200
 SLOW_HEADER_CONNECTIONS = 64
 ATTACK_SECONDS = 10.0
 HEALTHZ_DEADLINE_S = 1.0
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on (bound to port 0, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def get(port: int, path: str, timeout: float) -> tuple[int, bytes]:
@@ -51,32 +42,9 @@ def get(port: int, path: str, timeout: float) -> tuple[int, bytes]:
 @pytest.fixture()
 def served_port(app: Flask, database_url: str) -> Iterator[int]:
     """`flask --app geoapp serve` on a free loopback port (the schema exists via `app`)."""
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SERVER_SECRET_KEY,
-           "PYTHONPATH": str(PROJECT)}
-    command = [str(Path(sys.executable).parent / "flask"), "--app", "geoapp", "serve",
-               "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--no-access-log"]
-    process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if get(port, "/healthz", timeout=2)[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                pytest.fail("`flask serve` did not start")
-            time.sleep(0.2)
-        yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    env = {"DATABASE_URL": database_url, "SECRET_KEY": SERVER_SECRET_KEY}
+    with live_server(env, workers=2) as base:
+        yield int(base.rsplit(":", 1)[1])
 
 
 def test_healthz_answers_while_slow_and_idle_clients_hold_connections(served_port: int) -> None:
