@@ -65,6 +65,14 @@ def database_url() -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture()
+def engine(database_url: str) -> Iterator[sa.Engine]:
+    """An engine of its own on the test database, for what other processes must see committed."""
+    engine = sa.create_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def app(database_url: str) -> Iterator[Flask]:
     """The application on the test database, schema created by the real migrations."""

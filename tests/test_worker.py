@@ -26,13 +26,6 @@ FLASK = Path(sys.executable).parent / "flask"
 
 
 @pytest.fixture()
-def engine(database_url):
-    engine = sa.create_engine(database_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture()
 def worker_env(database_url) -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SERVER_SECRET_KEY,
             "FLASK_APP": "geoapp"}

@@ -37,13 +37,6 @@ STALLED_AFTER_S = "10"
 
 
 @pytest.fixture()
-def engine(database_url):
-    engine = sa.create_engine(database_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture()
 def dirs(tmp_path) -> dict[str, Path]:
     found = {name: tmp_path / name for name in ("work", "uploads", "exports", "logs")}
     for directory in found.values():
