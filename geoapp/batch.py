@@ -33,9 +33,15 @@ def coordinate_error(lon: Any, lat: Any) -> str | None:
         if isinstance(value, bool) or value is None:
             return f"'{name}' is missing"
         try:
+            # float() also reads other scripts' digits; coordinates are written in ASCII.
+            if isinstance(value, str) and not value.isascii():
+                raise ValueError(value)
             number = float(value)
         except (TypeError, ValueError):
             return f"'{name}' is not a number: {str(value)[:40]!r}"
+        except OverflowError:  # a JSON integer of hundreds of digits: no float holds it
+            return (f"'{name}' must be between {-limit:g} and {limit:g}, got a number of "
+                    f"{len(str(abs(value)))} digits")
         if not math.isfinite(number):
             return f"'{name}' must be finite"
         if abs(number) > limit:

@@ -41,7 +41,7 @@ def import_form() -> dict[str, Any]:
     raw_map = request.form.get("field_map")
     if raw_map:
         try:
-            form["field_map"] = json.loads(raw_map)
+            form["field_map"] = current_app.json.loads(raw_map)  # nesting-limited
         except json.JSONDecodeError:
             raise InvalidInput('field_map must be JSON, like {"FLD_ZONE": "ZONE"}',
                                code="invalid_field_mapping") from None
