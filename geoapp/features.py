@@ -213,16 +213,21 @@ def parse_datetime(raw: str) -> tuple[dt.date | None, dt.date | None]:
     return instant, instant
 
 
-def parse_filter(args: Mapping[str, str], json_max_depth: int) -> ColumnElement[bool]:
-    """The `filter` parameter (CQL2-text or CQL2-JSON) as a condition, every literal checked."""
-    language = args.get("filter-lang", "cql2-text")
+def filter_language(args: Mapping[str, str]) -> str:
+    """`filter-lang` (default cql2-text), with `filter-crs` checked too (CRS84 only)."""
+    language = args.get("filter-lang") or "cql2-text"
     if language not in FILTER_LANGUAGES:
         raise InvalidParameter(
             f"parameter 'filter-lang' must be one of {', '.join(FILTER_LANGUAGES)}"
         )
-    filter_crs = parse_crs(args.get("filter-crs"), "filter-crs")
-    if filter_crs is not CRS84:
+    if parse_crs(args.get("filter-crs"), "filter-crs") is not CRS84:
         raise InvalidParameter("parameter 'filter-crs': only CRS84 is supported")
+    return language
+
+
+def parse_filter(args: Mapping[str, str], json_max_depth: int) -> ColumnElement[bool]:
+    """The `filter` parameter (CQL2-text or CQL2-JSON) as a condition, every literal checked."""
+    language = filter_language(args)
     # CQL (pygeofilter, lark, dateparser) loads on the first filtered request, not at
     # start-up: it is a third of a second for every CLI command and worker otherwise.
     from geoapp import cql
@@ -313,6 +318,7 @@ def parse_items_query(
                 f"{', '.join(PROPERTIES)}"
             )
         query.properties = chosen
+    filter_language(args)  # checked even without a filter: a wrong value is still wrong
     if args.get("filter"):
         query.cql_filter = parse_filter(args, json_max_depth)
     return query

@@ -43,8 +43,10 @@ def import_form() -> dict[str, Any]:
         try:
             form["field_map"] = current_app.json.loads(raw_map)  # nesting-limited
         except json.JSONDecodeError:
-            raise InvalidInput('field_map must be JSON, like {"FLD_ZONE": "ZONE"}',
-                               code="invalid_field_mapping") from None
+            form["field_map"] = None
+        if not isinstance(form["field_map"], dict):  # JSON null, [] or 0 are no mapping either
+            raise InvalidInput('field_map must be a JSON object, like {"FLD_ZONE": "ZONE"}',
+                               code="invalid_field_mapping")
     form["repair"] = parse_bool(request.form, "repair", default=True)
     return form
 

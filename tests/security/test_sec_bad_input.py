@@ -259,6 +259,23 @@ def test_deeply_nested_field_map_is_refused(client: FlaskClient, analyst, field_
     assert_refused(response, 400, "nested too deeply")
 
 
+@pytest.mark.parametrize("field_map", ["null", "[]", "0", "not json"])
+def test_a_field_map_that_is_no_object_is_refused(client, analyst, field_map) -> None:
+    form = {"name": "no map", "field_map": field_map,
+            "file": (io.BytesIO(b"{}"), "zones.geojson")}
+    response = client.post("/api/datasets", data=form, headers=analyst,
+                           content_type="multipart/form-data")
+    assert_refused(response, 400, "field_map")
+
+
+@pytest.mark.parametrize("body", [b"\x00\xff random", b"[1, 2]", b'{"name": 5}', b'"x"'])
+def test_a_token_request_that_is_no_object_is_refused(client, analyst, body) -> None:
+    response = client.post("/api/tokens", data=body, content_type="application/json",
+                           headers=analyst)
+    assert response.status_code == 400
+    assert response.get_json()["error"] in {"invalid_json", "invalid_parameter"}
+
+
 def test_deeply_nested_cql2_json_is_refused(client, zones) -> None:
     response = client.get(ITEMS, query_string={"filter": "[" * 2000 + "]" * 2000,
                                                "filter-lang": "cql2-json"})
