@@ -20,7 +20,7 @@ from lark.exceptions import LarkError
 from pygeofilter import ast, values
 from pygeofilter.parsers.cql2_json import parse as parse_cql2_json
 from pygeofilter.parsers.cql2_text import parse as parse_cql2_text
-from shapely.errors import GEOSException
+from shapely.errors import ShapelyError
 from shapely.geometry import shape
 from sqlalchemy import ColumnElement, and_, false, not_, or_, true
 
@@ -43,6 +43,7 @@ KINDS = {
     "date": "a date (DATE('YYYY-MM-DD'))",
 }
 NUMERIC = {"number", "integer"}
+CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 # PostgreSQL's integer, the type of the integer queryables.
 INTEGER_RANGE = (-(2**31), 2**31 - 1)
 
@@ -153,6 +154,8 @@ class CqlTranslator:
             return not_(expression) if node.not_ else expression
         if isinstance(node, ast.In):
             prop = self.property(node.lhs, "IN")
+            if not isinstance(node.sub_nodes, list | tuple):
+                raise fail("IN takes a list of values")
             expression = prop.column.in_([coerce(prop, item) for item in node.sub_nodes])
             return not_(expression) if node.not_ else expression
         if isinstance(node, ast.Between):
@@ -165,6 +168,8 @@ class CqlTranslator:
         if isinstance(node, ast.GeometryIntersects):
             return self.spatial(self.geometry(node.lhs, node.rhs))
         if isinstance(node, ast.BBox):
+            if node.crs is not None and node.crs != CRS84_URI:
+                raise fail(f"BBOX coordinates are CRS84 ({CRS84_URI}), not {node.crs!r}")
             box = ast.Function("bbox", [node.minx, node.miny, node.maxx, node.maxy])
             return self.spatial(self.geometry(node.lhs, box))
         if isinstance(node, bool):
@@ -178,7 +183,7 @@ class CqlTranslator:
         """The queryable property a node names; InvalidParameter if it names none."""
         if not isinstance(node, ast.Attribute):
             raise fail(f"{operator} applies to a property, not to {str(node)[:40]!r}")
-        prop = self.properties.get(node.name)
+        prop = self.properties.get(node.name) if isinstance(node.name, str) else None
         if prop is None:
             raise fail(
                 f"unknown property {node.name!r}; queryables are {', '.join(self.properties)}"
@@ -251,8 +256,7 @@ def check_geometry(geojson: Any) -> None:
     try:
         geometry = shape(geojson)
         coordinates = shapely.get_coordinates(geometry)
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError,
-            GEOSException) as exc:
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, ShapelyError) as exc:
         raise fail(f"malformed geometry: {str(exc)[:80]}") from None
     if not all(math.isfinite(v) for v in coordinates.ravel()):
         raise fail("geometry coordinates must be finite numbers")

@@ -101,6 +101,9 @@ def test_unicode_digits_in_written_item_ids(client, zones, analyst, method) -> N
         ("S_INTERSECTS(geometry,BBOX('a','b','c','d'))", "BBOX"),
         ("S_INTERSECTS(geometry,BBOX(0,0,1))", "BBOX"),
         ("S_INTERSECTS(geometry,BBOX(0,0,500,1))", "BBOX"),
+        ("BBOX(geometry, 0, 0, 1, 1, 'EPSG:3857')", "BBOX"),
+        ("S_INTERSECTS(geometry, POINT(1 1e999))", "finite"),
+        ("S_INTERSECTS(geometry, POLYGON((0 0, 1 1, 1 0, 0 1, 0 0)))", "invalid geometry"),
     ],
 )
 def test_cql2_text_literals_of_the_wrong_type(client, zones, cql, named) -> None:
@@ -119,6 +122,11 @@ def test_cql2_text_literals_of_the_wrong_type(client, zones, cql, named) -> None
         ({"op": "s_intersects",
           "args": [{"property": "geometry"}, {"bbox": ["a", "b", "c", "d"]}]}, "filter"),
         ({"op": "nonsense", "args": []}, "filter"),
+        ({"op": "in", "args": [{"property": "fld_zone"}, 5]}, "IN"),
+        ({"op": "=", "args": [{"property": ["a"]}, 1]}, "unknown property"),
+        ({"op": "s_intersects", "args": [{"property": "geometry"},
+                                         {"type": "GeometryCollection", "coordinates": []}]},
+         "geometry"),
         ([1, 2, 3], "filter"),
     ],
 )
