@@ -1,25 +1,45 @@
-"""JSON from clients, read in one place: no nesting can exhaust the stack or reach the code.
+"""JSON from clients, read in one place, refusing what no code after it could use.
 
-Python's parser recurses once per level and raises RecursionError (an unhandled 500) near
-1,000 levels; values nested a little less deep still fail later, when the code or the
-database driver walks them. Every client JSON (request bodies through the app's JSON provider,
-``geoapp.json_provider``, and JSON carried in form fields or query parameters) is therefore
-refused past a fixed depth, far beyond anything GeoJSON or our other bodies need.
+* Nesting: Python's parser recurses once per level and raises RecursionError (an unhandled
+  500) near 1,000 levels; values nested a little less deep still fail later, when the code
+  or the database driver walks them. Client JSON is refused past a fixed depth, far beyond
+  anything GeoJSON or our other bodies need.
+* Integers too large for a float read as infinity (as 1e400 does), so that the checks for
+  finite numbers refuse them instead of float() raising OverflowError.
+* Lone UTF-16 surrogates in strings are refused: UTF-8 and PostgreSQL cannot store them.
+
+Request bodies go through the app's JSON provider (``geoapp.json_provider``); JSON carried in
+form fields or query parameters through ``loads_limited`` directly.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
+import sys
 from typing import Any
 
 from geoapp.errors import InvalidInput
 
 # A GeoJSON FeatureCollection of MultiPolygons is 8 levels deep; properties add a few.
 DEFAULT_MAX_DEPTH = 64
+# Digits of the largest float (1.8e308).
+_FLOAT_DIGITS = 309
+_LONG_DIGITS = re.compile(f"[0-9]{{{_FLOAT_DIGITS}}}")
+# Lone surrogates can only come from \u escapes of the high/low ranges (D800-DFFF): only
+# texts holding one are checked further.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 class JsonTooDeep(InvalidInput):
     """JSON nested deeper than the configured limit (GEOAPP_JSON_MAX_DEPTH)."""
+
+    code = "invalid_json"
+
+
+class InvalidJsonText(InvalidInput):
+    """JSON whose strings cannot be stored as text (lone UTF-16 surrogates)."""
 
     code = "invalid_json"
 
@@ -45,11 +65,32 @@ def nesting_depth(value: Any, limit: int) -> int:
     return depth
 
 
+def read_integer(text: str) -> int | float:
+    """A JSON integer; one too large for any float reads as ±infinity, as 1e400 already does.
+
+    Python would keep a 400-digit integer exact, and every float() of it downstream (a
+    coordinate, a BFE) would raise OverflowError; as infinity, the finite-number checks
+    refuse it by name, and JavaScript's JSON.parse reads it the same way.
+    """
+    if len(text) > _FLOAT_DIGITS + 1:  # beyond any float, and int() of it is slow
+        return -math.inf if text.startswith("-") else math.inf
+    value = int(text)
+    if abs(value) > sys.float_info.max:
+        return -math.inf if value < 0 else math.inf
+    return value
+
+
 def loads_limited(text: str | bytes, max_depth: int = DEFAULT_MAX_DEPTH, **kwargs: Any) -> Any:
-    """Parse JSON text, refusing it (JsonTooDeep, a 400) when nested deeper than max_depth.
+    """Parse client JSON, refusing (JsonTooDeep or InvalidJsonText, 400s) what no code can use:
+    nesting deeper than max_depth, and strings holding a lone UTF-16 surrogate ("\\ud800",
+    which PostgreSQL and UTF-8 cannot store).
 
     Malformed text raises ValueError (json.JSONDecodeError) as json.loads does.
     """
+    if isinstance(text, bytes | bytearray):  # as json.loads does, so the text can be searched
+        text = bytes(text).decode(json.detect_encoding(text), "surrogatepass")
+    if _LONG_DIGITS.search(text):  # the hook costs a Python call per integer: only if needed
+        kwargs.setdefault("parse_int", read_integer)
     try:
         value = json.loads(text, **kwargs)
     except RecursionError:
@@ -59,4 +100,17 @@ def loads_limited(text: str | bytes, max_depth: int = DEFAULT_MAX_DEPTH, **kwarg
         depth = nesting_depth(value, max_depth)
     if depth > max_depth:
         raise JsonTooDeep(f"the JSON is nested too deeply (more than {max_depth} levels)")
+    if _SURROGATE_ESCAPE.search(text):
+        check_encodable(value)
     return value
+
+
+def check_encodable(value: Any) -> None:
+    """Refuse a parsed value whose strings (keys too) cannot be written as UTF-8."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidJsonText(
+            "the JSON holds a lone UTF-16 surrogate (an escape like \\ud800 without its "
+            "pair), which is not text"
+        ) from None
