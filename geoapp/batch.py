@@ -113,6 +113,16 @@ def points_from_csv(text: str, limit: int) -> list[BatchPoint]:
     except csv.Error:
         dialect = csv.excel
     rows = csv.reader(io.StringIO(text), dialect)
+    try:
+        return read_csv_rows(rows, limit)
+    except csv.Error as exc:  # e.g. a field over the csv module's 128 KiB limit
+        raise InvalidInput(
+            f"the CSV cannot be read at line {rows.line_num}: {exc}", code="invalid_csv"
+        ) from None
+
+
+def read_csv_rows(rows: Any, limit: int) -> list[BatchPoint]:
+    """The points of parsed CSV rows (a csv.reader), the first being the header."""
     header = next(rows, None)
     if not header:
         raise InvalidInput("the CSV is empty", code="empty_input")

@@ -270,6 +270,14 @@ def test_area_with_a_400_digit_coordinate(client, zones, body) -> None:
     assert_refused(response, 400, "finite")
 
 
+def test_batch_csv_with_a_field_over_the_csv_limit(client, zones, analyst) -> None:
+    text = "id,lon,lat\na,0.005,0.005\nb," + "1" * 200_000 + ",0.005\n"
+    response = client.post("/api/lookup/batch", data=text, headers=analyst,
+                           content_type="text/csv")
+    body = assert_refused(response, 400, "line 3", "field limit")
+    assert body["error"] == "invalid_csv"
+
+
 JSON_ROUTES = [
     ("post", "/api/lookup/batch", "application/geo+json"),
     ("post", "/api/lookup/batch", "application/json"),
