@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 
 from geoapp import features, openapi, queries
 from geoapp.api import bp
-from geoapp.crs import SUPPORTED
+from geoapp.crs import CRS84, SUPPORTED, parse_crs
 from geoapp.errors import InvalidParameter, NotFound
 from geoapp.extensions import db
 from geoapp.features import COLLECTION_ID
 from geoapp.models import Dataset
-from geoapp.params import PG_INTEGER_MAX, parse_choice, path_id
+from geoapp.params import PG_INTEGER_MAX, parse_choice, path_id, whole_number
 from geoapp.serializers import feature_text, link, stream_feature_collection
 
 GEOJSON = "application/geo+json"
@@ -365,13 +365,25 @@ def dataset_feature(dataset: Dataset, bbox_geojson: str | None) -> dict[str, Any
     }
 
 
-def dataset_items() -> ResponseReturnValue:
-    """All datasets (they are few) as a FeatureCollection."""
-    unknown = set(request.args) - {"f", "limit", "offset"}
+def check_dataset_args(allowed: set[str]) -> None:
+    """Refuse parameters the datasets collection does not take, and any CRS but CRS84."""
+    unknown = set(request.args) - allowed
     if unknown:
         raise InvalidParameter(
             f"unknown parameter(s): {', '.join(sorted(unknown))}", code="unknown_parameter"
         )
+    if parse_crs(request.args.get("crs"), "crs") is not CRS84:
+        raise InvalidParameter("parameter 'crs': datasets are served in CRS84 only")
+
+
+def dataset_items() -> ResponseReturnValue:
+    """All datasets (they are few) as a FeatureCollection."""
+    check_dataset_args({"f", "limit", "offset", "crs"})
+    # All datasets are answered (they are few); paging values are still checked.
+    for name in ("limit", "offset"):
+        if request.args.get(name):
+            whole_number(request.args[name], name, minimum=0 if name == "offset" else 1,
+                         maximum=PG_INTEGER_MAX)
     rows = db.session.execute(
         select(Dataset, func.ST_AsGeoJSON(Dataset.bbox, 7)).order_by(Dataset.id)
     ).all()
@@ -395,6 +407,7 @@ def dataset_items() -> ResponseReturnValue:
 
 def dataset_item(item_id: str) -> ResponseReturnValue:
     """One dataset."""
+    check_dataset_args({"f", "crs"})
     dataset_id = path_id(item_id, "dataset", PG_INTEGER_MAX)
     row = db.session.execute(
         select(Dataset, func.ST_AsGeoJSON(Dataset.bbox, 7)).where(Dataset.id == dataset_id)

@@ -22,8 +22,8 @@ def token_name() -> str:
         raise InvalidInput('send no body, or a JSON object like {"name": "laptop"}',
                            code="invalid_json")
     name = body.get("name", "")
-    if not isinstance(name, str):
-        raise InvalidParameter("'name' must be a string")
+    if not isinstance(name, str) or "\x00" in name:  # PostgreSQL text cannot hold NUL
+        raise InvalidParameter("'name' must be a string without NUL characters")
     return name
 
 

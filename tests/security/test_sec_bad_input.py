@@ -66,6 +66,14 @@ def test_unicode_and_oversized_integers_are_refused(client, zones, path, status,
     assert_refused(client.get(path), status, named)
 
 
+@pytest.mark.parametrize("path", [f"{ITEMS}?limit=1&limit=5",
+                                  "/api/lookup?lon=0&lat=0&lat=1",
+                                  "/api/collections?f=json&f=html"])
+def test_repeated_parameters_are_refused(client, zones, path) -> None:
+    name = path.rsplit("&", 1)[1].split("=")[0]
+    assert_refused(client.get(path), 400, f"'{name}'", "2 times")
+
+
 def test_a_dataset_name_of_unicode_digits_filters_to_nothing(client, zones) -> None:
     response = client.get(f"{ITEMS}?dataset=²")
     assert response.status_code == 200
@@ -328,7 +336,28 @@ def test_a_field_map_that_is_no_object_is_refused(client, analyst, field_map) ->
     assert_refused(response, 400, "field_map")
 
 
-@pytest.mark.parametrize("body", [b"\x00\xff random", b"[1, 2]", b'{"name": 5}', b'"x"'])
+@pytest.mark.parametrize("field", ["name", "encoding", "layer", "source_crs"])
+def test_nul_characters_in_import_fields_are_refused(client, analyst, field) -> None:
+    form = {"name": "nul", field: "a\x00b",
+            "file": (io.BytesIO(b'{"type": "FeatureCollection", "features": []}'), "z.geojson")}
+    response = client.post("/api/datasets", data=form, headers=analyst,
+                           content_type="multipart/form-data")
+    assert_refused(response, 400, field, "NUL")
+
+
+@pytest.mark.parametrize(("path", "named"), [
+    ("/api/collections/datasets/items?limit=abc", "'limit'"),
+    ("/api/collections/datasets/items?offset=²", "'offset'"),
+    ("/api/collections/datasets/items?crs=EPSG:3857", "'crs'"),
+    ("/api/collections/datasets/items/1?crs=true", "'crs'"),
+    ("/api/collections/datasets/items/1?bbox=1,2,3,4", "bbox"),
+])
+def test_datasets_collection_checks_its_parameters(client, zones, path, named) -> None:
+    assert_refused(client.get(path), 400, named)
+
+
+@pytest.mark.parametrize("body", [b'{"name": "a\\u0000b"}', b"\x00\xff random", b"[1, 2]",
+                                  b'{"name": 5}', b'"x"'])
 def test_a_token_request_that_is_no_object_is_refused(client, analyst, body) -> None:
     response = client.post("/api/tokens", data=body, content_type="application/json",
                            headers=analyst)
