@@ -6,7 +6,8 @@
   anything GeoJSON or our other bodies need.
 * Integers too large for a float read as infinity (as 1e400 does), so that the checks for
   finite numbers refuse them instead of float() raising OverflowError.
-* Lone UTF-16 surrogates in strings are refused: UTF-8 and PostgreSQL cannot store them.
+* Strings holding NUL or a lone UTF-16 surrogate are refused: PostgreSQL cannot store them
+  (as NUL in query parameters is refused, see ``geoapp.handlers``).
 
 Request bodies go through the app's JSON provider (``geoapp.json_provider``); JSON carried in
 form fields or query parameters through ``loads_limited`` directly.
@@ -27,9 +28,9 @@ DEFAULT_MAX_DEPTH = 64
 # Digits of the largest float (1.8e308).
 _FLOAT_DIGITS = 309
 _LONG_DIGITS = re.compile(f"[0-9]{{{_FLOAT_DIGITS}}}")
-# Lone surrogates can only come from \u escapes of the high/low ranges (D800-DFFF): only
-# texts holding one are checked further.
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+# NUL and lone surrogates can only come from \u escapes (JSON strings hold no raw control
+# characters, and UTF-8 has no surrogates): only texts holding such an escape are walked.
+_SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 
 
 class JsonTooDeep(InvalidInput):
@@ -39,7 +40,7 @@ class JsonTooDeep(InvalidInput):
 
 
 class InvalidJsonText(InvalidInput):
-    """JSON whose strings cannot be stored as text (lone UTF-16 surrogates)."""
+    """JSON whose strings cannot be stored as text (NUL, lone UTF-16 surrogates)."""
 
     code = "invalid_json"
 
@@ -82,8 +83,8 @@ def read_integer(text: str) -> int | float:
 
 def loads_limited(text: str | bytes, max_depth: int = DEFAULT_MAX_DEPTH, **kwargs: Any) -> Any:
     """Parse client JSON, refusing (JsonTooDeep or InvalidJsonText, 400s) what no code can use:
-    nesting deeper than max_depth, and strings holding a lone UTF-16 surrogate ("\\ud800",
-    which PostgreSQL and UTF-8 cannot store).
+    nesting deeper than max_depth, and strings holding NUL or a lone UTF-16 surrogate
+    ("\\u0000", "\\ud800": PostgreSQL cannot store them).
 
     Malformed text raises ValueError (json.JSONDecodeError) as json.loads does.
     """
@@ -100,17 +101,30 @@ def loads_limited(text: str | bytes, max_depth: int = DEFAULT_MAX_DEPTH, **kwarg
         depth = nesting_depth(value, max_depth)
     if depth > max_depth:
         raise JsonTooDeep(f"the JSON is nested too deeply (more than {max_depth} levels)")
-    if _SURROGATE_ESCAPE.search(text):
-        check_encodable(value)
+    if _SUSPECT_ESCAPE.search(text):
+        check_storable_text(value)
     return value
 
 
-def check_encodable(value: Any) -> None:
-    """Refuse a parsed value whose strings (keys too) cannot be written as UTF-8."""
-    try:
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidJsonText(
-            "the JSON holds a lone UTF-16 surrogate (an escape like \\ud800 without its "
-            "pair), which is not text"
-        ) from None
+def check_storable_text(value: Any) -> None:
+    """Refuse a parsed value with a string (or key) PostgreSQL cannot store: one holding NUL
+    (text and JSONB cannot) or a lone UTF-16 surrogate (not encodable as UTF-8)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, str):
+            if "\x00" in node:
+                raise InvalidJsonText("the JSON holds a NUL character (\\u0000), which "
+                                      "PostgreSQL cannot store")
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidJsonText(
+                    "the JSON holds a lone UTF-16 surrogate (an escape like \\ud800 without "
+                    "its pair), which is not text"
+                ) from None

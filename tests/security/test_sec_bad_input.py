@@ -254,6 +254,8 @@ HUGE_RING = f'{{"type": "Polygon", "coordinates": [[[0, 0], [{HUGE}, 0], [1, 1],
     (HUGE_RING, {}, "finite"),
     (None, {"NOTE": '"\\ud800"'}, "surrogate"),
     (None, {"\\udfff": "1"}, "surrogate"),
+    (None, {"NOTE": '[{"deep": ["a\\u0000b"]}]'}, "NUL"),
+    (None, {"\\u0000": "1"}, "NUL"),
 ])
 @pytest.mark.parametrize("method", ["post", "put", "patch"])
 def test_zone_writes_with_huge_numbers_and_lone_surrogates(client, session, zones, analyst,
