@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from shapely.geometry import box
+from werkzeug.datastructures import MultiDict
 
 ITEMS = "/api/collections/flood_zones/items"
 DEEP = 100_000
@@ -336,6 +337,14 @@ def test_a_field_map_that_is_no_object_is_refused(client, analyst, field_map) ->
     response = client.post("/api/datasets", data=form, headers=analyst,
                            content_type="multipart/form-data")
     assert_refused(response, 400, "field_map")
+
+
+def test_repeated_import_fields_are_refused(client, analyst) -> None:
+    form = MultiDict([("name", "once"), ("source_crs", "EPSG:4326"), ("source_crs", "EPSG:3857"),
+                      ("file", (io.BytesIO(b"{}"), "z.geojson"))])
+    response = client.post("/api/datasets", data=form, headers=analyst,
+                           content_type="multipart/form-data")
+    assert_refused(response, 400, "'source_crs'", "2 times")
 
 
 @pytest.mark.parametrize("field", ["name", "encoding", "layer", "source_crs"])
