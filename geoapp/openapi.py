@@ -173,7 +173,9 @@ def dataset_paths(bearer: list[dict[str, list[str]]]) -> dict[str, Any]:
                         "source_crs": {"type": "string"}, "encoding": {"type": "string"},
                         "layer": {"type": "string"},
                         "field_map": {"type": "string", "description": "JSON object"},
-                        "repair": {"type": "boolean"}}}}}},
+                        # parse_bool also takes 1/0 (and yes/no), as HTML forms send.
+                        "repair": {"anyOf": [{"type": "boolean"},
+                                             {"type": "integer", "enum": [0, 1]}]}}}}}},
                 "responses": {"202": json_response("Accepted", state),
                               **error_responses(400, 401, 403, 413)},
             },

@@ -38,8 +38,8 @@ def import_form() -> dict[str, Any]:
     """The import fields of a multipart request."""
     for key, values in request.form.lists():
         if len(values) > 1:  # as for query parameters: one value each
-            raise InvalidInput(f"field {key[:40]!r} is given {len(values)} times; give it once",
-                               code="repeated_field")
+            raise InvalidInput(f"field {str(key)[:40]!r} is given {len(values)} times; "
+                               "give it once", code="repeated_field")
     form: dict[str, Any] = {key: request.form.get(key) for key in
                             ("name", "effective_date", "source_crs", "encoding", "layer")}
     raw_map = request.form.get("field_map")
