@@ -30,6 +30,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config["GEOAPP_VENDOR_DIR"]:
         app.config["GEOAPP_VENDOR_DIR"] = str(PROJECT_DIR / "node_modules")
 
+    from geoapp.json_provider import ClientJSONProvider
+    from geoapp.params import BoundedIntConverter
+
+    app.json = ClientJSONProvider(app)  # client JSON past a nesting depth is a 400
+    app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
+
     from geoapp.extensions import compress, csrf, db, login_manager, migrate, rate_limits
 
     db.init_app(app)

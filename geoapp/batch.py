@@ -33,9 +33,15 @@ def coordinate_error(lon: Any, lat: Any) -> str | None:
         if isinstance(value, bool) or value is None:
             return f"'{name}' is missing"
         try:
+            # float() also reads other scripts' digits; coordinates are written in ASCII.
+            if isinstance(value, str) and not value.isascii():
+                raise ValueError(value)
             number = float(value)
         except (TypeError, ValueError):
             return f"'{name}' is not a number: {str(value)[:40]!r}"
+        except OverflowError:  # a JSON integer of hundreds of digits: no float holds it
+            return (f"'{name}' must be between {-limit:g} and {limit:g}, got a number of "
+                    f"{len(str(abs(value)))} digits")
         if not math.isfinite(number):
             return f"'{name}' must be finite"
         if abs(number) > limit:
@@ -107,6 +113,16 @@ def points_from_csv(text: str, limit: int) -> list[BatchPoint]:
     except csv.Error:
         dialect = csv.excel
     rows = csv.reader(io.StringIO(text), dialect)
+    try:
+        return read_csv_rows(rows, limit)
+    except csv.Error as exc:  # e.g. a field over the csv module's 128 KiB limit
+        raise InvalidInput(
+            f"the CSV cannot be read at line {rows.line_num}: {exc}", code="invalid_csv"
+        ) from None
+
+
+def read_csv_rows(rows: Any, limit: int) -> list[BatchPoint]:
+    """The points of parsed CSV rows (a csv.reader), the first being the header."""
     header = next(rows, None)
     if not header:
         raise InvalidInput("the CSV is empty", code="empty_input")

@@ -43,7 +43,7 @@ def form_options(form: UploadForm) -> dict[str, Any]:
     field_map: Any = {}
     if form.field_map.data and form.field_map.data.strip():
         try:
-            field_map = json.loads(form.field_map.data)
+            field_map = current_app.json.loads(form.field_map.data)  # nesting-limited
         except json.JSONDecodeError:
             raise InvalidInput('the field mapping must be JSON, like {"FLD_ZONE": "ZONE"}',
                                code="invalid_field_mapping") from None

@@ -65,6 +65,9 @@ DEFAULTS: dict[str, Any] = {
     "GEOAPP_ITEMS_MAX_LIMIT": 10000,
     # numberMatched is counted exactly when the planner expects at most this many rows.
     "GEOAPP_EXACT_COUNT_LIMIT": 100000,
+    # Deepest nesting of arrays/objects accepted in client JSON (bodies, field_map, CQL2-JSON);
+    # deeper is refused with 400 invalid_json (a GeoJSON FeatureCollection is 8 deep).
+    "GEOAPP_JSON_MAX_DEPTH": 64,
     # Largest request body, in megabytes.
     "GEOAPP_MAX_REQUEST_MB": 64,
     # Uploads for import: largest file, and what an archive may unpack to (size and ratio,

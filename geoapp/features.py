@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -15,8 +14,16 @@ from sqlalchemy.orm import Session
 from geoapp import queries
 from geoapp.crs import CRS84, ApiCrs, parse_crs
 from geoapp.errors import InvalidParameter, NotFound
+from geoapp.json_input import DEFAULT_MAX_DEPTH, JsonTooDeep, loads_limited
 from geoapp.models import Dataset, FloodZone
-from geoapp.params import parse_bool, parse_dataset_reference
+from geoapp.params import (
+    PG_BIGINT_MAX,
+    PG_INTEGER_MAX,
+    decimal_number,
+    parse_bool,
+    parse_dataset_reference,
+    whole_number,
+)
 from geoapp.risk import STATUS_ORDER
 
 COLLECTION_ID = "flood_zones"
@@ -52,23 +59,23 @@ class Queryable:
         if kind == "boolean":
             return parse_bool({name: raw}, name)
         if kind == "number":
-            try:
-                value = float(raw)
-            except ValueError:
-                raise InvalidParameter(f"parameter '{name}' must be a number") from None
-            if not math.isfinite(value):
-                raise InvalidParameter(f"parameter '{name}' must be finite")
-            return value
+            return decimal_number(raw, name)
         if kind == "integer":
-            if not raw.lstrip("-").isdigit():
-                raise InvalidParameter(f"parameter '{name}' must be an integer")
-            return int(raw)
+            return whole_number(raw, name, minimum=self.schema["minimum"],
+                                maximum=self.schema["maximum"])
         if self.schema.get("format") == "date":
             try:
                 return dt.date.fromisoformat(raw)
             except ValueError:
                 raise InvalidParameter(f"parameter '{name}' must be a date (YYYY-MM-DD)") from None
         return raw
+
+    @property
+    def kind(self) -> str:
+        """The property's type for CQL2: string, number, integer, boolean or date."""
+        if self.schema.get("format") == "date":
+            return "date"
+        return str(self.schema.get("type", "string"))
 
 
 def _text(column: Any, title: str, **extra: Any) -> Queryable:
@@ -87,7 +94,11 @@ QUERYABLES: dict[str, Queryable] = {
     "len_unit": _text(FloodZone.len_unit, "Unit of BFE and depth"),
     "dfirm_id": _text(FloodZone.dfirm_id, "Study id (DFIRM_ID)"),
     "fld_ar_id": _text(FloodZone.fld_ar_id, "Flood area id (FLD_AR_ID)"),
-    "dataset_id": Queryable(FloodZone.dataset_id, {"type": "integer"}, "Dataset id"),
+    "dataset_id": Queryable(
+        FloodZone.dataset_id,
+        {"type": "integer", "minimum": -PG_INTEGER_MAX - 1, "maximum": PG_INTEGER_MAX},
+        "Dataset id",
+    ),
     "dataset": _text(Dataset.name, "Dataset name"),
     "effective_date": Queryable(
         Dataset.effective_date, {"type": "string", "format": "date"}, "Effective date of the map"
@@ -120,6 +131,10 @@ PROPERTY_COLUMNS: dict[str, Any] = {
     "attributes": FloodZone.attributes,
 }
 SORTABLE = tuple(QUERYABLES) + ("id",)
+FILTER_LANGUAGES = ("cql2-text", "cql2-json")
+# OFFSET is a bigint, but the next page's link adds the page size: PostgreSQL's integer
+# leaves room for that and is beyond any collection's size.
+MAX_OFFSET = PG_INTEGER_MAX
 STANDARD_PARAMETERS = {
     "f",
     "bbox",
@@ -159,32 +174,12 @@ class ItemsQuery:
     dataset: int | str | None = None
 
 
-def _number(name: str, raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InvalidParameter(f"parameter '{name}' must be a number, got {raw[:30]!r}") from None
-    if not math.isfinite(value):
-        raise InvalidParameter(f"parameter '{name}' must be finite")
-    return value
-
-
-def _integer(name: str, raw: str, minimum: int, maximum: int | None = None) -> int:
-    if not raw.strip().isdigit():
-        raise InvalidParameter(f"parameter '{name}' must be a whole number ≥ {minimum}")
-    value = int(raw)
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f"≥ {minimum}"
-        raise InvalidParameter(f"parameter '{name}' must be {bound}")
-    return value
-
-
 def parse_bbox(raw: str, crs: ApiCrs) -> tuple[float, float, float, float]:
     """minx,miny,maxx,maxy in CRS84 order (EPSG:4326 bboxes come latitude first)."""
     parts = raw.split(",")
     if len(parts) != 4:
         raise InvalidParameter(f"parameter 'bbox' must have 4 numbers, got {len(parts)}")
-    a, b, c, d = (_number("bbox", part) for part in parts)
+    a, b, c, d = (decimal_number(part, "bbox") for part in parts)
     x1, y1, x2, y2 = (b, a, d, c) if crs.lat_first else (a, b, c, d)
     if x1 > x2 or y1 > y2:
         raise InvalidParameter("parameter 'bbox': each minimum must not exceed its maximum")
@@ -218,7 +213,49 @@ def parse_datetime(raw: str) -> tuple[dt.date | None, dt.date | None]:
     return instant, instant
 
 
-def parse_items_query(args: Mapping[str, str], default_limit: int, max_limit: int) -> ItemsQuery:
+def filter_language(args: Mapping[str, str]) -> str:
+    """`filter-lang` (default cql2-text), with `filter-crs` checked too (CRS84 only)."""
+    language = args.get("filter-lang") or "cql2-text"
+    if language not in FILTER_LANGUAGES:
+        raise InvalidParameter(
+            f"parameter 'filter-lang' must be one of {', '.join(FILTER_LANGUAGES)}"
+        )
+    if parse_crs(args.get("filter-crs"), "filter-crs") is not CRS84:
+        raise InvalidParameter("parameter 'filter-crs': only CRS84 is supported")
+    return language
+
+
+def parse_filter(args: Mapping[str, str], json_max_depth: int) -> ColumnElement[bool]:
+    """The `filter` parameter (CQL2-text or CQL2-JSON) as a condition, every literal checked."""
+    language = filter_language(args)
+    # CQL (pygeofilter, lark, dateparser) loads on the first filtered request, not at
+    # start-up: it is a third of a second for every CLI command and worker otherwise.
+    from geoapp import cql
+
+    if language == "cql2-text":
+        tree = cql.parse_text(args["filter"])
+    else:
+        try:
+            document = loads_limited(args["filter"], json_max_depth)
+        except JsonTooDeep as exc:
+            raise InvalidParameter(f"parameter 'filter': {exc.message}") from None
+        except ValueError:
+            raise InvalidParameter(
+                "parameter 'filter' is not valid JSON (for CQL2-text, use filter-lang=cql2-text)"
+            ) from None
+        tree = cql.parse_json(document)
+    properties = {
+        name: cql.Property(name, q.column, q.kind) for name, q in QUERYABLES.items()
+    }
+    return cql.translate(tree, properties, queries.zones_intersecting_geojson)
+
+
+def parse_items_query(
+    args: Mapping[str, str],
+    default_limit: int,
+    max_limit: int,
+    json_max_depth: int = DEFAULT_MAX_DEPTH,
+) -> ItemsQuery:
     """Validate every items parameter; unknown parameters are refused by name."""
     unknown = sorted(
         key
@@ -234,19 +271,20 @@ def parse_items_query(args: Mapping[str, str], default_limit: int, max_limit: in
     limit = default_limit
     if args.get("limit"):
         # Larger requests are served at the maximum, and the next link continues from there.
-        limit = min(_integer("limit", args["limit"], 1), max_limit)
+        requested = whole_number(args["limit"], "limit", minimum=1, maximum=PG_BIGINT_MAX)
+        limit = min(requested, max_limit)
     query = ItemsQuery(limit=limit)
     if args.get("offset"):
-        query.offset = _integer("offset", args["offset"], 0)
+        query.offset = whole_number(args["offset"], "offset", minimum=0, maximum=MAX_OFFSET)
     query.bbox_crs = parse_crs(args.get("bbox-crs"), "bbox-crs")
     if args.get("bbox"):
         query.bbox = parse_bbox(args["bbox"], query.bbox_crs)
     query.crs = parse_crs(args.get("crs"), "crs")
     query.precision = query.crs.default_precision
     if args.get("precision"):
-        query.precision = _integer("precision", args["precision"], 0, 15)
+        query.precision = whole_number(args["precision"], "precision", minimum=0, maximum=15)
     if args.get("simplify"):
-        query.simplify = _number("simplify", args["simplify"])
+        query.simplify = decimal_number(args["simplify"], "simplify")
         if query.simplify < 0:
             raise InvalidParameter("parameter 'simplify' must not be negative")
     query.skip_geometry = parse_bool(args, "skipGeometry")
@@ -280,21 +318,9 @@ def parse_items_query(args: Mapping[str, str], default_limit: int, max_limit: in
                 f"{', '.join(PROPERTIES)}"
             )
         query.properties = chosen
+    filter_language(args)  # checked even without a filter: a wrong value is still wrong
     if args.get("filter"):
-        language = args.get("filter-lang", "cql2-text")
-        if language != "cql2-text":
-            raise InvalidParameter("parameter 'filter-lang': only cql2-text is supported")
-        filter_crs = parse_crs(args.get("filter-crs"), "filter-crs")
-        if filter_crs is not CRS84:
-            raise InvalidParameter("parameter 'filter-crs': only CRS84 is supported")
-        # CQL (pygeofilter, lark, dateparser) loads on the first filtered request, not at
-        # start-up: it is a third of a second for every CLI command and worker otherwise.
-        from geoapp import cql
-
-        columns = {name: q.column for name, q in QUERYABLES.items()}
-        query.cql_filter = cql.translate(
-            args["filter"], columns, queries.zones_intersecting_geojson
-        )
+        query.cql_filter = parse_filter(args, json_max_depth)
     return query
 
 

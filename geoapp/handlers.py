@@ -130,7 +130,8 @@ def register_read_guard(app: Flask) -> None:
 
 
 def register_input_guard(app: Flask) -> None:
-    """Refuse NUL characters in query parameters: PostgreSQL text cannot hold them."""
+    """Refuse NUL characters in query parameters (PostgreSQL text cannot hold them), and
+    parameters given more than once."""
 
     @app.before_request
     def refuse_nul_characters() -> None:
@@ -138,3 +139,12 @@ def register_input_guard(app: Flask) -> None:
             if "\x00" in value or "\x00" in name:
                 raise InvalidParameter(f"parameter {name.replace(chr(0), '')!r} contains a NUL "
                                        "character")
+
+    @app.before_request
+    def refuse_repeated_parameters() -> None:
+        # Every parameter takes one value (lists are comma-separated): a repeated one would be
+        # read as its first value here and perhaps as its last by a proxy checking it.
+        for name, values in request.args.lists():
+            if len(values) > 1:
+                raise InvalidParameter(f"parameter {name[:40]!r} is given {len(values)} times; "
+                                       "give it once (lists are comma-separated)")

@@ -27,6 +27,9 @@ MAX_NAME = 200
 
 def options_from_form(form: dict[str, Any]) -> pipeline.ImportOptions:
     """Import options from submitted fields (web form, API multipart or CLI flags)."""
+    for key in ("name", "source_crs", "encoding", "layer"):
+        if "\x00" in str(form.get(key) or ""):  # PostgreSQL text (and codecs) cannot hold NUL
+            raise InvalidInput(f"{key} must not contain NUL characters", code="invalid_text")
     name = str(form.get("name") or "").strip()
     if not name:
         raise InvalidInput("give the dataset a name", code="missing_name")

@@ -51,6 +51,8 @@ DEFAULT_CENTRE = (39.5, -98.35)
 DEFAULT_ZOOM = 4
 MAX_ZOOM = 19
 REPORT_FORMATS = ("html", "pdf")
+# The report's map is drawn in Web Mercator, which ends here (and has no poles).
+REPORT_MAX_LAT = 85.05112878
 # VectorGrid options as JavaScript: styles come from a function the page defines first.
 # Not interactive: a click anywhere asks /api/lookup (which knows every overlapping zone),
 # and VectorGrid 1.3's own click handling calls a Leaflet function that 1.9 no longer has.
@@ -194,10 +196,17 @@ def index() -> ResponseReturnValue:
     )
 
 
+def report_point(args: Any) -> tuple[float, float]:
+    """`lon` and `lat` of a report: WGS84, within the latitudes its Web Mercator map covers."""
+    lon = parse_float(args, "lon", minimum=-180.0, maximum=180.0)
+    lat = parse_float(args, "lat", minimum=-REPORT_MAX_LAT, maximum=REPORT_MAX_LAT)
+    return lon, lat
+
+
 @bp.get("/report")
 def report() -> ResponseReturnValue:
     """A printable one-page flood determination for a point (HTML, or PDF with format=pdf)."""
-    lon, lat = parse_lon_lat(request.args)
+    lon, lat = report_point(request.args)
     output = parse_choice(request.args, "format", REPORT_FORMATS, default="html")
     point_report = point_report_json(lookup_point(db.session, lon, lat))
     html = render_template(

@@ -8,6 +8,7 @@ from typing import Any
 from geoapp.crs import SUPPORTED
 from geoapp.exports import FORMATS
 from geoapp.features import COLLECTION_ID, PROPERTIES, QUERYABLES, SORTABLE
+from geoapp.risk import STATUS_ORDER
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -18,8 +19,10 @@ def ref(kind: str, name: str) -> dict[str, str]:
     return {"$ref": f"#/components/{kind}/{name}"}
 
 
-def query_param(name: str, schema: dict[str, Any], description: str, **extra: Any) -> dict:
-    return {
+def query_param(name: str, schema: dict[str, Any], description: str, *, empty_ok: bool = True,
+                **extra: Any) -> dict:
+    """A query parameter; optional ones sent empty count as absent unless ``empty_ok`` is off."""
+    parameter = {
         "name": name,
         "in": "query",
         "required": False,
@@ -27,6 +30,9 @@ def query_param(name: str, schema: dict[str, Any], description: str, **extra: An
         "description": description,
         **extra,
     }
+    if empty_ok and not parameter["required"]:
+        parameter["allowEmptyValue"] = True
+    return parameter
 
 
 def error_responses(*statuses: int) -> dict[str, Any]:
@@ -36,7 +42,8 @@ def error_responses(*statuses: int) -> dict[str, Any]:
         401: "No valid credentials",
         403: "Role not allowed",
         404: "Not found",
-        409: "Conflict with the current state",
+        405: "Method not allowed on this resource",
+        409: "Conflicts with the current state",
         413: "Too large",
         415: "Unsupported media type",
         429: "Rate limited (rate_limited): retry after the seconds in Retry-After",
@@ -118,10 +125,12 @@ def item_parameters(config: Mapping[str, Any]) -> list[dict[str, Any]]:
         query_param(
             "filter",
             {"type": "string"},
-            "CQL2-text filter: comparisons, LIKE, IN, BETWEEN, IS NULL, AND/OR/NOT, "
-            "S_INTERSECTS(geometry, <WKT or BBOX>)",
+            "CQL2 filter (text, or JSON with filter-lang=cql2-json): comparisons, LIKE, IN, "
+            "BETWEEN, IS NULL, AND/OR/NOT, S_INTERSECTS(geometry, <WKT or BBOX>); literals "
+            "must have their property's type (see the queryables)",
         ),
-        query_param("filter-lang", {"type": "string", "enum": ["cql2-text"]}, "Filter language"),
+        query_param("filter-lang", {"type": "string", "enum": ["cql2-text", "cql2-json"]},
+                    "Filter language"),
         query_param(
             "filter-crs", {"type": "string", "enum": [SUPPORTED[0].uri]}, "CRS of filter geometries"
         ),
@@ -143,12 +152,7 @@ def path_param(name: str, schema: dict[str, Any], description: str) -> dict[str,
 def dataset_paths(bearer: list[dict[str, list[str]]]) -> dict[str, Any]:
     """Imports (POST /datasets), their state, and exports."""
     dataset_id = path_param("datasetId", {"type": "integer", "minimum": 1}, "Dataset id")
-    state = {"type": "object", "required": ["id", "name", "status"],
-             "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
-                            "status": {"type": "string", "enum": [
-                                "queued", "importing", "ready", "failed", "retired"]},
-                            "progress": {"type": "number", "nullable": True},
-                            "report": {"type": "object", "nullable": True}}}
+    state = ref("schemas", "DatasetState")
     binary = {"type": "string", "format": "binary"}
     return {
         "/datasets": {
@@ -171,7 +175,9 @@ def dataset_paths(bearer: list[dict[str, list[str]]]) -> dict[str, Any]:
                         "source_crs": {"type": "string"}, "encoding": {"type": "string"},
                         "layer": {"type": "string"},
                         "field_map": {"type": "string", "description": "JSON object"},
-                        "repair": {"type": "boolean"}}}}}},
+                        # parse_bool also takes 1/0 (and yes/no), as HTML forms send.
+                        "repair": {"anyOf": [{"type": "boolean"},
+                                             {"type": "integer", "enum": [0, 1]}]}}}}}},
                 "responses": {"202": json_response("Accepted", state),
                               **error_responses(400, 401, 403, 413)},
             },
@@ -306,7 +312,7 @@ def tile_paths(collection_id: dict[str, Any]) -> dict[str, Any]:
                 "summary": "Tilesets of a collection",
                 "operationId": "getTilesets",
                 "parameters": [collection_id],
-                "responses": {"200": json_response("Tilesets", {"type": "object"}),
+                "responses": {"200": json_response("Tilesets", ref("schemas", "Tilesets")),
                               **error_responses(404)},
             }
         },
@@ -315,7 +321,7 @@ def tile_paths(collection_id: dict[str, Any]) -> dict[str, Any]:
                 "summary": "TileJSON of the vector tiles",
                 "operationId": "getTileJson",
                 "parameters": [collection_id, matrix_set],
-                "responses": {"200": json_response("TileJSON", {"type": "object"}),
+                "responses": {"200": json_response("TileJSON", ref("schemas", "TileJSON")),
                               **error_responses(404)},
             }
         },
@@ -337,29 +343,242 @@ def tile_paths(collection_id: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "nullable": True}
+
+
+def obj(required: list[str], properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """An object schema with its required members."""
+    schema: dict[str, Any] = {"type": "object", "properties": properties, **extra}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+STRING = {"type": "string"}
+NUMBER = {"type": "number"}
+INTEGER = {"type": "integer"}
+BOOLEAN = {"type": "boolean"}
+DATE = {"type": "string", "format": "date"}
+DATE_TIME = {"type": "string", "format": "date-time"}
+STATUS = {"type": "string", "enum": list(STATUS_ORDER)}
+DATASET_STATES = ["queued", "importing", "ready", "failed", "retired"]
+POSITION = {"type": "array", "minItems": 2, "items": NUMBER}
+GEOMETRY_TYPES = ["Point", "LineString", "Polygon", "MultiPoint", "MultiLineString",
+                  "MultiPolygon"]
+
+
+def component_schemas() -> dict[str, Any]:
+    """The reusable schemas: precise enough that a wrong member type or a missing member of
+    any answer is a schema violation (the fuzz tests check every answer against them)."""
+    dataset_ref = obj(["id", "name"], {"id": INTEGER, "name": STRING})
+    zone_hit = obj(
+        ["zone", "status", "sfha", "zone_id", "dataset"],
+        {"zone": nullable(STRING), "subtype": nullable(STRING), "status": STATUS,
+         "sfha": BOOLEAN, "floodway": BOOLEAN, "bfe": nullable(NUMBER),
+         "vertical_datum": nullable(STRING), "length_unit": nullable(STRING),
+         "depth": nullable(NUMBER), "velocity": nullable(NUMBER),
+         "velocity_unit": nullable(STRING), "dfirm_id": nullable(STRING),
+         "fld_ar_id": nullable(STRING), "zone_id": INTEGER, "dataset": dataset_ref,
+         "effective_date": nullable(DATE)},
+    )
+    dataset_info = obj(
+        ["id", "name"],
+        {"id": INTEGER, "name": STRING, "source_filename": nullable(STRING),
+         "effective_date": nullable(DATE), "imported_at": nullable(DATE_TIME)},
+    )
+    link_list = {"type": "array", "items": ref("schemas", "Link")}
+    return {
+        "Error": obj(["error", "message"], {"error": STRING, "message": STRING}),
+        "Link": obj(["href", "rel"], {"href": STRING, "rel": STRING, "type": STRING,
+                                      "title": STRING, "templated": BOOLEAN}),
+        "LandingPage": obj(["links"], {"title": STRING, "description": STRING,
+                                       "links": link_list}),
+        "Collection": obj(
+            ["id", "links"],
+            {"id": STRING, "title": STRING, "description": STRING, "itemType": STRING,
+             "links": link_list, "crs": {"type": "array", "items": STRING},
+             "storageCrs": STRING,
+             "extent": obj(["spatial"], {
+                 "spatial": obj(["bbox"], {"bbox": {"type": "array", "items": {
+                     "type": "array", "minItems": 4, "maxItems": 4, "items": NUMBER}},
+                     "crs": STRING}),
+                 "temporal": obj([], {"interval": {"type": "array", "items": {
+                     "type": "array", "minItems": 2, "maxItems": 2,
+                     "items": nullable(DATE)}}, "trs": STRING})})},
+        ),
+        "Queryables": obj(
+            ["type", "properties"],
+            {"$schema": STRING, "$id": STRING, "type": {"type": "string", "enum": ["object"]},
+             "title": STRING, "additionalProperties": BOOLEAN,
+             "properties": {"type": "object", "additionalProperties": {"type": "object"}}},
+        ),
+        "Geometry": obj(
+            ["type", "coordinates"],
+            {"type": {"type": "string", "enum": GEOMETRY_TYPES},
+             "coordinates": {"type": "array"}},
+        ),
+        "FeatureProperties": obj(
+            [],
+            {
+                # flood_zones items
+                "fld_zone": nullable(STRING), "zone_subty": nullable(STRING),
+                "risk_status": nullable(STATUS), "sfha_tf": nullable(BOOLEAN),
+                "static_bfe": nullable(NUMBER), "v_datum": nullable(STRING),
+                "len_unit": nullable(STRING), "depth": nullable(NUMBER),
+                "velocity": nullable(NUMBER), "vel_unit": nullable(STRING),
+                "dfirm_id": nullable(STRING), "fld_ar_id": nullable(STRING),
+                "dataset_id": INTEGER, "dataset": nullable(STRING),
+                "effective_date": nullable(DATE),
+                "attributes": nullable({"type": "object"}),
+                # datasets items
+                "name": STRING, "status": {"type": "string", "enum": DATASET_STATES},
+                "source_filename": nullable(STRING), "source_crs": nullable(STRING),
+                "superseded_on": nullable(DATE), "feature_count": nullable(INTEGER),
+                "imported_at": nullable(DATE_TIME),
+            },
+        ),
+        "Feature": obj(
+            ["type", "id", "geometry", "properties"],
+            {"type": {"type": "string", "enum": ["Feature"]}, "id": INTEGER,
+             "geometry": nullable(ref("schemas", "Geometry")),
+             "properties": ref("schemas", "FeatureProperties"), "links": link_list},
+        ),
+        "FeatureCollection": obj(
+            ["type", "features"],
+            {"type": {"type": "string", "enum": ["FeatureCollection"]},
+             "features": {"type": "array", "items": ref("schemas", "Feature")},
+             "timeStamp": nullable(DATE_TIME),
+             "numberMatched": {"type": "integer", "minimum": 0},
+             "numberReturned": {"type": "integer", "minimum": 0}, "links": link_list},
+        ),
+        # What writes accept: a (Multi)Polygon zone with its NFHL properties.
+        "ZoneGeometry": obj(
+            ["type", "coordinates"],
+            {"type": {"type": "string", "enum": ["Polygon", "MultiPolygon"]},
+             "coordinates": {"type": "array", "items": {"type": "array"}}},
+        ),
+        "ZoneInput": obj(
+            ["type", "geometry", "properties"],
+            {"type": {"type": "string", "enum": ["Feature"]},
+             "geometry": ref("schemas", "ZoneGeometry"),
+             "properties": obj(["fld_zone"], {"fld_zone": STRING, "dataset_id": INTEGER},
+                               additionalProperties=True)},
+        ),
+        "ZoneCollectionInput": obj(
+            ["type", "features"],
+            {"type": {"type": "string", "enum": ["FeatureCollection"]},
+             "features": {"type": "array", "minItems": 1,
+                          "items": ref("schemas", "ZoneInput")}},
+        ),
+        "ZonePatch": {"type": "object", "minProperties": 1, "properties": {
+            "geometry": ref("schemas", "ZoneGeometry"),
+            "properties": {"type": "object"}}},
+        # Any feature is taken: those that are not Points with lon/lat get a per-row error.
+        "PointCollectionInput": obj(["type", "features"], {
+            "type": {"type": "string", "enum": ["FeatureCollection"]},
+            "features": {"type": "array", "items": {}}}),
+        "Created": obj(["ids", "links"], {"ids": {"type": "array", "items": INTEGER},
+                                          "links": link_list}),
+        "Places": obj(
+            ["query", "places"],
+            {"query": STRING, "places": {"type": "array", "items": obj(
+                ["label", "lon", "lat"],
+                {"label": STRING,
+                 "lon": {"type": "number", "minimum": -180, "maximum": 180},
+                 "lat": {"type": "number", "minimum": -90, "maximum": 90},
+                 "bbox": nullable({"type": "array", "items": NUMBER,
+                                   "minItems": 4, "maxItems": 4})})}},
+        ),
+        "PointReport": obj(
+            ["query", "status", "in_sfha", "zones", "datasets"],
+            {"query": obj(["lon", "lat"], {"lon": NUMBER, "lat": NUMBER}),
+             "status": STATUS, "status_label": STRING, "in_sfha": BOOLEAN,
+             "zones": {"type": "array", "items": zone_hit},
+             "nearest_high_risk": nullable(obj(
+                 ["distance_m", "zone", "zone_id", "dataset", "nearest_point"],
+                 {"distance_m": {"type": "number", "minimum": 0}, "zone": nullable(STRING),
+                  "subtype": nullable(STRING), "zone_id": INTEGER, "dataset": dataset_ref,
+                  "nearest_point": obj(["lon", "lat"], {"lon": NUMBER, "lat": NUMBER})})),
+             "nearest_search_radius_m": NUMBER,
+             "datasets": {"type": "array", "items": dataset_info}},
+        ),
+        "BatchRow": obj(
+            ["id", "status", "error"],
+            {"id": {}, "lon": nullable(NUMBER), "lat": nullable(NUMBER),
+             "status": nullable(STATUS), "in_sfha": nullable(BOOLEAN), "zone": nullable(STRING),
+             "zones": {"type": "array", "items": nullable(STRING)}, "bfe": nullable(NUMBER),
+             "vertical_datum": nullable(STRING), "depth": nullable(NUMBER),
+             "floodway": nullable(BOOLEAN), "dataset": nullable(STRING),
+             "effective_date": nullable(DATE), "error": nullable(STRING),
+             "report": ref("schemas", "PointReport")},
+        ),
+        "BatchResults": obj(["count", "results"], {
+            "count": {"type": "integer", "minimum": 0},
+            "results": {"type": "array", "items": ref("schemas", "BatchRow")}}),
+        "BatchFeatures": obj(["type", "features"], {
+            "type": {"type": "string", "enum": ["FeatureCollection"]},
+            "features": {"type": "array", "items": obj(
+                ["type", "geometry", "properties"],
+                {"type": {"type": "string", "enum": ["Feature"]}, "id": {},
+                 "geometry": nullable(obj(["type", "coordinates"], {
+                     "type": {"type": "string", "enum": ["Point"]}, "coordinates": POSITION})),
+                 "properties": {"type": "object"}})}}),
+        "Exposure": obj(
+            ["area_m2", "max_status", "sfha_share", "unmapped_share", "repaired", "by_status",
+             "by_zone", "datasets"],
+            {"area_m2": {"type": "number", "minimum": 0}, "max_status": STATUS,
+             "sfha_share": NUMBER, "unmapped_share": NUMBER, "repaired": BOOLEAN,
+             "by_status": {"type": "array", "items": obj(
+                 ["status", "area_m2", "share"],
+                 {"status": STATUS, "label": STRING, "area_m2": NUMBER, "share": NUMBER})},
+             "by_zone": {"type": "array", "items": {"allOf": [zone_hit, obj(
+                 ["area_m2", "share"], {"area_m2": NUMBER, "share": NUMBER})]}},
+             "datasets": {"type": "array", "items": dataset_info}},
+        ),
+        "Token": obj(
+            ["id", "name", "prefix", "created_at", "revoked"],
+            {"id": INTEGER, "name": STRING, "prefix": STRING,
+             "created_at": nullable(DATE_TIME), "last_used_at": nullable(DATE_TIME),
+             "revoked": BOOLEAN, "token": STRING},
+        ),
+        "DatasetState": obj(
+            ["id", "name", "status", "links"],
+            {"id": INTEGER, "name": STRING,
+             "status": {"type": "string", "enum": DATASET_STATES},
+             "progress": nullable(NUMBER), "error": nullable(STRING),
+             "source_filename": nullable(STRING), "source_crs": nullable(STRING),
+             "effective_date": nullable(DATE), "superseded_on": nullable(DATE),
+             "feature_count": nullable(INTEGER), "imported_at": nullable(DATE_TIME),
+             "report": nullable({"type": "object"}), "links": link_list},
+        ),
+        "Tilesets": obj(["tilesets"], {"tilesets": {"type": "array", "items": obj(
+            ["dataType", "crs", "links"],
+            {"title": STRING, "dataType": {"type": "string", "enum": ["vector"]}, "crs": STRING,
+             "tileMatrixSetURI": STRING, "links": link_list})}}),
+        "TileJSON": obj(
+            ["tilejson", "tiles", "vector_layers"],
+            {"tilejson": STRING, "name": STRING, "tiles": {"type": "array", "items": STRING},
+             "minzoom": INTEGER, "maxzoom": INTEGER,
+             "bounds": {"type": "array", "minItems": 4, "maxItems": 4, "items": NUMBER},
+             "vector_layers": {"type": "array", "items": obj(
+                 ["id", "fields"], {"id": STRING, "fields": {
+                     "type": "object", "additionalProperties": STRING},
+                     "minzoom": INTEGER, "maxzoom": INTEGER})}},
+        ),
+    }
+
+
 def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
     """The whole OpenAPI document; ``base_url`` is the API root (…/api)."""
-    collection_id = {
-        "name": "collectionId",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "string"},
-        "description": "Collection id",
-    }
-    feature_id = {
-        "name": "featureId",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "string"},
-        "description": "Feature id",
-    }
-    token_id = {
-        "name": "tokenId",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "integer"},
-        "description": "Token id",
-    }
+    collection_id = path_param(
+        "collectionId", {"type": "string", "enum": [COLLECTION_ID, "datasets"]}, "Collection id"
+    )
+    # Ids of both collections are whole numbers (others answer 404).
+    feature_id = path_param(
+        "featureId", {"type": "string", "pattern": "^[0-9]{1,19}$"}, "Feature id"
+    )
+    token_id = path_param("tokenId", {"type": "integer", "minimum": 1}, "Token id")
     bearer = [{"bearerAuth": []}, {"cookieAuth": []}]
     lonlat = [
         query_param(
@@ -383,21 +602,9 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
             "Answer from the maps in force on this date",
         ),
     ]
-    write_body = {
-        "required": True,
-        "content": {
-            GEOJSON: {
-                "schema": {
-                    "oneOf": [ref("schemas", "Feature"), ref("schemas", "FeatureCollection")]
-                }
-            },
-            JSON: {
-                "schema": {
-                    "oneOf": [ref("schemas", "Feature"), ref("schemas", "FeatureCollection")]
-                }
-            },
-        },
-    }
+    new_zones = {"oneOf": [ref("schemas", "ZoneInput"), ref("schemas", "ZoneCollectionInput")]}
+    write_body = {"required": True, "content": {GEOJSON: {"schema": new_zones},
+                                                 JSON: {"schema": new_zones}}}
     return {
         "openapi": "3.0.3",
         "info": {
@@ -486,7 +693,8 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                     "parameters": [collection_id, format_param()],
                     "responses": {
                         "200": json_response(
-                            "JSON Schema", {"type": "object"}, "application/schema+json", html=True
+                            "JSON Schema", ref("schemas", "Queryables"), "application/schema+json",
+                            html=True,
                         ),
                         **error_responses(400, 404),
                     },
@@ -515,8 +723,8 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                     ],
                     "requestBody": write_body,
                     "responses": {
-                        "201": json_response("Created", {"type": "object"}),
-                        **error_responses(400, 401, 403, 404, 415),
+                        "201": json_response("Created", ref("schemas", "Created")),
+                        **error_responses(400, 401, 403, 404, 405, 415),
                     },
                 },
             },
@@ -550,13 +758,13 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                     "requestBody": {
                         "required": True,
                         "content": {
-                            GEOJSON: {"schema": ref("schemas", "Feature")},
-                            JSON: {"schema": ref("schemas", "Feature")},
+                            GEOJSON: {"schema": ref("schemas", "ZoneInput")},
+                            JSON: {"schema": ref("schemas", "ZoneInput")},
                         },
                     },
                     "responses": {
                         "200": json_response("Replaced", ref("schemas", "Feature"), GEOJSON),
-                        **error_responses(400, 401, 403, 404, 415),
+                        **error_responses(400, 401, 403, 404, 405, 415),
                     },
                 },
                 "patch": {
@@ -567,13 +775,13 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                     "requestBody": {
                         "required": True,
                         "content": {
-                            JSON: {"schema": {"type": "object"}},
-                            "application/merge-patch+json": {"schema": {"type": "object"}},
+                            JSON: {"schema": ref("schemas", "ZonePatch")},
+                            "application/merge-patch+json": {"schema": ref("schemas", "ZonePatch")},
                         },
                     },
                     "responses": {
                         "200": json_response("Updated", ref("schemas", "Feature"), GEOJSON),
-                        **error_responses(400, 401, 403, 404, 415),
+                        **error_responses(400, 401, 403, 404, 405, 415),
                     },
                 },
                 "delete": {
@@ -583,7 +791,7 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                     "parameters": [collection_id, feature_id],
                     "responses": {
                         "204": {"description": "Deleted"},
-                        **error_responses(401, 403, 404),
+                        **error_responses(401, 403, 404, 405),
                     },
                 },
             },
@@ -602,6 +810,7 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                                 "maximum": config["GEOAPP_NEAREST_MAX_RADIUS_M"],
                             },
                             "Search radius (m) for the nearest high-risk zone",
+                            empty_ok=False,
                         ),
                     ],
                     "responses": {
@@ -621,7 +830,7 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                                              "maxLength": 200},
                                        "Address or place name"), "required": True},
                         query_param("limit", {"type": "integer", "minimum": 1, "maximum": 10},
-                                    "Most places returned (default 5)"),
+                                    "Most places returned (default 5)", empty_ok=False),
                     ],
                     "responses": {
                         "200": json_response("Places, best first", ref("schemas", "Places")),
@@ -650,7 +859,8 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                     "requestBody": {
                         "required": True,
                         "content": {
-                            GEOJSON: {"schema": ref("schemas", "FeatureCollection")},
+                            GEOJSON: {"schema": ref("schemas", "PointCollectionInput")},
+                            JSON: {"schema": ref("schemas", "PointCollectionInput")},
                             "text/csv": {"schema": {"type": "string"}},
                             "multipart/form-data": {
                                 "schema": {
@@ -661,7 +871,10 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                         },
                     },
                     "responses": {
-                        "200": json_response("Results", {"type": "object"}),
+                        "200": {"description": "Results, in input order", "content": {
+                            JSON: {"schema": ref("schemas", "BatchResults")},
+                            GEOJSON: {"schema": ref("schemas", "BatchFeatures")},
+                            "text/csv": {"schema": {"type": "string"}}}},
                         **error_responses(400, 401, 413, 415, 429, 503),
                     },
                 }
@@ -676,10 +889,14 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                     ],
                     "requestBody": {
                         "required": True,
-                        "content": {JSON: {"schema": {"type": "object"}}},
+                        "content": {JSON: {"schema": {"oneOf": [
+                            ref("schemas", "ZoneGeometry"),
+                            obj(["type", "geometry"], {
+                                "type": {"type": "string", "enum": ["Feature"]},
+                                "geometry": ref("schemas", "ZoneGeometry")})]}}},
                     },
                     "responses": {
-                        "200": json_response("Exposure", {"type": "object"}),
+                        "200": json_response("Exposure", ref("schemas", "Exposure")),
                         **error_responses(400, 413, 429, 503),
                     },
                 }
@@ -700,8 +917,8 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                         }
                     },
                     "responses": {
-                        "201": json_response("Token", {"type": "object"}),
-                        **error_responses(401),
+                        "201": json_response("Token", ref("schemas", "Token")),
+                        **error_responses(400, 401),
                     },
                 }
             },
@@ -712,7 +929,7 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                     "security": bearer,
                     "parameters": [token_id],
                     "responses": {
-                        "200": json_response("Token", {"type": "object"}),
+                        "200": json_response("Token", ref("schemas", "Token")),
                         **error_responses(401, 404),
                     },
                 }
@@ -752,110 +969,6 @@ def document(base_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
                 "bearerAuth": {"type": "http", "scheme": "bearer"},
                 "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "session"},
             },
-            "schemas": {
-                "Export": export_schema(),
-                "Error": {
-                    "type": "object",
-                    "required": ["error", "message"],
-                    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
-                },
-                "Link": {
-                    "type": "object",
-                    "required": ["href", "rel"],
-                    "properties": {
-                        "href": {"type": "string"},
-                        "rel": {"type": "string"},
-                        "type": {"type": "string"},
-                        "title": {"type": "string"},
-                    },
-                },
-                "LandingPage": {
-                    "type": "object",
-                    "required": ["links"],
-                    "properties": {
-                        "title": {"type": "string"},
-                        "description": {"type": "string"},
-                        "links": {"type": "array", "items": ref("schemas", "Link")},
-                    },
-                },
-                "Collection": {
-                    "type": "object",
-                    "required": ["id", "links"],
-                    "properties": {
-                        "id": {"type": "string"},
-                        "title": {"type": "string"},
-                        "links": {"type": "array", "items": ref("schemas", "Link")},
-                        "crs": {"type": "array", "items": {"type": "string"}},
-                    },
-                },
-                "Feature": {
-                    "type": "object",
-                    "required": ["type", "properties"],
-                    "properties": {
-                        "type": {"type": "string", "enum": ["Feature"]},
-                        "id": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
-                        "geometry": {"type": "object", "nullable": True},
-                        "properties": {"type": "object", "nullable": True},
-                    },
-                },
-                "FeatureCollection": {
-                    "type": "object",
-                    "required": ["type", "features"],
-                    "properties": {
-                        "type": {"type": "string", "enum": ["FeatureCollection"]},
-                        "features": {"type": "array", "items": ref("schemas", "Feature")},
-                        "numberMatched": {"type": "integer", "minimum": 0},
-                        "numberReturned": {"type": "integer", "minimum": 0},
-                        "links": {"type": "array", "items": ref("schemas", "Link")},
-                    },
-                },
-                "Places": {
-                    "type": "object",
-                    "required": ["query", "places"],
-                    "properties": {
-                        "query": {"type": "string"},
-                        "places": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "required": ["label", "lon", "lat"],
-                                "properties": {
-                                    "label": {"type": "string"},
-                                    "lon": {"type": "number", "minimum": -180, "maximum": 180},
-                                    "lat": {"type": "number", "minimum": -90, "maximum": 90},
-                                    "bbox": {
-                                        "type": "array",
-                                        "nullable": True,
-                                        "items": {"type": "number"},
-                                        "minItems": 4,
-                                        "maxItems": 4,
-                                    },
-                                },
-                            },
-                        },
-                    },
-                },
-                "PointReport": {
-                    "type": "object",
-                    "required": ["query", "status", "in_sfha", "zones", "datasets"],
-                    "properties": {
-                        "status": {
-                            "type": "string",
-                            "enum": [
-                                "high_risk",
-                                "moderate_risk",
-                                "undetermined",
-                                "minimal_risk",
-                                "open_water",
-                                "unmapped",
-                            ],
-                        },
-                        "in_sfha": {"type": "boolean"},
-                        "zones": {"type": "array", "items": {"type": "object"}},
-                        "nearest_high_risk": {"type": "object", "nullable": True},
-                        "datasets": {"type": "array", "items": {"type": "object"}},
-                    },
-                },
-            },
+            "schemas": {"Export": export_schema(), **component_schemas()},
         },
     }

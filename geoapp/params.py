@@ -1,12 +1,86 @@
-"""Parsing of request parameters into typed values; raises InvalidParameter naming the parameter."""
+"""Parsing of request parameters into typed values; raises InvalidParameter naming the parameter.
+
+Every whole number and decimal number the API reads goes through ``whole_number`` and
+``decimal_number``: ASCII digits only (``str.isdigit`` and ``float`` also accept other
+scripts' digits and superscripts such as '²', which ``int`` then refuses), and bounded to
+what PostgreSQL's columns and LIMIT/OFFSET take, so a value never fails inside SQL after a
+streamed response has begun.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Mapping
+from typing import Any
 
-from geoapp.errors import InvalidParameter
+from werkzeug.routing import IntegerConverter
+
+from geoapp.errors import InvalidParameter, NotFound
+
+# PostgreSQL's integer and bigint ranges.
+PG_INTEGER_MAX = 2**31 - 1
+PG_BIGINT_MAX = 2**63 - 1
+_WHOLE = re.compile(r"[+-]?[0-9]+", re.ASCII)
+_DECIMAL = re.compile(
+    r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[+-]?[0-9]+)?|[+-]?(?:inf|infinity|nan)",
+    re.ASCII | re.IGNORECASE,
+)
+# More digits than any bound has (after leading zeros): out of range without converting.
+_MAX_DIGITS = 20
+
+
+def whole_number(raw: str, name: str, *, minimum: int, maximum: int) -> int:
+    """The whole number written in ASCII digits (optional sign) in ``raw``, within bounds."""
+    text = raw.strip()
+    if not _WHOLE.fullmatch(text):
+        raise InvalidParameter(f"parameter '{name}' must be a whole number, got {raw[:40]!r}")
+    if len(text.lstrip("+-").lstrip("0")) > _MAX_DIGITS:
+        raise InvalidParameter(
+            f"parameter '{name}' must be between {minimum} and {maximum}, got {text[:40]}…"
+        )
+    value = int(text)
+    if not minimum <= value <= maximum:
+        raise InvalidParameter(
+            f"parameter '{name}' must be between {minimum} and {maximum}, got {value}"
+        )
+    return value
+
+
+def decimal_number(raw: str, name: str) -> float:
+    """The finite decimal number (ASCII digits, optional exponent) written in ``raw``."""
+    text = raw.strip()
+    if not _DECIMAL.fullmatch(text):
+        raise InvalidParameter(f"parameter '{name}' must be a number, got {raw[:40]!r}")
+    value = float(text)
+    if not math.isfinite(value):
+        raise InvalidParameter(f"parameter '{name}' must be a finite number")
+    return value
+
+
+def path_id(raw: str, what: str, maximum: int = PG_BIGINT_MAX) -> int:
+    """The id in a URL path (ASCII digits, at most ``maximum``), or NotFound naming it."""
+    if not raw.isascii() or not raw.isdigit() or len(raw.lstrip("0")) > _MAX_DIGITS:
+        raise NotFound(f"no {what} with id {raw[:40]!r}")
+    value = int(raw)
+    if value > maximum:
+        raise NotFound(f"no {what} with id {raw[:40]!r}")
+    return value
+
+
+class BoundedIntConverter(IntegerConverter):
+    """The ``<int:...>`` route converter, for ASCII digits within PostgreSQL's integer only.
+
+    Werkzeug's matches ``\\d+`` (any script's digits) and has no upper bound; other paths
+    answer 404 just the same.
+    """
+
+    regex = r"[0-9]+"
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", PG_INTEGER_MAX)
+        super().__init__(map, *args, **kwargs)
 
 
 def parse_float(args: Mapping[str, str], name: str, *, minimum: float, maximum: float) -> float:
@@ -14,12 +88,7 @@ def parse_float(args: Mapping[str, str], name: str, *, minimum: float, maximum: 
     raw = args.get(name)
     if raw is None or raw.strip() == "":
         raise InvalidParameter(f"parameter '{name}' is required")
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InvalidParameter(f"parameter '{name}' must be a number, got {raw[:40]!r}") from None
-    if not math.isfinite(value):
-        raise InvalidParameter(f"parameter '{name}' must be a finite number")
+    value = decimal_number(raw, name)
     if not minimum <= value <= maximum:
         raise InvalidParameter(
             f"parameter '{name}' must be between {minimum:g} and {maximum:g}, got {value:g}"
@@ -29,15 +98,7 @@ def parse_float(args: Mapping[str, str], name: str, *, minimum: float, maximum: 
 
 def parse_int(args: Mapping[str, str], name: str, *, minimum: int, maximum: int) -> int:
     """Return the whole number in ``args[name]`` within [minimum, maximum]."""
-    raw = (args.get(name) or "").strip()
-    if not raw.lstrip("+-").isdigit() or not raw.isascii():
-        raise InvalidParameter(f"parameter '{name}' must be a whole number, got {raw[:40]!r}")
-    value = int(raw)
-    if not minimum <= value <= maximum:
-        raise InvalidParameter(
-            f"parameter '{name}' must be between {minimum} and {maximum}, got {value}"
-        )
-    return value
+    return whole_number(args.get(name) or "", name, minimum=minimum, maximum=maximum)
 
 
 def parse_lon_lat(args: Mapping[str, str]) -> tuple[float, float]:
@@ -74,11 +135,13 @@ def parse_date(args: Mapping[str, str], name: str) -> dt.date | None:
 
 
 def parse_dataset_reference(args: Mapping[str, str], name: str = "dataset") -> int | str | None:
-    """A dataset id (digits) or name, or None."""
+    """A dataset id (ASCII digits, within PostgreSQL's integer) or name, or None."""
     raw = (args.get(name) or "").strip()
     if not raw:
         return None
-    return int(raw) if raw.isdigit() else raw
+    if raw.isascii() and raw.isdigit():
+        return whole_number(raw, name, minimum=0, maximum=PG_INTEGER_MAX)
+    return raw
 
 
 def parse_choice(

@@ -1,24 +1,15 @@
-"""The API as real clients see it: GDAL's OAPIF driver, owslib, and schemathesis fuzzing."""
+"""The API as real clients see it: GDAL's OAPIF driver and owslib."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, given, settings
 from openapi_spec_validator import validate
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 from shapely.geometry import box
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
@@ -117,28 +108,4 @@ def test_openapi_document_is_valid(client) -> None:
     validate(client.get("/api/openapi.json").get_json())
 
 
-def test_api_never_fails_and_keeps_its_schema(app, session, zones) -> None:
-    """Schemathesis cases from our OpenAPI document for every read operation.
-
-    Driven with hypothesis here rather than schemathesis' pytest plugin, which does not
-    support the pytest version we run.
-    """
-    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
-    operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) >= 8
-    checks = [not_a_server_error, status_code_conformance, content_type_conformance,
-              response_schema_conformance]
-    for operation in operations:
-        if operation.method.upper() != "GET":
-            continue  # writes need an account; test_api_transactions covers them
-
-        @given(case=operation.as_strategy())
-        @settings(max_examples=int(os.environ.get("SCHEMA_EXAMPLES", "25")), deadline=None,
-                  database=None,
-                  suppress_health_check=list(HealthCheck))
-        def call_and_validate(case) -> None:
-            # The WSGI transport does not inflate gzip bodies; gzip is tested in test_api_features.
-            response = case.call(headers={"Accept-Encoding": "identity"})
-            case.validate_response(response, checks=checks)
-
-        call_and_validate()
+# Schemathesis over every operation (reads and writes): tests/security/test_sec_fuzz_api.py.

@@ -38,15 +38,21 @@ def dataset_json(dataset: Dataset) -> dict[str, Any]:
 
 def import_form() -> dict[str, Any]:
     """The import fields of a multipart request."""
+    for key, values in request.form.lists():
+        if len(values) > 1:  # as for query parameters: one value each
+            raise InvalidInput(f"field {str(key)[:40]!r} is given {len(values)} times; "
+                               "give it once", code="repeated_field")
     form: dict[str, Any] = {key: request.form.get(key) for key in
                             ("name", "effective_date", "source_crs", "encoding", "layer")}
     raw_map = request.form.get("field_map")
     if raw_map:
         try:
-            form["field_map"] = json.loads(raw_map)
+            form["field_map"] = current_app.json.loads(raw_map)  # nesting-limited
         except json.JSONDecodeError:
-            raise InvalidInput('field_map must be JSON, like {"FLD_ZONE": "ZONE"}',
-                               code="invalid_field_mapping") from None
+            form["field_map"] = None
+        if not isinstance(form["field_map"], dict):  # JSON null, [] or 0 are no mapping either
+            raise InvalidInput('field_map must be a JSON object, like {"FLD_ZONE": "ZONE"}',
+                               code="invalid_field_mapping")
     form["repair"] = parse_bool(request.form, "repair", default=True)
     return form
 

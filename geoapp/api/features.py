@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 
 from geoapp import features, openapi, queries
 from geoapp.api import bp
-from geoapp.crs import SUPPORTED
+from geoapp.crs import CRS84, SUPPORTED, parse_crs
 from geoapp.errors import InvalidParameter, NotFound
 from geoapp.extensions import db
 from geoapp.features import COLLECTION_ID
 from geoapp.models import Dataset
-from geoapp.params import parse_choice
+from geoapp.params import PG_INTEGER_MAX, parse_choice, path_id, whole_number
 from geoapp.serializers import feature_text, link, stream_feature_collection
 
 GEOJSON = "application/geo+json"
@@ -35,6 +35,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
     "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
@@ -252,7 +253,8 @@ def parse_items_args() -> features.ItemsQuery:
     """The items parameters, with the configured page sizes."""
     config = current_app.config
     return features.parse_items_query(
-        request.args, config["GEOAPP_ITEMS_DEFAULT_LIMIT"], config["GEOAPP_ITEMS_MAX_LIMIT"]
+        request.args, config["GEOAPP_ITEMS_DEFAULT_LIMIT"], config["GEOAPP_ITEMS_MAX_LIMIT"],
+        config["GEOAPP_JSON_MAX_DEPTH"],
     )
 
 
@@ -312,14 +314,13 @@ def item(collection_id: str, item_id: str) -> ResponseReturnValue:
     if collection_id == DATASETS_ID:
         return dataset_item(item_id)
     check_collection(collection_id)
-    if not item_id.isdigit():
-        raise NotFound(f"no flood zone with id {item_id[:40]!r}")
+    zone_id = path_id(item_id, "flood zone")
     query = parse_items_args()
     version, changed_at = data_version()
     etag = f"{version}-{hashlib.sha1(request.full_path.encode()).hexdigest()[:16]}"
     if request.if_none_match.contains_weak(etag):
         return conditional(Response(status=304), etag, changed_at)
-    fid, geometry, properties = features.one_item(db.session, int(item_id), query)
+    fid, geometry, properties = features.one_item(db.session, zone_id, query)
     links = [
         link(
             api_url("api.item", collection_id=COLLECTION_ID, item_id=fid, f="json"), "self", GEOJSON
@@ -364,13 +365,25 @@ def dataset_feature(dataset: Dataset, bbox_geojson: str | None) -> dict[str, Any
     }
 
 
-def dataset_items() -> ResponseReturnValue:
-    """All datasets (they are few) as a FeatureCollection."""
-    unknown = set(request.args) - {"f", "limit", "offset"}
+def check_dataset_args(allowed: set[str]) -> None:
+    """Refuse parameters the datasets collection does not take, and any CRS but CRS84."""
+    unknown = set(request.args) - allowed
     if unknown:
         raise InvalidParameter(
             f"unknown parameter(s): {', '.join(sorted(unknown))}", code="unknown_parameter"
         )
+    if parse_crs(request.args.get("crs"), "crs") is not CRS84:
+        raise InvalidParameter("parameter 'crs': datasets are served in CRS84 only")
+
+
+def dataset_items() -> ResponseReturnValue:
+    """All datasets (they are few) as a FeatureCollection."""
+    check_dataset_args({"f", "limit", "offset", "crs"})
+    # All datasets are answered (they are few); paging values are still checked.
+    for name in ("limit", "offset"):
+        if request.args.get(name):
+            whole_number(request.args[name], name, minimum=0 if name == "offset" else 1,
+                         maximum=PG_INTEGER_MAX)
     rows = db.session.execute(
         select(Dataset, func.ST_AsGeoJSON(Dataset.bbox, 7)).order_by(Dataset.id)
     ).all()
@@ -394,11 +407,11 @@ def dataset_items() -> ResponseReturnValue:
 
 def dataset_item(item_id: str) -> ResponseReturnValue:
     """One dataset."""
-    row = None
-    if item_id.isdigit():
-        row = db.session.execute(
-            select(Dataset, func.ST_AsGeoJSON(Dataset.bbox, 7)).where(Dataset.id == int(item_id))
-        ).first()
+    check_dataset_args({"f", "crs"})
+    dataset_id = path_id(item_id, "dataset", PG_INTEGER_MAX)
+    row = db.session.execute(
+        select(Dataset, func.ST_AsGeoJSON(Dataset.bbox, 7)).where(Dataset.id == dataset_id)
+    ).first()
     if row is None:
         raise NotFound(f"no dataset with id {item_id[:40]!r}")
     document = dataset_feature(*row)

@@ -8,17 +8,30 @@ from flask.typing import ResponseReturnValue
 from geoapp import accounts
 from geoapp.api import bp
 from geoapp.auth import require_role
+from geoapp.errors import InvalidInput, InvalidParameter
 from geoapp.extensions import db
 from geoapp.serializers import token_json
+
+
+def token_name() -> str:
+    """The optional `name` of the request: no body, or a JSON object with a string name."""
+    if not request.get_data(cache=True):
+        return ""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput('send no body, or a JSON object like {"name": "laptop"}',
+                           code="invalid_json")
+    name = body.get("name", "")
+    if not isinstance(name, str) or "\x00" in name:  # PostgreSQL text cannot hold NUL
+        raise InvalidParameter("'name' must be a string without NUL characters")
+    return name
 
 
 @bp.post("/tokens")
 @require_role("viewer")
 def create_token() -> ResponseReturnValue:
     """POST /api/tokens {"name": ...}: a new bearer token; its secret is in this answer only."""
-    body = request.get_json(silent=True) or {}
-    name = body.get("name") if isinstance(body, dict) else None
-    issued = accounts.create_token(db.session, g.user, str(name or ""))
+    issued = accounts.create_token(db.session, g.user, token_name())
     db.session.commit()
     return jsonify(token_json(issued.token, secret=issued.secret)), 201
 

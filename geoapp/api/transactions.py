@@ -15,7 +15,7 @@ from geoapp.api.lookup import UnsupportedMediaType
 from geoapp.auth import require_role
 from geoapp.errors import AppError, InvalidInput, NotFound
 from geoapp.extensions import db
-from geoapp.params import parse_bool
+from geoapp.params import parse_bool, path_id
 
 JSON_TYPES = ("application/json", "application/geo+json", "application/merge-patch+json")
 
@@ -48,9 +48,8 @@ def json_body() -> Any:
 
 
 def zone_id_of(item_id: str) -> int:
-    if not item_id.isdigit():
-        raise NotFound(f"no flood zone with id {item_id[:40]!r}")
-    return int(item_id)
+    """The zone id in the path (ASCII digits within bigint), or NotFound."""
+    return path_id(item_id, "flood zone")
 
 
 def committed(operation: Any) -> Any:
