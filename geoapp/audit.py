@@ -101,9 +101,11 @@ def list_events(session: Session, *, user: str | None = None, action: str | None
     """Audit events newest first, filtered by user (email or id) and action, one page at a time."""
     query = select(AuditEvent)
     if user:
-        matches = [func.lower(AuditEvent.user_email) == user.strip().lower()]
-        if user.strip().isdigit():
-            matches.append(AuditEvent.user_id == int(user.strip()))
+        wanted = user.strip()
+        matches = [func.lower(AuditEvent.user_email) == wanted.lower()]
+        # An id is ASCII digits within PostgreSQL's integer ('²'.isdigit() is true too).
+        if wanted.isascii() and wanted.isdigit() and len(wanted.lstrip("0")) <= 9:
+            matches.append(AuditEvent.user_id == int(wanted))
         query = query.where(or_(*matches))
     if action:
         query = query.where(AuditEvent.action == action)
