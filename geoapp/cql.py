@@ -58,6 +58,7 @@ class Property:
 
 
 def fail(message: str) -> InvalidParameter:
+    """The error for a filter that cannot be used, naming the `filter` parameter."""
     return InvalidParameter(f"parameter 'filter': {message}")
 
 
