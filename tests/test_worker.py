@@ -139,12 +139,20 @@ def test_two_workers_share_the_queue_without_doing_a_job_twice(app, engine, work
     try:
         wait_for(lambda: all(dataset_state(engine, i)[0] == "ready" for i in ids))
         assert [dataset_state(engine, i)[2] for i in ids] == [3000] * 4
-        with engine.connect() as conn:
-            done = conn.execute(sa.text(
-                "SELECT count(*) FROM procrastinate_jobs "
-                "WHERE task_name = 'geoapp:import_dataset' AND status = 'succeeded' "
-                "AND (args->>'dataset_id')::int = ANY(:ids)"), {"ids": ids}).one()
-        assert done[0] == 4  # one succeeded job per import, none run twice
+
+        def job_runs() -> tuple[int, int]:
+            """(jobs recorded as succeeded, times any of them was started)."""
+            with engine.connect() as conn:
+                return conn.execute(sa.text(
+                    "SELECT count(*) FILTER (WHERE j.status = 'succeeded'), "
+                    "(SELECT count(*) FROM procrastinate_events e "
+                    " WHERE e.job_id = ANY(array_agg(j.id)) AND e.type = 'started') "
+                    "FROM procrastinate_jobs j WHERE j.task_name = 'geoapp:import_dataset' "
+                    "AND (j.args->>'dataset_id')::int = ANY(:ids)"), {"ids": ids}).one()
+
+        # A worker records its job done just after the import commits: wait for all four.
+        succeeded, started = wait_for(lambda: (runs := job_runs())[0] == 4 and runs)
+        assert started == 4  # each job started once: none run twice
     finally:
         for worker in workers:
             worker.terminate()

