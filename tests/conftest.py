@@ -65,6 +65,20 @@ def database_url() -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium driven by Playwright (Debian's, not a downloaded one)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.live_server import CHROMIUM_FLAGS, chromium_path
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=chromium_path(),
+                                              args=CHROMIUM_FLAGS)
+        yield instance
+        instance.close()
+
+
 @pytest.fixture()
 def engine(database_url: str) -> Iterator[sa.Engine]:
     """An engine of its own on the test database, for what other processes must see committed."""

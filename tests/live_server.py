@@ -1,4 +1,5 @@
-"""The app served for real, as `make run` and compose serve it: `flask serve` on loopback."""
+"""Real servers and clients for tests: the app under `flask serve` on loopback, as `make run`
+and compose serve it, and Debian's Chromium."""
 
 from __future__ import annotations
 
@@ -16,6 +17,20 @@ import pytest
 
 PROJECT = Path(__file__).resolve().parent.parent
 FLASK = Path(sys.executable).parent / "flask"
+
+
+# Debian's Chromium, headless, never reaching out on its own (no network here).
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                  "--disable-background-networking"]
+
+
+def chromium_path() -> str:
+    """Debian's Chromium, installed by scripts/browser.sh when missing."""
+    found = subprocess.run(["bash", str(PROJECT / "scripts" / "browser.sh")],
+                           capture_output=True, text=True, check=False)
+    if found.returncode != 0:
+        pytest.fail(f"Chromium is not available: {found.stderr}")
+    return found.stdout.strip()
 
 
 def free_port() -> int:

@@ -8,7 +8,6 @@ answered by the app itself (the offline case). Screenshots go to tests/artifacts
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -33,18 +32,6 @@ TILES_PAINTED = """() => Array.from(document.querySelectorAll('.leaflet-tile-pan
   .some(c => {
     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
     for (let i = 3; i < d.length; i += 4) { if (d[i] > 0) return true; } return false; })"""
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                  "--disable-background-networking"]
-
-
-def chromium_path() -> str:
-    found = subprocess.run(["bash", str(PROJECT / "scripts" / "browser.sh")],
-                           capture_output=True, text=True, check=False)
-    if found.returncode != 0:
-        pytest.fail(f"Chromium is not available: {found.stderr}")
-    return found.stdout.strip()
-
-
 @pytest.fixture(scope="module")
 def sample_in_db(app, database_url):
     engine = sa.create_engine(database_url)
@@ -72,17 +59,6 @@ def server(database_url, sample_in_db, geocoder):
            "GEOAPP_BASEMAP_URL": "", "GEOAPP_GEOCODER_URL": geocoder}
     with live_server(env, threads=8) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=chromium_path(),
-                                              args=CHROMIUM_FLAGS)
-        yield instance
-        instance.close()
 
 
 @pytest.fixture()

@@ -40,10 +40,10 @@ def big_shapefile(directory: Path, count: int) -> Path:
                        {"FLD_ZONE": ["AE"] * count, "FLD_AR_ID": [f"W{i}" for i in range(count)]})
 
 
-def queue_import(app, engine, source: Path, tmp_path: Path, name: str) -> int:
-    """A committed pending dataset and its queued job; the upload is a zipped shapefile."""
-    upload_dir = tmp_path / "upload"
-    upload_dir.mkdir()
+def queue_import(app, engine, source: Path, upload_dir: Path, name: str) -> int:
+    """A committed pending dataset and its queued job; the upload, a zipped shapefile of
+    `source`'s folder, waits in `upload_dir` (made here) as intake leaves it."""
+    upload_dir.mkdir(parents=True)
     archive = Path(shutil.make_archive(str(upload_dir / "zones"), "zip", source.parent))
     options = imports.options_from_form({"name": name})
     with Session(engine) as session:
@@ -81,7 +81,8 @@ def remove_dataset(engine, dataset_id: int) -> None:
 def test_worker_imports_a_queued_upload(app, engine, worker_env, tmp_path) -> None:
     source_dir = tmp_path / "src"
     source_dir.mkdir()
-    dataset_id = queue_import(app, engine, big_shapefile(source_dir, 500), tmp_path, "queued")
+    dataset_id = queue_import(app, engine, big_shapefile(source_dir, 500), tmp_path / "upload",
+                              "queued")
     assert dataset_state(engine, dataset_id)[0] == "queued"
     worker = subprocess.Popen([str(FLASK), "worker"], env=worker_env)
     try:
@@ -100,7 +101,8 @@ def test_killed_worker_leaves_nothing_behind(app, engine, worker_env, tmp_path) 
     source_dir.mkdir()
     with engine.connect() as conn:
         zones_before = conn.scalar(sa.select(sa.func.count()).select_from(FloodZone))
-    dataset_id = queue_import(app, engine, big_shapefile(source_dir, 30000), tmp_path, "killed")
+    dataset_id = queue_import(app, engine, big_shapefile(source_dir, 30000), tmp_path / "upload",
+                              "killed")
     worker = subprocess.Popen([str(FLASK), "worker"], env=worker_env)
     try:
         # Kill it once the import has visibly started writing (first chunk copied).
@@ -133,7 +135,7 @@ def test_two_workers_share_the_queue_without_doing_a_job_twice(app, engine, work
         source_dir.mkdir()
         job_dir = tmp_path / f"job{n}"
         job_dir.mkdir()
-        ids.append(queue_import(app, engine, big_shapefile(source_dir, 3000), job_dir,
+        ids.append(queue_import(app, engine, big_shapefile(source_dir, 3000), job_dir / "upload",
                                 f"shared {n}"))
     workers = [subprocess.Popen([str(FLASK), "worker"], env=worker_env) for _ in range(2)]
     try:

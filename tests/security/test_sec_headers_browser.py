@@ -21,7 +21,7 @@ from geoapp import accounts
 from geoapp.models import User
 from tests.conftest import SERVER_SECRET_KEY, TEST_PASSWORD
 from tests.live_server import live_server
-from tests.test_browser import CHROMIUM_FLAGS, KNOWN, TILES_DRAWN, chromium_path, sample_in_db
+from tests.test_browser import KNOWN, TILES_DRAWN, sample_in_db
 
 pytestmark = pytest.mark.browser
 PROJECT = Path(__file__).resolve().parents[2]
@@ -91,17 +91,6 @@ def server(database_url, sample_in_db, basemap, analyst) -> Iterator[str]:
            "GEOAPP_BASEMAP_URL": basemap[0], "GEOAPP_GEOCODER_URL": ""}
     with live_server(env) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=chromium_path(),
-                                              args=CHROMIUM_FLAGS)
-        yield instance
-        instance.close()
 
 
 @pytest.fixture()

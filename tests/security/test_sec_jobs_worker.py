@@ -9,7 +9,6 @@ theirs and remove it afterwards.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -24,11 +23,11 @@ from geoalchemy2.shape import from_shape
 from shapely.geometry import MultiPolygon, box
 from sqlalchemy.orm import Session
 
-from geoapp import imports, jobs
+from geoapp import jobs
 from geoapp.models import Dataset, ExportJob, FloodZone
 from geoapp.zones import refresh_dataset_summary
 from tests.conftest import SERVER_SECRET_KEY
-from tests.test_worker import big_shapefile, dataset_state, remove_dataset, wait_for
+from tests.test_worker import big_shapefile, dataset_state, queue_import, remove_dataset, wait_for
 
 FLASK = Path(sys.executable).parent / "flask"
 # Short enough for a test, long enough that a busy but living worker is never taken as dead
@@ -95,16 +94,8 @@ def queue_upload(app, engine, uploads: Path, tmp_path: Path, zones: int, name: s
     """A committed pending dataset and its queued import, the upload where intake puts it."""
     source = tmp_path / "src"
     source.mkdir()
-    shp = big_shapefile(source, zones)
     upload = uploads / uuid.uuid4().hex
-    upload.mkdir()
-    archive = Path(shutil.make_archive(str(upload / "zones"), "zip", shp.parent))
-    options = imports.options_from_form({"name": name})
-    with Session(engine) as session:
-        dataset = imports.create_pending(session, options, archive.name, None)
-        session.commit()
-        dataset_id = dataset.id
-    jobs.enqueue_import(app, dataset_id, archive, options)
+    dataset_id = queue_import(app, engine, big_shapefile(source, zones), upload, name)
     return dataset_id, upload
 
 
