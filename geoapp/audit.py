@@ -16,6 +16,7 @@ from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from geoapp.models import AuditEvent, User
+from geoapp.params import PG_INTEGER_MAX, digits_value
 
 # Column sizes of audit_log: longer values are cut, never refused (the write happened).
 MAX_PATH = 512
@@ -103,9 +104,9 @@ def list_events(session: Session, *, user: str | None = None, action: str | None
     if user:
         wanted = user.strip()
         matches = [func.lower(AuditEvent.user_email) == wanted.lower()]
-        # An id is ASCII digits within PostgreSQL's integer ('²'.isdigit() is true too).
-        if wanted.isascii() and wanted.isdigit() and len(wanted.lstrip("0")) <= 9:
-            matches.append(AuditEvent.user_id == int(wanted))
+        user_id = digits_value(wanted, PG_INTEGER_MAX)
+        if user_id is not None:
+            matches.append(AuditEvent.user_id == user_id)
         query = query.where(or_(*matches))
     if action:
         query = query.where(AuditEvent.action == action)

@@ -59,12 +59,18 @@ def decimal_number(raw: str, name: str) -> float:
     return value
 
 
+def digits_value(raw: str, maximum: int = PG_BIGINT_MAX) -> int | None:
+    """The number written in ASCII digits alone in ``raw``, if at most ``maximum``; else None."""
+    if not raw.isascii() or not raw.isdigit() or len(raw.lstrip("0")) > _MAX_DIGITS:
+        return None
+    value = int(raw)
+    return value if value <= maximum else None
+
+
 def path_id(raw: str, what: str, maximum: int = PG_BIGINT_MAX) -> int:
     """The id in a URL path (ASCII digits, at most ``maximum``), or NotFound naming it."""
-    if not raw.isascii() or not raw.isdigit() or len(raw.lstrip("0")) > _MAX_DIGITS:
-        raise NotFound(f"no {what} with id {raw[:40]!r}")
-    value = int(raw)
-    if value > maximum:
+    value = digits_value(raw, maximum)
+    if value is None:
         raise NotFound(f"no {what} with id {raw[:40]!r}")
     return value
 
