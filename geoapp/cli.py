@@ -189,7 +189,9 @@ def set_password(email: str, password: str) -> None:
         db.session.commit()
     except AppError as error:
         db.session.rollback()
+        audited("users.set-password", error.status, "user", email=email)
         fail(error)
+    audited("users.set-password", 200, "user", user.id, email=user.email)
     click.echo(f"password of {user.email} changed; {revoked} sign-in(s) ended")
 
 
@@ -203,7 +205,9 @@ def sign_out_everywhere(email: str) -> None:
         db.session.commit()
     except AppError as error:
         db.session.rollback()
+        audited("users.sign-out-everywhere", error.status, "user", email=email)
         fail(error)
+    audited("users.sign-out-everywhere", 200, "user", user.id, email=user.email)
     click.echo(f"{revoked} sign-in(s) of {user.email} ended")
 
 

@@ -231,6 +231,26 @@ def test_cli_writes_are_recorded(app, session, tmp_path) -> None:
         assert event.user_id is None and event.client_addr is None and event.details["os_user"]
 
 
+def test_cli_password_and_sign_out_commands_are_recorded(app, session) -> None:
+    runner = app.test_cli_runner()
+    created = runner.invoke(args=["users", "create", "cli-revoke@example.org", "--password",
+                                  "correct horse battery"])
+    assert created.exit_code == 0, created.output
+    changed = runner.invoke(args=["users", "set-password", "cli-revoke@example.org",
+                                  "--password", "another horse battery"])
+    assert changed.exit_code == 0, changed.output
+    signed_out = runner.invoke(args=["users", "sign-out-everywhere", "cli-revoke@example.org"])
+    assert signed_out.exit_code == 0, signed_out.output
+    refused = runner.invoke(args=["users", "sign-out-everywhere", "ghost@example.org"])
+    assert refused.exit_code == 1
+    _, password_event, sign_out_event, refused_event = events(session)
+    assert (password_event.action, password_event.status, password_event.target_type) == (
+        "cli.users.set-password", 200, "user")
+    assert (sign_out_event.action, sign_out_event.target_id) == (
+        "cli.users.sign-out-everywhere", password_event.target_id)
+    assert (refused_event.action, refused_event.status) == ("cli.users.sign-out-everywhere", 404)
+
+
 def test_behind_a_trusted_proxy_the_client_address_is_the_forwarded_one(
         database_url, session, make_user, make_token) -> None:
     proxied = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "x",
