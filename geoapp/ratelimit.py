@@ -75,6 +75,18 @@ def kind_limit(kind: str) -> Limit:
                  exempt_when=not_this_kind, error_message=message)
 
 
+def check_limit_settings(config: Mapping[str, Any]) -> None:
+    """Refuse to start on a limit setting the library cannot read: Flask-Limiter would
+    otherwise skip that limit at every request, leaving the endpoint unprotected."""
+    for setting, _label in KIND_SETTINGS.values():
+        try:
+            parse(str(config[setting]))
+        except ValueError:
+            raise RuntimeError(
+                f"{setting}={config[setting]!r} is not a rate limit; write it like "
+                "'10/minute' or '20 per hour'") from None
+
+
 class RateLimits:
     """The rate-limit extension: created unbound, attached with `init_app`.
 
@@ -89,6 +101,7 @@ class RateLimits:
         from geoapp.extensions import db
         from geoapp.ratelimit_storage import SCHEME  # registers the storage scheme
 
+        check_limit_settings(app.config)
         uri = app.config["GEOAPP_RATELIMIT_STORAGE_URI"] or DEFAULT_STORAGE_URI
         options: dict[str, Any] = {}
         if uri == f"{SCHEME}://":

@@ -183,3 +183,9 @@ def test_storage_purges_expired_counters(storage):
         left = connection.execute(sa.text("SELECT count(*) FROM rate_limit_counters "
                                           "WHERE key = :key"), {"key": key}).scalar()
     assert left == 0
+
+
+def test_an_unreadable_limit_setting_stops_the_app_from_starting(database_url) -> None:
+    with pytest.raises(RuntimeError, match="GEOAPP_RATELIMIT_PARCEL='lots' is not a rate limit"):
+        create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret",
+                    "GEOAPP_RATELIMIT_PARCEL": "lots"})
