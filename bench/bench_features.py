@@ -46,8 +46,8 @@ from common import (  # noqa: E402
 )
 from generate_large import random_points  # noqa: E402
 
-from geoapp.features import PROPERTIES  # noqa: E402
-from geoapp.models import FloodZone  # noqa: E402
+from geoapp.db.models import FloodZone  # noqa: E402
+from geoapp.ogc.features import PROPERTIES  # noqa: E402
 
 PYGEOAPI_VERSION = "0.21.0"
 PYGEOAPI_VENV = PROJECT / "var" / "bench" / "pygeoapi-venv"

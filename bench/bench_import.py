@@ -178,9 +178,10 @@ def through_worker(url: str, source: Path, workdir: Path) -> tuple[float, float,
     """Seconds from queueing to `ready`, the pipeline's own seconds within them, and the
     worker's peak RSS (MiB), for an import run by `flask worker` and queued as the API queues
     a large upload (a zip in its own folder)."""
-    from geoapp import create_app, imports, jobs  # here: the wait4() figures are taken by now
+    from geoapp import create_app  # here: the wait4() figures are taken by now
+    from geoapp.db.models import Dataset
     from geoapp.extensions import db
-    from geoapp.models import Dataset
+    from geoapp.ingest import imports, jobs
 
     upload = workdir / f"upload-{source.stem}"
     upload.mkdir()

@@ -47,9 +47,10 @@ from common import (  # noqa: E402
 )
 from generate_large import random_points  # noqa: E402
 
-from geoapp import accounts, queries  # noqa: E402
-from geoapp.lookup import DEFAULT_NEAREST_RADIUS_M  # noqa: E402
-from geoapp.models import FloodZone  # noqa: E402
+from geoapp.db import queries  # noqa: E402
+from geoapp.db.models import FloodZone  # noqa: E402
+from geoapp.risk.lookup import DEFAULT_NEAREST_RADIUS_M  # noqa: E402
+from geoapp.users import accounts
 
 
 def literal_sql(statement: sa.Executable) -> str:

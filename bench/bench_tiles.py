@@ -39,8 +39,8 @@ from common import (  # noqa: E402
     percentiles,
 )
 
-from geoapp.assets import FOLIUM_CSS, FOLIUM_JS  # noqa: E402
-from geoapp.tiles import tile_containing  # noqa: E402
+from geoapp.ogc.tiles import tile_containing  # noqa: E402
+from geoapp.web.assets import FOLIUM_CSS, FOLIUM_JS  # noqa: E402
 
 ZOOMS = (6, 10, 14)
 OURS_DRAWN = """() => Array.from(document.querySelectorAll('.leaflet-tile-pane canvas')).some(c => {

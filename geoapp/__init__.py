@@ -19,7 +19,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         instance_path=str(PROJECT_DIR / "instance"),
     )
 
-    from geoapp import gdal_safety
+    from geoapp.ingest import gdal_safety
 
     # Before anything can open a file: only the GDAL drivers we need, no network, no VRT.
     gdal_safety.apply()
@@ -30,8 +30,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config["GEOAPP_VENDOR_DIR"]:
         app.config["GEOAPP_VENDOR_DIR"] = str(PROJECT_DIR / "node_modules")
 
-    from geoapp.json_provider import ClientJSONProvider
-    from geoapp.params import BoundedIntConverter
+    from geoapp.web.json_provider import ClientJSONProvider
+    from geoapp.web.params import BoundedIntConverter
 
     app.json = ClientJSONProvider(app)  # client JSON past a nesting depth is a 400
     app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
@@ -39,7 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from geoapp.extensions import compress, csrf, db, login_manager, migrate, rate_limits
 
     db.init_app(app)
-    from geoapp import request_db
+    from geoapp.web import request_db
 
     request_db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"), compare_type=True)
@@ -48,7 +48,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     compress.init_app(app)
     rate_limits.init_app(app)
 
-    from geoapp import api, assets, auth, catalog, health, maps
+    from geoapp.web import api, assets, auth
+    from geoapp.web.pages import catalog, health, maps
 
     app.register_blueprint(health.bp)
     app.register_blueprint(assets.bp)
@@ -60,7 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     app.before_request(auth.csrf_check)
 
-    from geoapp.handlers import (
+    from geoapp.web.handlers import (
         register_error_handlers,
         register_input_guard,
         register_read_guard,
@@ -70,15 +71,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_read_guard(app)
     register_input_guard(app)
 
-    from geoapp.cors import register_cors
-    from geoapp.public_url import install_public_address
-    from geoapp.security_headers import register_security_headers
+    from geoapp.web.cors import register_cors
+    from geoapp.web.public_url import install_public_address
+    from geoapp.web.security_headers import register_security_headers
 
     register_security_headers(app)
     register_cors(app)
     install_public_address(app)
 
-    from geoapp.admin import register_audit
+    from geoapp.web.pages.admin import register_audit
 
     register_audit(app)
 

@@ -20,7 +20,7 @@ DEFAULTS: dict[str, Any] = {
     # Statement timeouts (ms), so one bad query cannot pin a worker (0: none). The first is
     # the connections' default (CLI, worker) and the budget of requests of no listed kind;
     # single reads (lookup, item, tile, page) get READ, batches, parcels, exports and pages
-    # of more than GEOAPP_ITEMS_LARGE_PAGE features HEAVY (see geoapp/request_db.py).
+    # of more than GEOAPP_ITEMS_LARGE_PAGE features HEAVY (see geoapp/web/request_db.py).
     "GEOAPP_STATEMENT_TIMEOUT_MS": 30000,
     "GEOAPP_STATEMENT_TIMEOUT_READ_MS": 5000,
     "GEOAPP_STATEMENT_TIMEOUT_HEAVY_MS": 60000,
@@ -40,7 +40,7 @@ DEFAULTS: dict[str, Any] = {
     # (a surveyed lot has tens to hundreds) and area in km² (a large farm or campus fits).
     "GEOAPP_PARCEL_MAX_VERTICES": 10000,
     "GEOAPP_PARCEL_MAX_AREA_KM2": 100.0,
-    # Rate limits per client of the expensive endpoints (geoapp/ratelimit.py), in the
+    # Rate limits per client of the expensive endpoints (geoapp/web/ratelimit.py), in the
     # `limits` notation ("10/minute", "100/hour;10/minute"); over them: 429 + Retry-After.
     "GEOAPP_RATELIMIT_ENABLED": True,
     "GEOAPP_RATELIMIT_BATCH": "10/minute",
@@ -305,7 +305,7 @@ def build_config(instance_path: str, test_config: dict[str, Any] | None = None) 
     config["JSON_SORT_KEYS"] = False
     config.update(test_config)
     check_secret_key(config)
-    # The remember cookie carries a revocable sign-in secret (see geoapp/auth.py), with the
+    # The remember cookie carries a revocable sign-in secret (see geoapp/web/auth.py), with the
     # same protections as the session cookie.
     secure = secure_cookies(config)
     config.setdefault("SESSION_COOKIE_SECURE", secure)

@@ -7,8 +7,8 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
-from geoapp.models import Base
-from geoapp.ratelimit import RateLimits
+from geoapp.db.models import Base
+from geoapp.web.ratelimit import RateLimits
 
 
 class FileSafeCompress(Compress):

@@ -18,6 +18,8 @@ command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 # WeasyPrint (the PDF report) lays out text with Pango and needs at least one font.
 ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so' || missing+=(libpango-1.0-0)
 ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so' || missing+=(libpangoft2-1.0-0)
+# Without HarfBuzz's subsetter WeasyPrint warns on import (an error under the tests' warning filter).
+ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset.so' || missing+=(libharfbuzz-subset0)
 fc-list 2>/dev/null | grep -q . || missing+=(fonts-dejavu-core fontconfig)
 
 if [ ${#missing[@]} -gt 0 ]; then

@@ -24,10 +24,11 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
-from geoapp import accounts, create_app
+from geoapp import create_app
+from geoapp.db.models import Dataset, FloodZone, User
+from geoapp.db.zones import refresh_dataset_summary
 from geoapp.extensions import db
-from geoapp.models import Dataset, FloodZone, User
-from geoapp.zones import refresh_dataset_summary
+from geoapp.users import accounts
 
 TEST_PASSWORD = "correct horse battery"
 # For apps and servers run without TESTING, which refuse short or placeholder keys.

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event
 
 from geoapp.extensions import db
-from geoapp.lookup import lookup_points
+from geoapp.risk.lookup import lookup_points
 
 AE = "POLYGON((0 0, 1 0, 1 1, 0 1, 0 0))"
 X = "POLYGON((1 0, 2 0, 2 1, 1 1, 1 0))"

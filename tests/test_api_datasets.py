@@ -10,7 +10,7 @@ import pytest
 import shapely
 from sqlalchemy import func, select
 
-from geoapp.models import Dataset, FloodZone
+from geoapp.db.models import Dataset, FloodZone
 from tests.upload_files import SAMPLE_ZIP, nfhl_squares, shapefile_parts, write_layer, zip_files
 
 SAMPLE_GEOJSON = SAMPLE_ZIP.with_name("manasquan_nfhl.geojson")

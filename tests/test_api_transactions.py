@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from geoapp.models import FloodZone, FloodZonePiece
+from geoapp.db.models import FloodZone, FloodZonePiece
 
 ITEMS = "/api/collections/flood_zones/items"
 SQUARE = {"type": "Polygon", "coordinates": [[[0, 0], [0.01, 0], [0.01, 0.01], [0, 0.01], [0, 0]]]}

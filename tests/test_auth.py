@@ -7,8 +7,9 @@ import re
 import pytest
 from flask import Blueprint
 
-from geoapp import accounts, create_app
-from geoapp.auth import require_role
+from geoapp import create_app
+from geoapp.users import accounts
+from geoapp.web.auth import require_role
 from tests.conftest import TEST_PASSWORD
 
 SAFE = {"GET", "HEAD", "OPTIONS"}

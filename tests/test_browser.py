@@ -15,9 +15,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from geoapp import imports, pipeline
 from geoapp.cli import SAMPLE_FILE
-from geoapp.models import Dataset
+from geoapp.db.models import Dataset
+from geoapp.ingest import imports, pipeline
 from tests.conftest import SERVER_SECRET_KEY
 from tests.gazetteer import running_gazetteer
 from tests.live_server import live_server

@@ -6,8 +6,8 @@ import json
 
 from sqlalchemy import select
 
-from geoapp import accounts
-from geoapp.models import ApiToken, Dataset, FloodZone, User
+from geoapp.db.models import ApiToken, Dataset, FloodZone, User
+from geoapp.users import accounts
 
 
 def test_users_create_with_password(app, session) -> None:

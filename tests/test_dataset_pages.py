@@ -6,7 +6,7 @@ import io
 
 from sqlalchemy import select
 
-from geoapp.models import Dataset
+from geoapp.db.models import Dataset
 from tests.upload_files import SAMPLE_ZIP
 
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from geoapp.cli import SAMPLE_FILE
-from geoapp.geocoding import nominatim_bbox, place_from_hit
+from geoapp.risk.geocoding import nominatim_bbox, place_from_hit
 from tests.gazetteer import SLOW_SECONDS, running_gazetteer
 
 KNOWN = {p["name"]: p for p in json.loads(

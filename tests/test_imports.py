@@ -17,14 +17,14 @@ import shapely.affinity
 from shapely.geometry import Point, Polygon, box
 from sqlalchemy import func, select
 
-from geoapp import imports, pipeline, uploads
 from geoapp.cli import SAMPLE_FILE
+from geoapp.db.models import Dataset, FloodZone, FloodZonePiece
+from geoapp.db.queries import Scope
 from geoapp.errors import InvalidInput, PayloadTooLarge
-from geoapp.lookup import lookup_point
-from geoapp.models import Dataset, FloodZone, FloodZonePiece
-from geoapp.pieces import PIECE_MAX_VERTICES
-from geoapp.queries import Scope
-from geoapp.sources import read_layer
+from geoapp.ingest import imports, pipeline, uploads
+from geoapp.ingest.pieces import PIECE_MAX_VERTICES
+from geoapp.ingest.sources import read_layer
+from geoapp.risk.lookup import lookup_point
 from tests.upload_files import (
     SAMPLE_ZIP,
     detailed_zone,

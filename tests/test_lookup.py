@@ -7,8 +7,8 @@ import datetime as dt
 from shapely.geometry import Polygon
 from sqlalchemy import func, select
 
-from geoapp.lookup import lookup_point
-from geoapp.models import FloodZonePiece
+from geoapp.db.models import FloodZonePiece
+from geoapp.risk.lookup import lookup_point
 
 SQUARE = "POLYGON((0 0, 1 0, 1 1, 0 1, 0 0))"
 SQUARE_WITH_HOLE = "POLYGON((0 0, 4 0, 4 4, 0 4, 0 0), (1 1, 3 1, 3 3, 1 3, 1 1))"
@@ -115,8 +115,9 @@ def test_batch_split_across_connections_matches_one_query(app, monkeypatch, tmp_
     """The parallel path needs committed data that other connections see: made and removed here."""
     from sqlalchemy.orm import Session
 
-    from geoapp import imports, lookup, pipeline
     from geoapp.extensions import db
+    from geoapp.ingest import imports, pipeline
+    from geoapp.risk import lookup
     from tests.upload_files import write_layer
 
     monkeypatch.setattr(lookup, "MIN_PARALLEL_CHUNK", 7)

@@ -7,9 +7,9 @@ import math
 import pytest
 
 from geoapp.errors import InvalidParameter
-from geoapp.nfhl import clean_flag, clean_number, zone_columns
-from geoapp.params import parse_lon_lat
-from geoapp.risk import combined_status, zone_status
+from geoapp.nfhl.attributes import clean_flag, clean_number, zone_columns
+from geoapp.nfhl.status import combined_status, zone_status
+from geoapp.web.params import parse_lon_lat
 
 
 def test_zone_columns_turn_sentinels_and_blanks_into_null() -> None:
@@ -120,7 +120,7 @@ def test_parse_lon_lat_accepts_edges() -> None:
 
 
 def test_nul_characters_are_dropped_from_stored_text() -> None:
-    from geoapp.nfhl import zone_columns
+    from geoapp.nfhl.attributes import zone_columns
 
     columns = zone_columns({"FLD_ZONE": "A\x00E", "NOTE\x00": "x\x00y"})
     assert columns["fld_zone"] == "AE"

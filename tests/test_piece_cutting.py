@@ -1,4 +1,4 @@
-"""Cutting large zones into lookup pieces (geoapp.pieces), without a database."""
+"""Cutting large zones into lookup pieces (geoapp.ingest.pieces), without a database."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import shapely
 from shapely import affinity
 from shapely.geometry import MultiPolygon, Polygon, box
 
-from geoapp.pieces import PIECE_MAX_VERTICES, cut, halve, needs_cutting
+from geoapp.ingest.pieces import PIECE_MAX_VERTICES, cut, halve, needs_cutting
 from tests.upload_files import detailed_zone, wavy_ring
 
 
@@ -64,9 +64,10 @@ def test_the_cut_stops_at_max_depth_keeping_what_is_left_whole(monkeypatch) -> N
     # Vertices closer than a float can part would otherwise be cut forever; here the bound
     # is lowered so that an ordinary zone reaches it.
     zone = detailed_zone(5_000, holes=0)
-    monkeypatch.setattr("geoapp.pieces.MAX_DEPTH", 3)
+    monkeypatch.setattr("geoapp.ingest.pieces.MAX_DEPTH", 3)
     halvings = []
-    monkeypatch.setattr("geoapp.pieces.halve", lambda *args: halvings.append(1) or halve(*args))
+    monkeypatch.setattr("geoapp.ingest.pieces.halve",
+                        lambda *args: halvings.append(1) or halve(*args))
     owners, pieces = cut(np.array([zone]))
     assert len(halvings) == 3
     assert shapely.get_num_coordinates(pieces).max() > PIECE_MAX_VERTICES  # kept whole

@@ -10,8 +10,8 @@ from shapely.geometry import MultiPolygon
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from geoapp.models import FloodZone, FloodZonePiece
-from geoapp.pieces import PIECE_MAX_VERTICES
+from geoapp.db.models import FloodZone, FloodZonePiece
+from geoapp.ingest.pieces import PIECE_MAX_VERTICES
 from tests.upload_files import detailed_zone
 
 

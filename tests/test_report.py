@@ -9,9 +9,9 @@ from pyproj import Geod
 from shapely import wkt
 from shapely.geometry import Polygon
 
+from geoapp.db.queries import Scope
 from geoapp.errors import InvalidParameter
-from geoapp.lookup import lookup_point
-from geoapp.queries import Scope
+from geoapp.risk.lookup import lookup_point
 
 GEOD = Geod(ellps="WGS84")
 

@@ -10,9 +10,9 @@ import pytest
 from pypdf import PdfReader
 from shapely.geometry import box
 
-from geoapp.assets import is_served_asset
-from geoapp.pdf import local_fetcher
-from geoapp.report_map import report_map, web_mercator
+from geoapp.risk.report_map import report_map, web_mercator
+from geoapp.web.assets import is_served_asset
+from geoapp.web.pdf import local_fetcher
 
 LON, LAT = -74.05, 40.05
 # ~170 m east of the point at this latitude.

@@ -1,11 +1,11 @@
-"""The database's generated risk_status column agrees with geoapp.risk.zone_status."""
+"""The database's generated risk_status column agrees with geoapp.nfhl.status.zone_status."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import Boolean, String, literal, select
 
-from geoapp.risk import status_expression, zone_status
+from geoapp.nfhl.status import status_expression, zone_status
 from tests.test_parsers import ZONE_CASES
 
 

@@ -14,9 +14,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pyproj import CRS
 
-from geoapp import imports, lookup, pipeline
 from geoapp.cli import SAMPLE_FILE
-from geoapp.sources import read_layer
+from geoapp.ingest import imports, pipeline
+from geoapp.ingest.sources import read_layer
+from geoapp.risk import lookup
 
 SAMPLE_DIR = SAMPLE_FILE.parent
 SHAPEFILE_ZIP = SAMPLE_DIR / "manasquan_nfhl_nj_stateplane.zip"

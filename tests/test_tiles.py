@@ -8,7 +8,7 @@ import mapbox_vector_tile
 import pytest
 from shapely.geometry import box
 
-from geoapp import tiles
+from geoapp.ogc import tiles
 
 TILES = "/api/collections/flood_zones/tiles/WebMercatorQuad"
 

@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from shapely.geometry import box
 from sqlalchemy.orm import Session
 
-from geoapp import imports, jobs
-from geoapp.models import Dataset, FloodZone
+from geoapp.db.models import Dataset, FloodZone
+from geoapp.ingest import imports, jobs
 from tests.conftest import SERVER_SECRET_KEY
 from tests.upload_files import write_layer
 

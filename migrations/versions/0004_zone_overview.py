@@ -14,7 +14,7 @@ down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-# Must match geoapp.models.OVERVIEW_SQL (autogenerate does not compare generated expressions).
+# Must match geoapp.db.models.OVERVIEW_SQL (autogenerate does not compare generated expressions).
 OVERVIEW_SQL = (
     "CASE WHEN ST_NPoints(geom) > 256 "
     "THEN ST_Multi(ST_SimplifyPreserveTopology(geom, 0.0002)) END"

@@ -15,7 +15,7 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-# Must match geoapp.models.OVERVIEW_SQL. ST_SimplifyPreserveTopology took 0.3 s per
+# Must match geoapp.db.models.OVERVIEW_SQL. ST_SimplifyPreserveTopology took 0.3 s per
 # 100,000-vertex zone on import; ST_Simplify gives the same vertex count in 1/70 of the time,
 # and tiles simplify the same way (ST_AsMVTGeom repairs what simplification may cross).
 OVERVIEW_SQL = (

@@ -3,7 +3,7 @@
 - The insert trigger writes a zone of at most 128 vertices as its own polygon(s) (ST_Dump;
   ST_Subdivide returned it unchanged anyway, at a cost per row), and cuts larger zones with
   ST_Subdivide unless the writing transaction set `geoapp.importer_cuts_pieces` to `on`:
-  the bulk importer then writes those pieces itself (geoapp.pieces), faster and overlapped
+  the bulk importer then writes those pieces itself (geoapp.ingest.pieces), faster and overlapped
   with the load.
 - Zone geometries are compressed with lz4 where the server has it: about 3x faster than
   pglz to write and to read for zones of 100,000 vertices.

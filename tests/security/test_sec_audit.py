@@ -9,9 +9,9 @@ from flask import Blueprint
 from sqlalchemy import select
 
 from geoapp import create_app
-from geoapp.auth import require_role
+from geoapp.db.models import AuditEvent, Dataset, FloodZone
 from geoapp.extensions import db
-from geoapp.models import AuditEvent, Dataset, FloodZone
+from geoapp.web.auth import require_role
 from tests.upload_files import SAMPLE_ZIP
 
 CLIENT = {"REMOTE_ADDR": "203.0.113.7"}

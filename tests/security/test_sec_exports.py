@@ -22,9 +22,9 @@ from sqlalchemy import func, insert, select
 from werkzeug.http import parse_options_header
 from werkzeug.test import EnvironBuilder
 
-from geoapp import export_jobs, exports, jobs, workdirs
-from geoapp.models import ExportJob, FloodZone
-from geoapp.zones import refresh_dataset_summary
+from geoapp.db.models import ExportJob, FloodZone
+from geoapp.db.zones import refresh_dataset_summary
+from geoapp.ingest import export_jobs, exports, jobs, workdirs
 
 
 @pytest.fixture()

@@ -32,7 +32,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from shapely.geometry import box
 
-from geoapp.features import QUERYABLES
+from geoapp.ogc.features import QUERYABLES
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
 SEED = os.environ.get("FUZZ_SEED")

@@ -17,8 +17,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from geoapp import accounts
-from geoapp.models import User
+from geoapp.db.models import User
+from geoapp.users import accounts
 from tests.conftest import SERVER_SECRET_KEY, TEST_PASSWORD
 from tests.live_server import live_server
 from tests.test_browser import KNOWN, TILES_DRAWN, sample_in_db

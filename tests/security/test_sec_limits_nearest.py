@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from geoapp import queries
-from geoapp.lookup import lookup_point
+from geoapp.db import queries
+from geoapp.risk.lookup import lookup_point
 
 # High-risk zones far from the poles: the candidates a degree-based window drags in.
 FAR_ZONES = 2000

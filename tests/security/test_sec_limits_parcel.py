@@ -87,7 +87,7 @@ def test_limits_follow_the_configuration(app, client, monkeypatch):
 
 
 def test_a_repaired_parcel_is_checked_too():
-    from geoapp.exposure import ParcelLimits, parcel_geometry
+    from geoapp.risk.exposure import ParcelLimits, parcel_geometry
 
     # A bow tie over half the globe: invalid, repaired into two large triangles.
     bow_tie = {"type": "Polygon",
@@ -100,7 +100,7 @@ def test_a_repaired_parcel_is_checked_too():
 def test_equal_area_is_right_for_the_globe_and_a_small_square():
     from shapely.geometry import box
 
-    from geoapp.exposure import equal_area_km2
+    from geoapp.risk.exposure import equal_area_km2
 
     assert equal_area_km2(box(-180, -90, 180, 90)) == pytest.approx(510_065_622, rel=1e-3)
     # One degree at the equator: about 111.3 km by 110.6 km (the sphere is 0.5% off).

@@ -133,7 +133,7 @@ def test_a_process_local_storage_does_not_share(make_limited_app):
 
 @pytest.fixture()
 def storage(app: Flask):
-    from geoapp.ratelimit_storage import PostgresStorage
+    from geoapp.db.ratelimit_storage import PostgresStorage
 
     with app.app_context():
         return PostgresStorage("geoapp-postgresql://", engine=db.engine)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from geoapp.cli.serve import exposed_without_proxy, server_options
 from geoapp.config import DEFAULTS, build_config
-from geoapp.serve import exposed_without_proxy, server_options
 
 PROJECT = Path(__file__).resolve().parents[2]
 

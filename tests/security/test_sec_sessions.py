@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from geoapp import accounts, create_app
-from geoapp.auth import sign_in_policy
+from geoapp import create_app
 from geoapp.config import MIN_SECRET_KEY_LENGTH, build_config
-from geoapp.models import User, UserSession
+from geoapp.db.models import User, UserSession
+from geoapp.users import accounts
+from geoapp.web.auth import sign_in_policy
 from tests.conftest import SERVER_SECRET_KEY, TEST_PASSWORD
 from tests.security.sessions_support import (
     REMEMBER_COOKIE,

@@ -20,8 +20,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from geoapp import accounts
-from geoapp.models import LoginFailure, User
+from geoapp.db.models import LoginFailure, User
+from geoapp.users import accounts
 from tests.conftest import TEST_PASSWORD
 from tests.live_server import live_server
 

@@ -8,7 +8,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from geoapp.models import LoginFailure
+from geoapp.db.models import LoginFailure
 from tests.conftest import TEST_PASSWORD
 from tests.security.sessions_support import make_app, sign_in
 

@@ -26,7 +26,7 @@ import pytest
 from shapely.geometry import box
 from sqlalchemy import func, select
 
-from geoapp.models import Dataset, FloodZone
+from geoapp.db.models import Dataset, FloodZone
 from tests.conftest import TEST_PASSWORD
 from tests.upload_files import (
     geojson_document,

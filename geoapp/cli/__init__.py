@@ -1,0 +1,240 @@
+"""Command line: `flask zones ...`, `flask users ...`, `flask tokens ...`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tempfile
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from tqdm import tqdm
+
+from geoapp import PROJECT_DIR
+from geoapp.cli import serve
+from geoapp.db.models import ROLES
+from geoapp.db.zones import dataset_named
+from geoapp.errors import AppError
+from geoapp.extensions import db
+from geoapp.ingest import imports, jobs, pipeline
+from geoapp.users import accounts, audit
+
+SAMPLE_FILE = PROJECT_DIR / "data" / "sample" / "manasquan_nfhl.geojson"
+SAMPLE_NAME = "Manasquan River, NJ (synthetic sample)"
+SAMPLE_EFFECTIVE_DATE = dt.date(2024, 6, 20)
+
+UNDEFINED_TABLE = "42P01"  # PostgreSQL's SQLSTATE for a missing table
+
+
+class DatabaseCommands(AppGroup):
+    """Commands whose database failures are told in one line rather than a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command; an unreachable or unmigrated database becomes a CLI error."""
+        try:
+            return super().invoke(ctx)
+        except OperationalError as error:
+            reason = str(error.orig).strip().splitlines()[0]
+            raise click.ClickException(f"cannot reach the database: {reason}") from None
+        except ProgrammingError as error:
+            if getattr(error.orig, "pgcode", None) != UNDEFINED_TABLE:
+                raise
+            raise click.ClickException(
+                "the database has no FloodManager tables yet: run `flask db upgrade` "
+                "(or `make migrate`) first") from None
+
+
+zones_cli = DatabaseCommands("zones", help="Flood zone datasets.")
+users_cli = DatabaseCommands("users", help="User accounts.")
+tokens_cli = DatabaseCommands("tokens", help="API tokens.")
+
+
+def fail(error: AppError) -> None:
+    """Print a domain error as a CLI error (exit code 1)."""
+    raise click.ClickException(error.message)
+
+
+def audited(action: str, status: int, target_type: str, target_id: int | None = None,
+            **details: str) -> None:
+    """Record a write command (or its refusal) in the audit log, on its own commit."""
+    audit.record_command(db.session, f"cli.{action}", status, target_type=target_type,
+                         target_id=target_id, details=details)
+    db.session.commit()
+
+
+@zones_cli.command("load-sample")
+@click.option(
+    "--path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=SAMPLE_FILE,
+    show_default=True,
+    help="GeoJSON file to load.",
+)
+@click.option("--name", default=SAMPLE_NAME, show_default=True, help="Dataset name.")
+def load_sample(path: Path, name: str) -> None:
+    """Load the sample flood map once (does nothing when it is already loaded)."""
+    existing = dataset_named(db.session, name)
+    if existing is not None:
+        click.echo(f"sample already loaded: dataset {existing.id} ({existing.feature_count} zones)")
+        return
+    try:
+        # The sample must be clean: any refused feature fails the load (repair off).
+        options = imports.options_from_form(
+            {"name": name, "effective_date": SAMPLE_EFFECTIVE_DATE, "repair": False}
+        )
+        dataset = imports.create_pending(db.session, options, path.name, None)
+        pipeline.import_layer(db.session, dataset, path, options)
+        db.session.commit()
+    except AppError as error:
+        db.session.rollback()
+        audited("zones.load-sample", error.status, "dataset", file=path.name)
+        fail(error)
+    audited("zones.load-sample", 201, "dataset", dataset.id, file=path.name)
+    click.echo(f"loaded dataset {dataset.id} '{name}': {dataset.feature_count} zones")
+
+
+@zones_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=True, path_type=Path))
+@click.option("--name", help="Dataset name (default: the file name); an existing name gets a "
+              "new version.")
+@click.option("--layer", help="Layer to import (default: the only one, or S_FLD_HAZ_AR).")
+@click.option("--source-crs", help="CRS of a file that declares none, e.g. EPSG:3424.")
+@click.option("--encoding", help="Text encoding of a .dbf without .cpg, e.g. cp1252.")
+@click.option("--effective-date", help="Effective date of the map, YYYY-MM-DD.")
+@click.option("--field-map", help='JSON mapping of NFHL fields to source fields, e.g. '
+              '\'{"FLD_ZONE": "ZONE"}\'.')
+@click.option("--repair/--no-repair", default=True, show_default=True,
+              help="Repair invalid polygons (else refuse the whole import).")
+def import_file(path: Path, name: str | None, layer: str | None, source_crs: str | None,
+                encoding: str | None, effective_date: str | None, field_map: str | None,
+                repair: bool) -> None:
+    """Import a flood zone file (zipped shapefile or FileGDB, GeoPackage, GeoJSON, KML, ...)."""
+    try:
+        mapping = json.loads(field_map) if field_map else {}
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--field-map") from None
+    try:
+        options = imports.options_from_form({
+            "name": name or path.stem, "layer": layer, "source_crs": source_crs,
+            "encoding": encoding, "effective_date": effective_date, "field_map": mapping,
+            "repair": repair,
+        })
+        dataset = imports.create_pending(db.session, options, path.name, None)
+        with tqdm(total=0, unit=" features", desc="importing") as bar, \
+                tempfile.TemporaryDirectory(prefix="geoapp-import-") as workdir:
+
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            report = imports.run(db.session, dataset, path, Path(workdir), options,
+                                 jobs.upload_limits(current_app.config), progress)
+        db.session.commit()
+    except AppError as error:
+        db.session.rollback()
+        audited("zones.import", error.status, "dataset", file=path.name)
+        fail(error)
+    audited("zones.import", 201, "dataset", dataset.id, file=path.name)
+    click.echo(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
+    click.echo(f"dataset {dataset.id} '{dataset.name}': {report.imported} zones imported", err=True)
+
+
+@click.command("worker")
+@click.option("--concurrency", default=1, show_default=True, help="Jobs run at once.")
+@click.option("--stalled-after", default=30.0, show_default=True,
+              help="Seconds without a heartbeat after which a worker's jobs are retried "
+              "(checked every GEOAPP_WORKER_SWEEP_S seconds).")
+def worker(concurrency: int, stalled_after: float) -> None:
+    """Run the background worker that performs queued imports and exports."""
+    jobs.run_worker(current_app._get_current_object(), concurrency, stalled_after)
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), default="viewer", show_default=True)
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Prompted for when omitted.",
+)
+def create_user(email: str, role: str, password: str) -> None:
+    """Create a user account."""
+    try:
+        user = accounts.create_user(db.session, email, password, role)
+        db.session.commit()
+    except AppError as error:
+        db.session.rollback()
+        audited("users.create", error.status, "user", email=email, role=role)
+        fail(error)
+    audited("users.create", 201, "user", user.id, email=user.email, role=user.role)
+    click.echo(f"created {user.role} {user.email} (id {user.id})")
+
+
+@users_cli.command("set-password")
+@click.argument("email")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Prompted for when omitted.",
+)
+def set_password(email: str, password: str) -> None:
+    """Set a user's password; all their sign-ins end (API tokens stay valid)."""
+    try:
+        user = accounts.find_user(db.session, email)
+        revoked = accounts.set_password(db.session, user, password)
+        db.session.commit()
+    except AppError as error:
+        db.session.rollback()
+        audited("users.set-password", error.status, "user", email=email)
+        fail(error)
+    audited("users.set-password", 200, "user", user.id, email=user.email)
+    click.echo(f"password of {user.email} changed; {revoked} sign-in(s) ended")
+
+
+@users_cli.command("sign-out-everywhere")
+@click.argument("email")
+def sign_out_everywhere(email: str) -> None:
+    """End every sign-in of a user (session and remember cookies); API tokens stay valid."""
+    try:
+        user = accounts.find_user(db.session, email)
+        revoked = accounts.revoke_all_sign_ins(db.session, user)
+        db.session.commit()
+    except AppError as error:
+        db.session.rollback()
+        audited("users.sign-out-everywhere", error.status, "user", email=email)
+        fail(error)
+    audited("users.sign-out-everywhere", 200, "user", user.id, email=user.email)
+    click.echo(f"{revoked} sign-in(s) of {user.email} ended")
+
+
+@tokens_cli.command("create")
+@click.argument("email")
+@click.option("--name", default="", help="A label to tell tokens apart.")
+def create_token(email: str, name: str) -> None:
+    """Create an API token for a user and print it (it is shown only this once)."""
+    try:
+        user = accounts.find_user(db.session, email)
+        issued = accounts.create_token(db.session, user, name)
+        db.session.commit()
+    except AppError as error:
+        db.session.rollback()
+        audited("tokens.create", error.status, "token", owner=email)
+        fail(error)
+    audited("tokens.create", 201, "token", issued.token.id, owner=user.email)
+    click.echo(issued.secret)
+    click.echo(
+        f"token {issued.token.id} for {user.email}; store it now, it is not shown again", err=True
+    )
+
+
+def register_cli(app: Flask) -> None:
+    """Attach the command groups to the app."""
+    for group in (zones_cli, users_cli, tokens_cli, worker, serve.serve):
+        app.cli.add_command(group)

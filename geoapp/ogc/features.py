@@ -1,0 +1,481 @@
+"""Flood zones as OGC API - Features items: request parameters, filters and result pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import BigInteger, ColumnElement, Select, bindparam
+from sqlalchemy.orm import Session
+
+from geoapp.db import queries
+from geoapp.db.models import Dataset, FloodZone
+from geoapp.errors import InvalidParameter, NotFound
+from geoapp.geo.crs import CRS84, ApiCrs, parse_crs
+from geoapp.nfhl.status import STATUS_ORDER
+from geoapp.web.json_input import DEFAULT_MAX_DEPTH, JsonTooDeep, loads_limited
+from geoapp.web.params import (
+    PG_BIGINT_MAX,
+    PG_INTEGER_MAX,
+    decimal_number,
+    parse_bool,
+    parse_dataset_reference,
+    whole_number,
+)
+
+COLLECTION_ID = "flood_zones"
+NFHL_ZONES = (
+    "A",
+    "AE",
+    "AH",
+    "AO",
+    "A99",
+    "AR",
+    "V",
+    "VE",
+    "X",
+    "D",
+    "B",
+    "C",
+    "OPEN WATER",
+    "AREA NOT INCLUDED",
+)
+
+
+@dataclass(frozen=True)
+class Queryable:
+    """A property clients may filter and sort on, with its JSON Schema."""
+
+    column: Any
+    schema: dict[str, Any]
+    title: str
+
+    def parse(self, name: str, raw: str) -> Any:
+        """A query-string value converted to the property's type."""
+        kind = self.schema.get("type")
+        if kind == "boolean":
+            return parse_bool({name: raw}, name)
+        if kind == "number":
+            return decimal_number(raw, name)
+        if kind == "integer":
+            return whole_number(raw, name, minimum=self.schema["minimum"],
+                                maximum=self.schema["maximum"])
+        if self.schema.get("format") == "date":
+            try:
+                return dt.date.fromisoformat(raw)
+            except ValueError:
+                raise InvalidParameter(f"parameter '{name}' must be a date (YYYY-MM-DD)") from None
+        return raw
+
+    @property
+    def kind(self) -> str:
+        """The property's type for CQL2: string, number, integer, boolean or date."""
+        if self.schema.get("format") == "date":
+            return "date"
+        return str(self.schema.get("type", "string"))
+
+
+def _text(column: Any, title: str, **extra: Any) -> Queryable:
+    return Queryable(column, {"type": "string", **extra}, title)
+
+
+QUERYABLES: dict[str, Queryable] = {
+    "fld_zone": _text(FloodZone.fld_zone, "Flood zone (NFHL FLD_ZONE)"),
+    "zone_subty": _text(FloodZone.zone_subty, "Zone subtype (ZONE_SUBTY)"),
+    "risk_status": _text(FloodZone.risk_status, "Risk status", enum=list(STATUS_ORDER)),
+    "sfha_tf": Queryable(FloodZone.sfha_tf, {"type": "boolean"}, "In the SFHA (SFHA_TF)"),
+    "static_bfe": Queryable(FloodZone.static_bfe, {"type": "number"}, "Base flood elevation"),
+    "depth": Queryable(FloodZone.depth, {"type": "number"}, "Flood depth (AO zones)"),
+    "velocity": Queryable(FloodZone.velocity, {"type": "number"}, "Flow velocity"),
+    "v_datum": _text(FloodZone.v_datum, "Vertical datum of the BFE"),
+    "len_unit": _text(FloodZone.len_unit, "Unit of BFE and depth"),
+    "dfirm_id": _text(FloodZone.dfirm_id, "Study id (DFIRM_ID)"),
+    "fld_ar_id": _text(FloodZone.fld_ar_id, "Flood area id (FLD_AR_ID)"),
+    "dataset_id": Queryable(
+        FloodZone.dataset_id,
+        {"type": "integer", "minimum": -PG_INTEGER_MAX - 1, "maximum": PG_INTEGER_MAX},
+        "Dataset id",
+    ),
+    "dataset": _text(Dataset.name, "Dataset name"),
+    "effective_date": Queryable(
+        Dataset.effective_date, {"type": "string", "format": "date"}, "Effective date of the map"
+    ),
+}
+# Friendlier spellings accepted as query parameters.
+PARAMETER_ALIASES = {"sfha": "sfha_tf", "zone": "fld_zone", "bfe": "static_bfe"}
+# Properties of every feature, in output order ("attributes" holds the source's own fields).
+PROPERTIES = (
+    "fld_zone",
+    "zone_subty",
+    "risk_status",
+    "sfha_tf",
+    "static_bfe",
+    "v_datum",
+    "len_unit",
+    "depth",
+    "velocity",
+    "vel_unit",
+    "dfirm_id",
+    "fld_ar_id",
+    "dataset_id",
+    "dataset",
+    "effective_date",
+    "attributes",
+)
+PROPERTY_COLUMNS: dict[str, Any] = {
+    **{name: q.column for name, q in QUERYABLES.items()},
+    "vel_unit": FloodZone.vel_unit,
+    "attributes": FloodZone.attributes,
+}
+SORTABLE = tuple(QUERYABLES) + ("id",)
+FILTER_LANGUAGES = ("cql2-text", "cql2-json")
+# OFFSET is a bigint, but the next page's link adds the page size: PostgreSQL's integer
+# leaves room for that and is beyond any collection's size.
+MAX_OFFSET = PG_INTEGER_MAX
+STANDARD_PARAMETERS = {
+    "f",
+    "bbox",
+    "bbox-crs",
+    "limit",
+    "offset",
+    "datetime",
+    "sortby",
+    "properties",
+    "skipGeometry",
+    "crs",
+    "simplify",
+    "precision",
+    "filter",
+    "filter-lang",
+    "filter-crs",
+}
+
+
+@dataclass
+class ItemsQuery:
+    """A parsed items request."""
+
+    limit: int
+    offset: int = 0
+    bbox: tuple[float, float, float, float] | None = None
+    bbox_crs: ApiCrs = CRS84
+    equals: dict[str, list[Any]] = field(default_factory=dict)
+    date_range: tuple[dt.date | None, dt.date | None] | None = None
+    sortby: list[tuple[str, bool]] = field(default_factory=list)
+    properties: list[str] = field(default_factory=lambda: list(PROPERTIES))
+    skip_geometry: bool = False
+    crs: ApiCrs = CRS84
+    simplify: float | None = None
+    precision: int = CRS84.default_precision
+    cql_filter: ColumnElement[bool] | None = None
+    dataset: int | str | None = None
+
+
+def parse_bbox(raw: str, crs: ApiCrs) -> tuple[float, float, float, float]:
+    """minx,miny,maxx,maxy in CRS84 order (EPSG:4326 bboxes come latitude first)."""
+    parts = raw.split(",")
+    if len(parts) != 4:
+        raise InvalidParameter(f"parameter 'bbox' must have 4 numbers, got {len(parts)}")
+    a, b, c, d = (decimal_number(part, "bbox") for part in parts)
+    x1, y1, x2, y2 = (b, a, d, c) if crs.lat_first else (a, b, c, d)
+    if x1 > x2 or y1 > y2:
+        raise InvalidParameter("parameter 'bbox': each minimum must not exceed its maximum")
+    if crs.srid == 4326 and (abs(y1) > 90 or abs(y2) > 90 or abs(x1) > 180 or abs(x2) > 180):
+        raise InvalidParameter("parameter 'bbox': longitude/latitude out of range")
+    return x1, y1, x2, y2
+
+
+def parse_datetime(raw: str) -> tuple[dt.date | None, dt.date | None]:
+    """An instant or an interval ('a/b', '../b', 'a/..') of effective dates."""
+
+    def day(text: str) -> dt.date | None:
+        if text in ("", ".."):
+            return None
+        try:
+            return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+        except ValueError:
+            raise InvalidParameter(
+                f"parameter 'datetime': {text[:40]!r} is not an RFC 3339 date or date-time"
+            ) from None
+
+    if "/" in raw:
+        start_text, end_text = raw.split("/", 1)
+        start, end = day(start_text), day(end_text)
+        if start and end and start > end:
+            raise InvalidParameter("parameter 'datetime': the interval ends before it starts")
+        return start, end
+    instant = day(raw)
+    if instant is None:
+        raise InvalidParameter("parameter 'datetime' must not be empty")
+    return instant, instant
+
+
+def filter_language(args: Mapping[str, str]) -> str:
+    """`filter-lang` (default cql2-text), with `filter-crs` checked too (CRS84 only)."""
+    language = args.get("filter-lang") or "cql2-text"
+    if language not in FILTER_LANGUAGES:
+        raise InvalidParameter(
+            f"parameter 'filter-lang' must be one of {', '.join(FILTER_LANGUAGES)}"
+        )
+    if parse_crs(args.get("filter-crs"), "filter-crs") is not CRS84:
+        raise InvalidParameter("parameter 'filter-crs': only CRS84 is supported")
+    return language
+
+
+def parse_filter(args: Mapping[str, str], json_max_depth: int) -> ColumnElement[bool]:
+    """The `filter` parameter (CQL2-text or CQL2-JSON) as a condition, every literal checked."""
+    language = filter_language(args)
+    # CQL (pygeofilter, lark, dateparser) loads on the first filtered request, not at
+    # start-up: it is a third of a second for every CLI command and worker otherwise.
+    from geoapp.ogc import cql
+
+    if language == "cql2-text":
+        tree = cql.parse_text(args["filter"])
+    else:
+        try:
+            document = loads_limited(args["filter"], json_max_depth)
+        except JsonTooDeep as exc:
+            raise InvalidParameter(f"parameter 'filter': {exc.message}") from None
+        except ValueError:
+            raise InvalidParameter(
+                "parameter 'filter' is not valid JSON (for CQL2-text, use filter-lang=cql2-text)"
+            ) from None
+        tree = cql.parse_json(document)
+    properties = {
+        name: cql.Property(name, q.column, q.kind) for name, q in QUERYABLES.items()
+    }
+    return cql.translate(tree, properties, queries.zones_intersecting_geojson)
+
+
+def parse_items_query(
+    args: Mapping[str, str],
+    default_limit: int,
+    max_limit: int,
+    json_max_depth: int = DEFAULT_MAX_DEPTH,
+) -> ItemsQuery:
+    """Validate every items parameter; unknown parameters are refused by name."""
+    unknown = sorted(
+        key
+        for key in args
+        if key not in STANDARD_PARAMETERS and key not in QUERYABLES and key not in PARAMETER_ALIASES
+    )
+    if unknown:
+        raise InvalidParameter(
+            f"unknown parameter(s): {', '.join(unknown)}; filterable properties are "
+            f"{', '.join(QUERYABLES)}",
+            code="unknown_parameter",
+        )
+    limit = default_limit
+    if args.get("limit"):
+        # Larger requests are served at the maximum, and the next link continues from there.
+        requested = whole_number(args["limit"], "limit", minimum=1, maximum=PG_BIGINT_MAX)
+        limit = min(requested, max_limit)
+    query = ItemsQuery(limit=limit)
+    if args.get("offset"):
+        query.offset = whole_number(args["offset"], "offset", minimum=0, maximum=MAX_OFFSET)
+    query.bbox_crs = parse_crs(args.get("bbox-crs"), "bbox-crs")
+    if args.get("bbox"):
+        query.bbox = parse_bbox(args["bbox"], query.bbox_crs)
+    query.crs = parse_crs(args.get("crs"), "crs")
+    query.precision = query.crs.default_precision
+    if args.get("precision"):
+        query.precision = whole_number(args["precision"], "precision", minimum=0, maximum=15)
+    if args.get("simplify"):
+        query.simplify = decimal_number(args["simplify"], "simplify")
+        if query.simplify < 0:
+            raise InvalidParameter("parameter 'simplify' must not be negative")
+    query.skip_geometry = parse_bool(args, "skipGeometry")
+    if args.get("datetime"):
+        query.date_range = parse_datetime(args["datetime"])
+    for key, raw in args.items():
+        name = PARAMETER_ALIASES.get(key, key)
+        if name in QUERYABLES and raw != "":
+            if name == "dataset":
+                query.dataset = parse_dataset_reference(args, key)
+                continue
+            queryable = QUERYABLES[name]
+            query.equals[name] = [queryable.parse(key, part) for part in raw.split(",")]
+    if args.get("sortby"):
+        for item in args["sortby"].split(","):
+            item = item.strip()
+            descending = item.startswith("-")
+            name = item.lstrip("+-")
+            if name not in SORTABLE:
+                raise InvalidParameter(
+                    f"parameter 'sortby': unknown property {name!r}; sortable are "
+                    f"{', '.join(SORTABLE)}"
+                )
+            query.sortby.append((name, descending))
+    if args.get("properties") is not None:
+        chosen = [name.strip() for name in args["properties"].split(",") if name.strip()]
+        unknown_props = [name for name in chosen if name not in PROPERTY_COLUMNS]
+        if unknown_props:
+            raise InvalidParameter(
+                f"parameter 'properties': unknown {', '.join(unknown_props)}; available are "
+                f"{', '.join(PROPERTIES)}"
+            )
+        query.properties = chosen
+    filter_language(args)  # checked even without a filter: a wrong value is still wrong
+    if args.get("filter"):
+        query.cql_filter = parse_filter(args, json_max_depth)
+    return query
+
+
+def conditions(query: ItemsQuery) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of an items query."""
+    where: list[ColumnElement[bool]] = [
+        queries.dataset_in_scope(queries.Scope(dataset=query.dataset))
+    ]
+    if query.bbox is not None:
+        where.append(queries.zones_intersecting_bbox(query.bbox, query.bbox_crs.srid))
+    for name, values in query.equals.items():
+        column = QUERYABLES[name].column
+        where.append(column == values[0] if len(values) == 1 else column.in_(values))
+    if query.date_range is not None:
+        start, end = query.date_range
+        if start is not None:
+            where.append(Dataset.effective_date >= start)
+        if end is not None:
+            where.append(Dataset.effective_date <= end)
+    if query.cql_filter is not None:
+        where.append(query.cql_filter)
+    return where
+
+
+@dataclass
+class ItemsPage:
+    """One page of features: rows are (id, geometry GeoJSON text, properties JSON text).
+
+    The rows are fetched only when iterated, through a server-side cursor, so that a web
+    response can stream them after the view has returned (``session`` may be a scoped
+    session that resolves to a fresh session by then).
+    """
+
+    session: Session
+    query: ItemsQuery
+    number_matched: int | None
+    returned: int = 0
+    has_next: bool = False
+
+    def features(self) -> Iterator[tuple[int, str | None, str]]:
+        """The rows, counting them and noting whether one more page exists."""
+        # A server-side cursor read 100 rows at a time: memory follows the largest zones, not
+        # the page size (a 10,000-feature page of 47 MiB adds about 30 MiB to a worker).
+        statement = items_statement(self.query).execution_options(yield_per=100)
+        for index, row in enumerate(self.session.execute(statement)):
+            if index == self.query.limit:
+                self.has_next = True
+                break
+            self.returned += 1
+            yield row
+        if not self.has_next and self.number_matched is None:
+            # The last page tells the exact total for free.
+            self.number_matched = self.query.offset + self.returned
+
+
+def items_statement(query: ItemsQuery) -> Select[Any]:
+    """The SELECT for one page, fetching one row more than the limit to detect a next page."""
+    return (
+        queries.zone_features(
+            where=conditions(query),
+            order_by=[
+                (PROPERTY_COLUMNS.get(name, FloodZone.id), desc) for name, desc in query.sortby
+            ],
+            properties={name: PROPERTY_COLUMNS[name] for name in query.properties},
+            srid=query.crs.srid,
+            lat_first=query.crs.lat_first,
+            precision=query.precision,
+            simplify=query.simplify,
+            skip_geometry=query.skip_geometry,
+        )
+        .limit(query.limit + 1)
+        .offset(query.offset)
+    )
+
+
+def items_page(session: Session, query: ItemsQuery, exact_count_limit: int) -> ItemsPage:
+    """A page of zones; numberMatched is exact when the planner expects few rows, else omitted."""
+    where = conditions(query)
+    estimate = queries.estimated_rows(session, queries.zone_count(where))
+    number_matched = None
+    if estimate <= exact_count_limit:
+        number_matched = session.scalar(queries.zone_count(where))
+    return ItemsPage(session=session, query=query, number_matched=number_matched)
+
+
+@lru_cache(maxsize=128)
+def one_item_statement(
+    properties: tuple[str, ...],
+    srid: int,
+    lat_first: bool,
+    precision: int,
+    simplify: float | None,
+    skip_geometry: bool,
+) -> Select[Any]:
+    """The single-item statement for one set of output options, built once (id bound later)."""
+    return queries.zone_features(
+        where=[FloodZone.id == bindparam("zone_id", type_=BigInteger)],
+        order_by=[],
+        properties={name: PROPERTY_COLUMNS[name] for name in properties},
+        srid=srid,
+        lat_first=lat_first,
+        precision=precision,
+        simplify=simplify,
+        skip_geometry=skip_geometry,
+    )
+
+
+def one_item(session: Session, zone_id: int, query: ItemsQuery) -> tuple[int, str | None, str]:
+    """A single zone (of any dataset status) as (id, geometry text, properties text)."""
+    statement = one_item_statement(
+        tuple(query.properties),
+        query.crs.srid,
+        query.crs.lat_first,
+        query.precision,
+        query.simplify,
+        query.skip_geometry,
+    )
+    row = session.execute(statement, {"zone_id": zone_id}).first()
+    if row is None:
+        raise NotFound(f"no flood zone with id {zone_id}")
+    return tuple(row)  # type: ignore[return-value]
+
+
+def collection_extent(session: Session) -> dict[str, Any]:
+    """Spatial (CRS84) and temporal extent of the active zones, for collection metadata."""
+    xmin, ymin, xmax, ymax = session.execute(queries.active_extent()).one()
+    first, last = session.execute(queries.active_date_range()).one()
+    spatial = None if xmin is None else [[float(xmin), float(ymin), float(xmax), float(ymax)]]
+    return {
+        "spatial": {"bbox": spatial or [[-180.0, -90.0, 180.0, 90.0]], "crs": CRS84.uri},
+        "temporal": {
+            "interval": [
+                [first.isoformat() if first else None, last.isoformat() if last else None]
+            ],
+            "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
+        },
+    }
+
+
+def queryables_schema(base_url: str) -> dict[str, Any]:
+    """JSON Schema of the queryable properties (OGC API - Features Part 3)."""
+    properties: dict[str, Any] = {
+        "geometry": {
+            "$ref": "https://geojson.org/schema/MultiPolygon.json",
+            "x-ogc-role": "primary-geometry",
+        },
+    }
+    for name, queryable in QUERYABLES.items():
+        properties[name] = {"title": queryable.title, **queryable.schema}
+    properties["fld_zone"]["examples"] = list(NFHL_ZONES)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{base_url}/collections/{COLLECTION_ID}/queryables",
+        "type": "object",
+        "title": "Flood zones",
+        "properties": properties,
+        "additionalProperties": False,
+    }

@@ -1,0 +1,140 @@
+"""Flood determinations: one point, a batch of points, a parcel."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Response, current_app, jsonify, request, stream_with_context
+from flask.typing import ResponseReturnValue
+
+from geoapp.db.queries import Scope
+from geoapp.errors import AppError, InvalidInput
+from geoapp.extensions import db
+from geoapp.risk.batch import BatchPoint, points_from_csv, points_from_geojson
+from geoapp.risk.exposure import ParcelLimits, parcel_exposure, parcel_geometry
+from geoapp.risk.lookup import lookup_point, lookup_points
+from geoapp.web.api import bp
+from geoapp.web.auth import read_only, require_role
+from geoapp.web.params import (
+    parse_bool,
+    parse_choice,
+    parse_dataset_reference,
+    parse_date,
+    parse_float,
+    parse_lon_lat,
+)
+from geoapp.web.serializers import (
+    batch_row,
+    exposure_json,
+    point_report_json,
+    stream_batch_csv,
+    stream_batch_geojson,
+    stream_batch_json,
+)
+
+BATCH_FORMATS = ("json", "geojson", "csv")
+MEDIA_TYPES = {"json": "application/json", "geojson": "application/geo+json", "csv": "text/csv"}
+
+
+class UnsupportedMediaType(AppError):
+    """A request body in a format this endpoint does not read."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
+def parse_scope(args: Mapping[str, str]) -> Scope:
+    """The `dataset` and `as_of` parameters."""
+    return Scope(as_of=parse_date(args, "as_of"), dataset=parse_dataset_reference(args))
+
+
+@bp.get("/lookup")
+def lookup() -> ResponseReturnValue:
+    """GET /api/lookup?lon=..&lat=..[&dataset=..][&as_of=YYYY-MM-DD][&nearest_radius=m]."""
+    lon, lat = parse_lon_lat(request.args)
+    limit = current_app.config["GEOAPP_NEAREST_MAX_RADIUS_M"]
+    radius = (
+        parse_float(request.args, "nearest_radius", minimum=0, maximum=limit)
+        if "nearest_radius" in request.args
+        else current_app.config["GEOAPP_NEAREST_RADIUS_M"]
+    )
+    report = lookup_point(db.session, lon, lat, parse_scope(request.args), radius)
+    return jsonify(point_report_json(report))
+
+
+def read_batch(limit: int) -> list[BatchPoint]:
+    """The points of a batch request: GeoJSON body, CSV body, or a CSV file upload."""
+    mimetype = request.mimetype
+    if mimetype in ("application/json", "application/geo+json"):
+        body = request.get_json(silent=True)
+        if body is None:
+            raise InvalidInput("the body is not valid JSON", code="invalid_json")
+        return points_from_geojson(body, limit)
+    if mimetype in ("text/csv", "text/plain"):
+        return points_from_csv(decode_text(request.get_data()), limit)
+    if mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise InvalidInput("send the CSV as a form field named 'file'", code="missing_file")
+        return points_from_csv(decode_text(upload.read()), limit)
+    raise UnsupportedMediaType(
+        "send application/geo+json, text/csv or a multipart CSV upload, "
+        f"not {mimetype or 'nothing'}"
+    )
+
+
+def decode_text(raw: bytes) -> str:
+    """CSV bytes as text: UTF-8 (with or without BOM), else Windows-1252 as spreadsheets write."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
+def batch_format() -> str:
+    """Output format from `f=` or the Accept header (JSON by default)."""
+    chosen = parse_choice(request.args, "f", BATCH_FORMATS)
+    if chosen:
+        return chosen
+    best = request.accept_mimetypes.best_match(
+        ["application/json", "application/geo+json", "text/csv"], default="application/json"
+    )
+    return {"application/geo+json": "geojson", "text/csv": "csv"}.get(best, "json")
+
+
+@bp.post("/lookup/batch")
+@require_role("viewer")
+def lookup_batch() -> ResponseReturnValue:
+    """POST /api/lookup/batch: reports for up to GEOAPP_BATCH_MAX_POINTS points, in input order."""
+    output = batch_format()
+    full = parse_choice(request.args, "detail", ("compact", "full"), "compact") == "full"
+    scope = parse_scope(request.args)
+    points = read_batch(current_app.config["GEOAPP_BATCH_MAX_POINTS"])
+    valid = [p for p in points if p.error is None]
+    reports = iter(lookup_points(db.session, [(p.lon, p.lat) for p in valid], scope,
+                                 current_app.config["GEOAPP_BATCH_WORKERS"]))
+    db.session.close()  # the reports are plain data: give the connection back before streaming
+    paired = [(p, batch_row(p, None if p.error else next(reports), full)) for p in points]
+    if output == "geojson":
+        body = stream_batch_geojson(paired)
+    elif output == "csv":
+        extra = list(dict.fromkeys(k for p in points for k in p.properties))
+        body = stream_batch_csv(paired, extra)
+    else:
+        body = stream_batch_json((row for _, row in paired), len(paired))
+    return Response(stream_with_context(body), mimetype=MEDIA_TYPES[output])
+
+
+@bp.post("/lookup/area")
+@read_only
+def lookup_area() -> ResponseReturnValue:
+    """POST /api/lookup/area: how much of a parcel (GeoJSON Polygon, CRS84) is in each zone."""
+    body = request.get_json(silent=True)
+    if body is None:
+        raise InvalidInput(
+            "the body must be a GeoJSON Polygon or MultiPolygon", code="invalid_json"
+        )
+    geometry, repaired = parcel_geometry(body, parse_bool(request.args, "repair"),
+                                         ParcelLimits.from_config(current_app.config))
+    exposure = parcel_exposure(db.session, geometry, repaired, parse_scope(request.args))
+    return jsonify(exposure_json(exposure))

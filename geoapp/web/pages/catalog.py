@@ -1,0 +1,119 @@
+"""Pages for GIS analysts: the datasets (list, detail, delete, download) and the upload form."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from sqlalchemy import func, select
+from wtforms import BooleanField, DateField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from geoapp.db.models import Dataset
+from geoapp.errors import AppError, InvalidInput, NotFound
+from geoapp.extensions import db
+from geoapp.ingest import exports, imports, intake
+from geoapp.web.auth import require_role
+from geoapp.web.pages import maps
+
+bp = Blueprint("datasets", __name__)
+
+
+class UploadForm(FlaskForm):
+    """The fields of an import (the file travels as `file`, checked by the pipeline)."""
+
+    file = FileField("File")
+    name = StringField("Dataset name", validators=[DataRequired(), Length(max=200)])
+    effective_date = DateField("Effective date", validators=[Optional()])
+    source_crs = StringField("Source CRS (only if the file has none)",
+                             validators=[Optional(), Length(max=100)])
+    encoding = StringField("Text encoding of a .dbf (overrides its .cpg)",
+                           validators=[Optional(), Length(max=40)])
+    layer = StringField("Layer", validators=[Optional(), Length(max=200)])
+    field_map = TextAreaField("Field mapping (JSON, for non-NFHL schemas)",
+                              validators=[Optional(), Length(max=2000)])
+    repair = BooleanField("Repair invalid polygons", default=True)
+
+
+def form_options(form: UploadForm) -> dict[str, Any]:
+    """The form's values as import options."""
+    field_map: Any = {}
+    if form.field_map.data and form.field_map.data.strip():
+        try:
+            field_map = current_app.json.loads(form.field_map.data)  # nesting-limited
+        except json.JSONDecodeError:
+            raise InvalidInput('the field mapping must be JSON, like {"FLD_ZONE": "ZONE"}',
+                               code="invalid_field_mapping") from None
+    return {
+        "name": form.name.data, "effective_date": form.effective_date.data,
+        "source_crs": form.source_crs.data, "encoding": form.encoding.data,
+        "layer": form.layer.data, "field_map": field_map, "repair": bool(form.repair.data),
+    }
+
+
+@bp.route("/upload", methods=["GET", "POST"])
+@require_role("analyst")
+def upload() -> ResponseReturnValue:
+    """Upload a flood map file for import."""
+    intake.raise_upload_limit()
+    form = UploadForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            options = imports.options_from_form(form_options(form))
+            dataset = intake.accept(request.files.get("file"), options)
+            return redirect(url_for("datasets.detail", dataset_id=dataset.id))
+        except AppError as exc:
+            db.session.rollback()
+            error = exc.message
+    status = 400 if (error or form.errors) else 200
+    return render_template("datasets/upload.html", form=form, error=error,
+                           max_mb=current_app.config["GEOAPP_UPLOAD_MAX_MB"]), status
+
+
+@bp.get("/datasets")
+def index() -> ResponseReturnValue:
+    """Every dataset with its state."""
+    datasets = db.session.scalars(select(Dataset).order_by(Dataset.id.desc())).all()
+    return render_template("datasets/index.html", datasets=datasets)
+
+
+@bp.get("/datasets/<int:dataset_id>")
+def detail(dataset_id: int) -> ResponseReturnValue:
+    """One dataset: import report, zone breakdown, extent map, downloads."""
+    dataset = db.session.get(Dataset, dataset_id)
+    if dataset is None:
+        raise NotFound(f"no dataset {dataset_id}")
+    extent = db.session.execute(select(
+        func.ST_XMin(Dataset.bbox), func.ST_YMin(Dataset.bbox),
+        func.ST_XMax(Dataset.bbox), func.ST_YMax(Dataset.bbox)).where(Dataset.id == dataset_id)
+    ).one()
+    parts = {}
+    if extent[0] is not None:
+        config = current_app.config
+        parts = maps.render_parts(maps.build_extent_map(
+            tuple(float(v) for v in extent), config["GEOAPP_BASEMAP_URL"],
+            config["GEOAPP_BASEMAP_ATTRIBUTION"]))
+    exported_by_worker = dataset.feature_count > current_app.config[
+        "GEOAPP_EXPORT_INLINE_MAX_ZONES"]
+    return render_template("datasets/detail.html", dataset=dataset,
+                           report=dataset.import_report or {}, formats=list(exports.FORMATS),
+                           exported_by_worker=exported_by_worker, **parts)
+
+
+@bp.post("/datasets/<int:dataset_id>/delete")
+@require_role("analyst")
+def delete(dataset_id: int) -> ResponseReturnValue:
+    """Delete a dataset and its zones."""
+    dataset = db.session.get(Dataset, dataset_id)
+    if dataset is None:
+        raise NotFound(f"no dataset {dataset_id}")
+    name = dataset.name
+    db.session.delete(dataset)
+    db.session.commit()
+    flash(f"Deleted {name}.")
+    return redirect(url_for("datasets.index"))

@@ -1,0 +1,153 @@
+"""How a web request uses the database: a statement budget fitting its kind, a streamed body
+that is visibly cut when the database fails mid-way, and a session end that never turns a
+lost connection into a 500.
+
+The budget is applied with ``set_config('statement_timeout', ..., true)`` (SET LOCAL) at the
+start of every transaction opened while a request is handled, on any connection of the
+app's engine: the view's, a parallel batch's extra connections (which run in a copy of the
+request's context), and the fresh session a streamed body reads from (Flask ends the app
+context, and with it the view's session, before the body is sent). It is scoped to the
+transaction, so it never leaks into the pool and works behind pgbouncer in transaction
+mode. CLI commands and the worker run outside requests and keep the connection's default
+(GEOAPP_STATEMENT_TIMEOUT_MS).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from flask import Flask, Response, g, has_request_context, request
+from sqlalchemy import Connection, event, func, select
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from geoapp.extensions import db
+from geoapp.web.request_kinds import is_large_page
+
+log = logging.getLogger(__name__)
+
+# Request kinds and the setting that gives each its statement timeout (milliseconds).
+READ = "read"
+HEAVY = "heavy"
+DEFAULT = "default"
+BUDGET_SETTINGS = {
+    READ: "GEOAPP_STATEMENT_TIMEOUT_READ_MS",
+    HEAVY: "GEOAPP_STATEMENT_TIMEOUT_HEAVY_MS",
+    DEFAULT: "GEOAPP_STATEMENT_TIMEOUT_MS",
+}
+
+# Endpoint -> kind. Single reads answer in milliseconds, so a few seconds is already
+# pathological; batches, parcels, exports and large pages may legitimately take longer.
+# Endpoints not listed (writes, imports, pages) get the default.
+ENDPOINT_KINDS = {
+    "api.lookup": READ,
+    "api.item": READ,
+    "api.items": READ,  # HEAVY above GEOAPP_ITEMS_LARGE_PAGE features, see request_kind
+    "api.tile": READ,
+    "api.tilejson": READ,
+    "api.tilesets": READ,
+    "api.collection": READ,
+    "api.collections": READ,
+    "api.queryables": READ,
+    "api.landing": READ,
+    "api.list_datasets": READ,
+    "api.dataset_status": READ,
+    "api.export_status": READ,
+    "api.export_download": READ,
+    "api.geocode": READ,
+    "health.healthz": READ,
+    "maps.index": READ,
+    "api.lookup_batch": HEAVY,
+    "api.lookup_area": HEAVY,
+    "api.dataset_export": HEAVY,
+}
+
+# PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout (or a cancel request).
+QUERY_CANCELED = "57014"
+
+
+def request_kind(endpoint: str | None, args: Mapping[str, str], config: Mapping[str, Any]
+                 ) -> str:
+    """The kind of a request, which decides its statement budget."""
+    kind = ENDPOINT_KINDS.get(endpoint or "", DEFAULT)
+    if endpoint == "api.items" and is_large_page(args, config["GEOAPP_ITEMS_LARGE_PAGE"]):
+        return HEAVY
+    return kind
+
+
+def budget_ms(kind: str, config: Mapping[str, Any]) -> int:
+    """The statement timeout (ms) of a request kind; 0 means none."""
+    return int(config[BUDGET_SETTINGS[kind]])
+
+
+def apply_budget(connection: Connection) -> None:
+    """At a transaction's start: the current request's budget, for this transaction only."""
+    budget = g.get("statement_budget_ms") if has_request_context() else None
+    if budget is not None:
+        connection.execute(select(func.set_config("statement_timeout", str(budget), True)))
+
+
+def is_query_timeout(error: BaseException) -> bool:
+    """Whether a database error is a statement cancelled for running too long."""
+    original = getattr(error, "orig", None)
+    code = getattr(original, "pgcode", None) or getattr(original, "sqlstate", None)
+    return code == QUERY_CANCELED
+
+
+def watched_stream(chunks: Iterable[Any], path: str) -> Iterator[Any]:
+    """A streamed body that logs why it was cut when the database fails mid-way.
+
+    The error is raised again so that the server aborts the response: a chunked body then
+    lacks its last chunk, and clients see a truncated transfer rather than a complete 200.
+    """
+    try:
+        yield from chunks
+    except DBAPIError as error:
+        reason = "query_timeout" if is_query_timeout(error) else "database_error"
+        log.error("response body of %s cut after it started (%s): %s", path, reason,
+                  getattr(error, "orig", error))
+        raise
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+
+
+def end_session(_error: BaseException | None = None) -> None:
+    """Remove the request's session; a connection lost by now costs nothing more.
+
+    Whatever the request committed is committed; the rollback that fails here had nothing
+    left to undo (a dead connection's transaction is gone with it), so the response stands.
+    """
+    try:
+        db.session.remove()
+    except SQLAlchemyError as error:
+        log.warning("database connection lost while ending a request: %s",
+                    getattr(error, "orig", error))
+        # The session's connection was invalidated by the failed rollback; forget the
+        # session so the next request starts from a fresh connection of the pool.
+        db.session.registry.clear()
+
+
+def init_app(app: Flask) -> None:
+    """Install the budgets, the stream watch and the session end on an app (after db)."""
+
+    @app.before_request
+    def choose_statement_budget() -> None:
+        kind = request_kind(request.endpoint, request.args, app.config)
+        g.statement_budget_ms = budget_ms(kind, app.config)
+
+    @app.after_request
+    def watch_streamed_body(response: Response) -> Response:
+        # Files (send_file) pass through untouched, so servers can still sendfile() them.
+        if response.is_streamed and not response.direct_passthrough:
+            response.response = watched_stream(response.response, request.path)
+        return response
+
+    # Teardown functions run last-registered first: this one ends the session before
+    # Flask-SQLAlchemy's own (which then finds nothing left to remove).
+    app.teardown_appcontext(end_session)
+    with app.app_context():
+        event.listen(db.engine, "begin", apply_budget)
+

@@ -1,0 +1,310 @@
+"""Everything the application sends as JSON, GeoJSON or CSV is built here."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+from geoapp.db.models import ApiToken
+from geoapp.nfhl.status import HIGH_RISK, STATUS_LABELS
+from geoapp.risk.batch import BatchPoint
+from geoapp.risk.exposure import ParcelExposure
+from geoapp.risk.geocoding import Place
+from geoapp.risk.lookup import DatasetInfo, NearestZone, PointReport, ZoneHit
+
+
+def iso(value: Any) -> str | None:
+    """ISO 8601 text of a date/datetime, or None."""
+    return value.isoformat() if value is not None else None
+
+
+def dataset_json(info: DatasetInfo) -> dict[str, Any]:
+    """Provenance of one dataset."""
+    return {
+        "id": info.id,
+        "name": info.name,
+        "source_filename": info.source_filename,
+        "effective_date": iso(info.effective_date),
+        "imported_at": iso(info.imported_at),
+    }
+
+
+def zone_hit_json(hit: ZoneHit) -> dict[str, Any]:
+    """One zone of a report; absent values are null, never -9999."""
+    return {
+        "zone": hit.fld_zone,
+        "subtype": hit.zone_subty,
+        "status": hit.status,
+        "sfha": hit.sfha,
+        "floodway": hit.floodway,
+        "bfe": hit.static_bfe,
+        "vertical_datum": hit.v_datum if hit.static_bfe is not None else None,
+        "length_unit": hit.len_unit if (hit.static_bfe, hit.depth) != (None, None) else None,
+        "depth": hit.depth,
+        "velocity": hit.velocity,
+        "velocity_unit": hit.vel_unit if hit.velocity is not None else None,
+        "dfirm_id": hit.dfirm_id,
+        "fld_ar_id": hit.fld_ar_id,
+        "zone_id": hit.zone_id,
+        "dataset": {"id": hit.dataset.id, "name": hit.dataset.name},
+        "effective_date": iso(hit.dataset.effective_date),
+    }
+
+
+def nearest_json(nearest: NearestZone | None) -> dict[str, Any] | None:
+    """The nearest high-risk zone, or None."""
+    if nearest is None:
+        return None
+    return {
+        "distance_m": round(nearest.distance_m, 2),
+        "zone": nearest.zone.fld_zone,
+        "subtype": nearest.zone.zone_subty,
+        "zone_id": nearest.zone.zone_id,
+        "dataset": {"id": nearest.zone.dataset.id, "name": nearest.zone.dataset.name},
+        "nearest_point": {"lon": round(nearest.lon, 7), "lat": round(nearest.lat, 7)},
+    }
+
+
+def point_report_json(report: PointReport) -> dict[str, Any]:
+    """The JSON answer of /api/lookup."""
+    return {
+        "query": {"lon": report.lon, "lat": report.lat},
+        "status": report.status,
+        "status_label": STATUS_LABELS[report.status],
+        "in_sfha": report.in_sfha,
+        "zones": [zone_hit_json(hit) for hit in report.zones],
+        "nearest_high_risk": nearest_json(report.nearest_high_risk),
+        "nearest_search_radius_m": report.search_radius_m,
+        "datasets": [dataset_json(info) for info in report.datasets],
+    }
+
+
+def compact_report(point: BatchPoint, report: PointReport | None) -> dict[str, Any]:
+    """One batch row: the decisive facts of a report, flat enough for a CSV column each."""
+    if report is None:
+        return {
+            "id": point.id,
+            "lon": point.lon,
+            "lat": point.lat,
+            "status": None,
+            "in_sfha": None,
+            "zone": None,
+            "zones": [],
+            "bfe": None,
+            "vertical_datum": None,
+            "depth": None,
+            "floodway": None,
+            "dataset": None,
+            "effective_date": None,
+            "error": point.error,
+        }
+    primary = report.primary_zone
+    sfha_bfe = next((h for h in report.zones if h.sfha and h.static_bfe is not None), None)
+    return {
+        "id": point.id,
+        "lon": point.lon,
+        "lat": point.lat,
+        "status": report.status,
+        "in_sfha": report.in_sfha,
+        "zone": primary.fld_zone if primary else None,
+        "zones": [hit.fld_zone for hit in report.zones],
+        "bfe": sfha_bfe.static_bfe if sfha_bfe else None,
+        "vertical_datum": sfha_bfe.v_datum if sfha_bfe else None,
+        "depth": next((h.depth for h in report.zones if h.depth is not None), None),
+        "floodway": any(hit.floodway for hit in report.zones),
+        "dataset": primary.dataset.name if primary else None,
+        "effective_date": iso(primary.dataset.effective_date) if primary else None,
+        "error": None,
+    }
+
+
+def batch_row(point: BatchPoint, report: PointReport | None, full: bool) -> dict[str, Any]:
+    """A batch result: compact, or the whole point report under ``report`` when ``full``."""
+    row = compact_report(point, report)
+    if full and report is not None:
+        row["report"] = point_report_json(report)
+    return row
+
+
+def stream_batch_json(rows: Iterable[dict[str, Any]], count: int) -> Iterator[str]:
+    """``{"count": n, "results": [...]}`` written row by row."""
+    yield f'{{"count": {count}, "results": ['
+    for index, row in enumerate(rows):
+        yield ("," if index else "") + json.dumps(row, default=str)
+    yield "]}"
+
+
+def stream_batch_geojson(
+    rows: Iterable[tuple[BatchPoint, dict[str, Any]]],
+) -> Iterator[str]:
+    """A FeatureCollection of the input points with their results as properties."""
+    yield '{"type": "FeatureCollection", "features": ['
+    for index, (point, row) in enumerate(rows):
+        geometry = (
+            {"type": "Point", "coordinates": [point.lon, point.lat]}
+            if point.lon is not None
+            else None
+        )
+        properties = {**point.properties, **{k: v for k, v in row.items() if k != "id"}}
+        item = {"type": "Feature", "id": point.id, "geometry": geometry, "properties": properties}
+        yield ("," if index else "") + json.dumps(item, default=str)
+    yield "]}"
+
+
+CSV_COLUMNS = (
+    "id",
+    "lon",
+    "lat",
+    "status",
+    "in_sfha",
+    "zone",
+    "zones",
+    "bfe",
+    "vertical_datum",
+    "depth",
+    "floodway",
+    "dataset",
+    "effective_date",
+    "error",
+)
+
+
+def stream_batch_csv(
+    rows: Iterable[tuple[BatchPoint, dict[str, Any]]], extra_columns: list[str]
+) -> Iterator[str]:
+    """CSV of the results (zones joined with ';'), then the input's other columns."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([*CSV_COLUMNS, *extra_columns])
+    for point, row in rows:
+        values = [";".join(row["zones"]) if key == "zones" else row[key] for key in CSV_COLUMNS]
+        values += [point.properties.get(name) for name in extra_columns]
+        writer.writerow(["" if value is None else value for value in values])
+        if buffer.tell() > 64 * 1024:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def exposure_json(exposure: ParcelExposure) -> dict[str, Any]:
+    """The JSON answer of /api/lookup/area."""
+    return {
+        "area_m2": round(exposure.area_m2, 2),
+        "max_status": exposure.max_status,
+        "sfha_share": round(exposure.share(HIGH_RISK), 6),
+        "unmapped_share": round(exposure.unmapped_share, 6),
+        "repaired": exposure.repaired,
+        "by_status": [
+            {
+                "status": status,
+                "label": STATUS_LABELS[status],
+                "area_m2": round(area, 2),
+                "share": round(exposure.share(status), 6),
+            }
+            for status, area in exposure.status_areas.items()
+        ],
+        "by_zone": [
+            {
+                **zone_hit_json(item.zone),
+                "area_m2": round(item.area_m2, 2),
+                "share": round(item.share, 6),
+            }
+            for item in exposure.zones
+        ],
+        "datasets": [dataset_json(info) for info in exposure.datasets],
+    }
+
+
+def feature(geometry_json: str | None, properties: Mapping[str, Any], fid: Any = None) -> dict:
+    """A GeoJSON Feature from geometry text produced by ST_AsGeoJSON."""
+    out: dict[str, Any] = {"type": "Feature"}
+    if fid is not None:
+        out["id"] = fid
+    out["geometry"] = json.loads(geometry_json) if geometry_json else None
+    out["properties"] = dict(properties)
+    return out
+
+
+def feature_collection(features: Iterable[dict]) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection."""
+    return {"type": "FeatureCollection", "features": list(features)}
+
+
+def places_json(query: str, places: Iterable[Place]) -> dict[str, Any]:
+    """Geocoder hits as JSON: label, point and bounding box [west, south, east, north]."""
+    return {"query": query, "places": [
+        {"label": place.label, "lon": place.lon, "lat": place.lat,
+         "bbox": list(place.bbox) if place.bbox else None} for place in places]}
+
+
+def error_json(code: str, message: str) -> dict[str, str]:
+    """The body of every API error."""
+    return {"error": code, "message": message}
+
+
+def token_json(token: ApiToken, secret: str | None = None) -> dict[str, Any]:
+    """An API token's public record; ``secret`` only in the answer that creates it."""
+    out: dict[str, Any] = {
+        "id": token.id,
+        "name": token.name,
+        "prefix": token.prefix,
+        "created_at": iso(token.created_at),
+        "last_used_at": iso(token.last_used_at),
+        "revoked": token.revoked_at is not None,
+    }
+    if secret is not None:
+        out["token"] = secret
+    return out
+
+
+def feature_text(
+    fid: int, geometry: str | None, properties: str, links: list[dict[str, Any]] | None = None
+) -> str:
+    """One GeoJSON Feature from the geometry and properties JSON texts PostGIS produced."""
+    extra = f',"links":{json.dumps(links)}' if links else ""
+    return (
+        f'{{"type":"Feature","id":{int(fid)},"geometry":{geometry or "null"},'
+        f'"properties":{properties}{extra}}}'
+    )
+
+
+def stream_feature_collection(
+    rows: Iterable[tuple[int, str | None, str]], trailer: Callable[[], dict[str, Any]]
+) -> Iterator[str]:
+    """A FeatureCollection written feature by feature; ``trailer`` gives the members that can
+    only be known at the end (numberReturned, next link), written after the features."""
+    yield '{"type":"FeatureCollection","features":['
+    for index, (fid, geometry, properties) in enumerate(rows):
+        yield ("," if index else "") + feature_text(fid, geometry, properties)
+    yield "]," + json.dumps(trailer(), default=str)[1:]
+
+
+def link(href: str, rel: str, media_type: str, title: str | None = None) -> dict[str, str]:
+    """An OGC API link object."""
+    out = {"href": href, "rel": rel, "type": media_type}
+    if title:
+        out["title"] = title
+    return out
+
+
+def dataset_state_json(dataset: Any, links: list[dict[str, str]]) -> dict[str, Any]:
+    """A dataset's import state and report (GET /api/datasets/{id})."""
+    return {
+        "id": dataset.id,
+        "name": dataset.name,
+        "status": dataset.status,
+        "progress": dataset.progress,
+        "error": dataset.error,
+        "source_filename": dataset.source_filename,
+        "source_crs": dataset.source_crs,
+        "effective_date": iso(dataset.effective_date),
+        "superseded_on": iso(dataset.superseded_on),
+        "feature_count": dataset.feature_count,
+        "imported_at": iso(dataset.imported_at),
+        "report": dataset.import_report,
+        "links": links,
+    }
