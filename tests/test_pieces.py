@@ -60,6 +60,8 @@ def test_attribute_update_keeps_pieces(session, make_zone) -> None:
     after = session.scalars(
         select(FloodZonePiece.id).where(FloodZonePiece.zone_id == zone.id)
     ).all()
+    # Equal empty lists would pass without proving anything: the zone must have pieces.
+    assert before
     assert before == after
 
 
