@@ -18,18 +18,6 @@ def refresh_dataset_summary(session: Session, dataset: Dataset) -> None:
     session.flush()
 
 
-def count_active_zones(session: Session) -> int:
-    """Number of zones in datasets that answer queries."""
-    return (
-        session.scalar(
-            select(func.count(FloodZone.id))
-            .join(FloodZone.dataset)
-            .where(queries.dataset_is_active())
-        )
-        or 0
-    )
-
-
 def dataset_named(session: Session, name: str) -> Dataset | None:
     """The active dataset with this name, if any."""
     return session.scalar(select(Dataset).where(Dataset.name == name, queries.dataset_is_active()))

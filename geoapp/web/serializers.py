@@ -5,11 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from geoapp.db.models import ApiToken
-from geoapp.nfhl.status import HIGH_RISK, STATUS_LABELS
+from geoapp.nfhl.status import STATUS_LABELS, RiskStatus
 from geoapp.risk.batch import BatchPoint
 from geoapp.risk.exposure import ParcelExposure
 from geoapp.risk.geocoding import Place
@@ -195,7 +195,7 @@ def exposure_json(exposure: ParcelExposure) -> dict[str, Any]:
     return {
         "area_m2": round(exposure.area_m2, 2),
         "max_status": exposure.max_status,
-        "sfha_share": round(exposure.share(HIGH_RISK), 6),
+        "sfha_share": round(exposure.share(RiskStatus.HIGH_RISK), 6),
         "unmapped_share": round(exposure.unmapped_share, 6),
         "repaired": exposure.repaired,
         "by_status": [
@@ -217,21 +217,6 @@ def exposure_json(exposure: ParcelExposure) -> dict[str, Any]:
         ],
         "datasets": [dataset_json(info) for info in exposure.datasets],
     }
-
-
-def feature(geometry_json: str | None, properties: Mapping[str, Any], fid: Any = None) -> dict:
-    """A GeoJSON Feature from geometry text produced by ST_AsGeoJSON."""
-    out: dict[str, Any] = {"type": "Feature"}
-    if fid is not None:
-        out["id"] = fid
-    out["geometry"] = json.loads(geometry_json) if geometry_json else None
-    out["properties"] = dict(properties)
-    return out
-
-
-def feature_collection(features: Iterable[dict]) -> dict[str, Any]:
-    """A GeoJSON FeatureCollection."""
-    return {"type": "FeatureCollection", "features": list(features)}
 
 
 def places_json(query: str, places: Iterable[Place]) -> dict[str, Any]:
