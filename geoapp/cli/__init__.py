@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from geoapp import PROJECT_DIR
 from geoapp.cli import serve
-from geoapp.db.models import ROLES
+from geoapp.db.vocabulary import Role
 from geoapp.db.zones import dataset_named
 from geoapp.errors import AppError
 from geoapp.extensions import db
@@ -154,7 +154,8 @@ def worker(concurrency: int, stalled_after: float) -> None:
 
 @users_cli.command("create")
 @click.argument("email")
-@click.option("--role", type=click.Choice(ROLES), default="viewer", show_default=True)
+@click.option("--role", type=click.Choice([role.value for role in Role]),
+              default=Role.VIEWER.value, show_default=True)
 @click.option(
     "--password",
     prompt=True,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
 
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import (
     BigInteger,
+    BinaryExpression,
     Boolean,
     CheckConstraint,
     Computed,
@@ -21,13 +23,15 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    column,
     func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from geoapp.nfhl.status import status_column_sql
+from geoapp.db.vocabulary import LIVE_EXPORT_STATUSES, DatasetStatus, ExportStatus, Role
+from geoapp.nfhl.status import RiskStatus, status_column_sql
 
 # Tolerance (degrees) of the stored overview geometry used for tiles of zoom 9 and below.
 OVERVIEW_TOLERANCE_DEG = 0.0002
@@ -48,8 +52,11 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-DATASET_STATUSES = ("queued", "importing", "ready", "failed", "retired")
-ROLES = ("viewer", "analyst", "admin")
+
+
+def _one_of(name: str, values: type[StrEnum] | tuple[StrEnum, ...]) -> BinaryExpression[bool]:
+    """``name IN (...)`` over plain values, for check constraints and partial indexes."""
+    return column(name).in_([value.value for value in values])
 
 
 class Base(DeclarativeBase):
@@ -63,9 +70,7 @@ class Dataset(Base):
 
     __tablename__ = "datasets"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('queued', 'importing', 'ready', 'failed', 'retired')", name="status"
-        ),
+        CheckConstraint(_one_of("status", DatasetStatus), name="status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
@@ -81,7 +86,7 @@ class Dataset(Base):
         DateTime(timezone=True), server_default=func.now()
     )
     imported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    status: Mapped[str] = mapped_column(String(16), server_default="ready")
+    status: Mapped[str] = mapped_column(String(16), server_default=DatasetStatus.READY.value)
     # When a newer version of this map took over; answers `as_of` questions about the past.
     superseded_on: Mapped[dt.date | None] = mapped_column(Date)
     # Import progress (0..1) while queued/importing, and what the import did or why it failed.
@@ -145,7 +150,7 @@ class FloodZonePiece(Base):
             "ix_flood_zone_pieces_high_risk_geom",
             "geom",
             postgresql_using="gist",
-            postgresql_where=text("risk_status = 'high_risk'"),
+            postgresql_where=column("risk_status") == RiskStatus.HIGH_RISK.value,
         ),
     )
 
@@ -173,12 +178,12 @@ class User(Base):
     """An account; its role decides what it may change (viewer < analyst < admin)."""
 
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("role IN ('viewer', 'analyst', 'admin')", name="role"),)
+    __table_args__ = (CheckConstraint(_one_of("role", Role), name="role"),)
 
     id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(16), server_default="viewer")
+    role: Mapped[str] = mapped_column(String(16), server_default=Role.VIEWER.value)
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
@@ -317,17 +322,12 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
 
 
-EXPORT_STATUSES = ("queued", "running", "ready", "failed", "expired")
-
-
 class ExportJob(Base):
     """A dataset export written by the worker, and its file's lifetime (migration 0010)."""
 
     __tablename__ = "export_jobs"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('queued', 'running', 'ready', 'failed', 'expired')", name="status"
-        ),
+        CheckConstraint(_one_of("status", ExportStatus), name="status"),
         # One live export per dataset, format and data version: parallel requests share it.
         Index(
             "uq_export_jobs_live_key",
@@ -335,7 +335,7 @@ class ExportJob(Base):
             "format",
             "data_version",
             unique=True,
-            postgresql_where=text("status IN ('queued', 'running', 'ready')"),
+            postgresql_where=_one_of("status", LIVE_EXPORT_STATUSES),
         ),
     )
 
@@ -347,7 +347,7 @@ class ExportJob(Base):
     format: Mapped[str] = mapped_column(String(16))
     # The flood_zones data version the export was asked for: its cache key with the above.
     data_version: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(16), server_default="queued")
+    status: Mapped[str] = mapped_column(String(16), server_default=ExportStatus.QUEUED.value)
     # The download name (any script) and the stored file's name in its directory (ASCII).
     filename: Mapped[str] = mapped_column(String(255))
     stored_name: Mapped[str | None] = mapped_column(String(255))

@@ -37,7 +37,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from geoapp.db.models import Dataset, DataVersion, FloodZone, FloodZonePiece
-from geoapp.nfhl.status import HIGH_RISK, MODERATE_RISK, OPEN_WATER
+from geoapp.db.vocabulary import DatasetStatus
+from geoapp.nfhl.status import RiskStatus
 
 SRID = 4326
 
@@ -85,7 +86,7 @@ def point(lon: float, lat: float) -> ColumnElement[Any]:
 
 def dataset_is_active() -> ColumnElement[bool]:
     """Datasets that answer queries: fully imported and not retired."""
-    return Dataset.status == "ready"
+    return Dataset.status == DatasetStatus.READY
 
 
 def dataset_in_scope(scope: Scope) -> ColumnElement[bool]:
@@ -94,7 +95,7 @@ def dataset_in_scope(scope: Scope) -> ColumnElement[bool]:
         clause = dataset_is_active()
     else:
         clause = and_(
-            Dataset.status.in_(("ready", "retired")),
+            Dataset.status.in_((DatasetStatus.READY, DatasetStatus.RETIRED)),
             or_(Dataset.effective_date.is_(None), Dataset.effective_date <= scope.as_of),
             or_(Dataset.superseded_on.is_(None), Dataset.superseded_on > scope.as_of),
         )
@@ -585,8 +586,8 @@ def report_map_zones(frame: tuple[float, float, float, float], tolerance_m: floa
         .subquery("shapes")
     )
     label = func.ST_PointOnSurface(shapes.c.geom, type_=Geometry)
-    drawing_order = case({HIGH_RISK: 3, OPEN_WATER: 2, MODERATE_RISK: 1},
-                         value=shapes.c.risk_status, else_=0)
+    drawing_order = case({RiskStatus.HIGH_RISK: 3, RiskStatus.OPEN_WATER: 2,
+                          RiskStatus.MODERATE_RISK: 1}, value=shapes.c.risk_status, else_=0)
     return (
         select(shapes.c.fld_zone, shapes.c.risk_status,
                func.ST_AsSVG(shapes.c.geom, 0, 1).label("path"),

@@ -16,11 +16,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from geoapp.db.models import Dataset, DataVersion, ExportJob
+from geoapp.db.vocabulary import LIVE_EXPORT_STATUSES, ExportStatus
 from geoapp.errors import NotFound, ServiceUnavailable
 from geoapp.ingest.exports import ExportFormat, download_filename
 
-QUEUED, RUNNING, READY, FAILED, EXPIRED = "queued", "running", "ready", "failed", "expired"
-LIVE = (QUEUED, RUNNING, READY)
+# Not written yet: a worker may still take it or is writing it.
+_PENDING = (ExportStatus.QUEUED, ExportStatus.RUNNING)
 _EXPORT_ID = re.compile(r"[0-9a-f]{32}")
 
 
@@ -48,20 +49,21 @@ def request_export(session: Session, dataset: Dataset, fmt: ExportFormat
     # A few rounds: the live export found by the insert may finish or fail before it is read.
     for _ in range(3):
         # Retire an expired file now rather than wait for the sweep, so it is never reused.
-        session.execute(update(ExportJob).where(*key, ExportJob.status == READY,
+        session.execute(update(ExportJob).where(*key, ExportJob.status == ExportStatus.READY,
                                                 ExportJob.expires_at <= _utcnow())
-                        .values(status=EXPIRED))
+                        .values(status=ExportStatus.EXPIRED))
         created_id = session.scalar(
             insert(ExportJob)
             .values(id=uuid.uuid4().hex, dataset_id=dataset.id, format=fmt.key,
-                    data_version=version, status=QUEUED,
+                    data_version=version, status=ExportStatus.QUEUED,
                     filename=download_filename(dataset.name, fmt))
             .on_conflict_do_nothing(index_elements=["dataset_id", "format", "data_version"],
-                                    index_where=ExportJob.status.in_(LIVE))
+                                    index_where=ExportJob.status.in_(LIVE_EXPORT_STATUSES))
             .returning(ExportJob.id))
         session.commit()
-        export = session.scalars(select(ExportJob).where(*key, ExportJob.status.in_(LIVE))
-                                 ).one_or_none()
+        export = session.scalars(
+            select(ExportJob).where(*key, ExportJob.status.in_(LIVE_EXPORT_STATUSES))
+        ).one_or_none()
         if export is not None:
             return export, created_id is not None
     raise ServiceUnavailable("the export could not be queued; try again",
@@ -80,8 +82,8 @@ def claim(session: Session, export_id: str) -> ExportJob | None:
     """Mark an export running for the worker; None when it is no longer to be written."""
     claimed = session.scalar(
         update(ExportJob).where(ExportJob.id == export_id,
-                                ExportJob.status.in_((QUEUED, RUNNING)))
-        .values(status=RUNNING, error=None).returning(ExportJob.id))
+                                ExportJob.status.in_(_PENDING))
+        .values(status=ExportStatus.RUNNING, error=None).returning(ExportJob.id))
     session.commit()
     return session.get(ExportJob, claimed) if claimed else None
 
@@ -91,7 +93,7 @@ def mark_ready(session: Session, export_id: str, stored_name: str, size_bytes: i
     """Record a written export: its file, size and expiry (committed)."""
     now = _utcnow()
     session.execute(update(ExportJob).where(ExportJob.id == export_id).values(
-        status=READY, stored_name=stored_name, size_bytes=size_bytes, finished_at=now,
+        status=ExportStatus.READY, stored_name=stored_name, size_bytes=size_bytes, finished_at=now,
         expires_at=now + dt.timedelta(seconds=ttl_s)))
     session.commit()
 
@@ -99,16 +101,17 @@ def mark_ready(session: Session, export_id: str, stored_name: str, size_bytes: i
 def mark_failed(session: Session, export_id: str, message: str) -> None:
     """Record why an export could not be written, unless it was written after all (committed)."""
     session.execute(update(ExportJob).where(ExportJob.id == export_id,
-                                            ExportJob.status.in_((QUEUED, RUNNING))).values(
-        status=FAILED, error=message, finished_at=_utcnow()))
+                                            ExportJob.status.in_(_PENDING)).values(
+        status=ExportStatus.FAILED, error=message, finished_at=_utcnow()))
     session.commit()
 
 
 def expire_due(session: Session) -> list[str]:
     """Retire the ready exports past their expiry; their ids (committed)."""
     expired = session.scalars(
-        update(ExportJob).where(ExportJob.status == READY, ExportJob.expires_at <= _utcnow())
-        .values(status=EXPIRED).returning(ExportJob.id)).all()
+        update(ExportJob)
+        .where(ExportJob.status == ExportStatus.READY, ExportJob.expires_at <= _utcnow())
+        .values(status=ExportStatus.EXPIRED).returning(ExportJob.id)).all()
     session.commit()
     return list(expired)
 
@@ -120,20 +123,21 @@ def purge_finished(session: Session, older_than_s: float) -> int:
     """
     cutoff = _utcnow() - dt.timedelta(seconds=older_than_s)
     deleted = session.execute(delete(ExportJob).where(or_(
-        and_(ExportJob.status == EXPIRED, ExportJob.expires_at <= cutoff),
-        and_(ExportJob.status == FAILED, ExportJob.finished_at <= cutoff))))
+        and_(ExportJob.status == ExportStatus.EXPIRED, ExportJob.expires_at <= cutoff),
+        and_(ExportJob.status == ExportStatus.FAILED, ExportJob.finished_at <= cutoff))))
     session.commit()
     return deleted.rowcount
 
 
 def live_export_ids(session: Session) -> set[str]:
     """Ids of the exports whose files must stay (queued, running or ready)."""
-    return set(session.scalars(select(ExportJob.id).where(ExportJob.status.in_(LIVE))))
+    return set(session.scalars(
+        select(ExportJob.id).where(ExportJob.status.in_(LIVE_EXPORT_STATUSES))))
 
 
 def export_file(export_dir: Path, export: ExportJob) -> Path | None:
     """Where a ready, unexpired export's file is; None when it is not (or no longer) there."""
-    if export.status != READY or not export.stored_name:
+    if export.status != ExportStatus.READY or not export.stored_name:
         return None
     if export.expires_at is not None and export.expires_at <= _utcnow():
         return None

@@ -18,10 +18,10 @@ from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
 from geoapp.db.models import Dataset, User
+from geoapp.db.vocabulary import DatasetStatus
 from geoapp.errors import AppError, InvalidInput
 from geoapp.ingest import pipeline, uploads
 
-QUEUED, IMPORTING, READY, FAILED = "queued", "importing", "ready", "failed"
 MAX_NAME = 200
 
 
@@ -82,7 +82,8 @@ def options_json(options: pipeline.ImportOptions) -> dict[str, Any]:
 def create_pending(session: Session, options: pipeline.ImportOptions, filename: str,
                    user: User | None) -> Dataset:
     """A dataset row in `queued` state that reports the import's progress; the caller commits."""
-    dataset = Dataset(name=options.name, source_filename=filename[:255], status=QUEUED,
+    dataset = Dataset(name=options.name, source_filename=filename[:255],
+                      status=DatasetStatus.QUEUED,
                       effective_date=options.effective_date, progress=0.0,
                       imported_by_id=user.id if user else None)
     session.add(dataset)
@@ -94,7 +95,7 @@ def record_progress(engine: Engine, dataset_id: int, fraction: float) -> None:
     """Publish the progress of an import (its own short transaction)."""
     with engine.begin() as connection:
         connection.execute(update(Dataset).where(Dataset.id == dataset_id)
-                           .values(status=IMPORTING, progress=round(fraction, 4)))
+                           .values(status=DatasetStatus.IMPORTING, progress=round(fraction, 4)))
 
 
 def run(session: Session, dataset: Dataset, upload: Path, workdir: Path,
@@ -115,7 +116,7 @@ def run_to_completion(session: Session, dataset_id: int, upload: Path,
     workdir = Path(tempfile.mkdtemp(prefix="geoapp-import-"))
     try:
         dataset = session.get(Dataset, dataset_id)
-        if dataset is None or dataset.status not in (QUEUED, IMPORTING):
+        if dataset is None or dataset.status not in (DatasetStatus.QUEUED, DatasetStatus.IMPORTING):
             return dataset
         try:
             run(session, dataset, upload, workdir, options, limits, progress)
@@ -139,5 +140,5 @@ def fail(session: Session, dataset_id: int, message: str,
          report: dict[str, Any] | None = None) -> None:
     """Mark a dataset's import failed (committed)."""
     session.execute(update(Dataset).where(Dataset.id == dataset_id)
-                    .values(status=FAILED, error=message, import_report=report))
+                    .values(status=DatasetStatus.FAILED, error=message, import_report=report))
     session.commit()

@@ -26,6 +26,7 @@ from flask import Flask
 from sqlalchemy import update
 
 from geoapp.db.models import Dataset
+from geoapp.db.vocabulary import DatasetStatus
 from geoapp.errors import AppError
 from geoapp.extensions import db
 from geoapp.ingest import export_jobs, exports, imports, pipeline, uploads, workdirs
@@ -207,8 +208,9 @@ def _fail_unfinished_import(dataset_id: int, message: str) -> None:
     """Mark an import failed unless it finished after all (its worker died after the commit)."""
     # Here rather than imports.fail, which marks failed whatever the state.
     db.session.execute(update(Dataset).where(
-        Dataset.id == dataset_id, Dataset.status.in_((imports.QUEUED, imports.IMPORTING))
-    ).values(status=imports.FAILED, error=message))
+        Dataset.id == dataset_id,
+        Dataset.status.in_((DatasetStatus.QUEUED, DatasetStatus.IMPORTING))
+    ).values(status=DatasetStatus.FAILED, error=message))
     db.session.commit()
 
 

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from geoapp.db import queries
 from geoapp.db.models import Dataset
+from geoapp.db.vocabulary import DatasetStatus
 from geoapp.errors import InvalidInput
 from geoapp.geo.crs import parse_source_crs
 from geoapp.ingest import gdal_safety
@@ -703,8 +704,9 @@ def retire_older_versions(session: Session, dataset: Dataset) -> list[int]:
     superseded_on = dataset.effective_date or dt.date.today()
     retired = session.scalars(
         update(Dataset)
-        .where(Dataset.name == dataset.name, Dataset.status == "ready", Dataset.id != dataset.id)
-        .values(status="retired", superseded_on=superseded_on)
+        .where(Dataset.name == dataset.name, Dataset.status == DatasetStatus.READY,
+               Dataset.id != dataset.id)
+        .values(status=DatasetStatus.RETIRED, superseded_on=superseded_on)
         .returning(Dataset.id)
     ).all()
     return list(retired)
@@ -769,7 +771,7 @@ def import_layer(session: Session, dataset: Dataset, source: str | Path,
     report.zones = dict(sorted(writer.zones.items()))
     report.bbox = [round(v, 7) for v in bounds]
     report.elapsed_s = round(time.perf_counter() - started, 3)
-    dataset.status = "ready"
+    dataset.status = DatasetStatus.READY
     dataset.progress = 1.0
     dataset.error = None
     dataset.import_report = report.as_json()

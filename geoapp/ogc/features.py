@@ -15,7 +15,7 @@ from geoapp.db import queries
 from geoapp.db.models import Dataset, FloodZone
 from geoapp.errors import InvalidParameter, NotFound
 from geoapp.geo.crs import CRS84, ApiCrs, parse_crs
-from geoapp.nfhl.status import STATUS_ORDER
+from geoapp.nfhl.status import CANONICAL_CODES, STATUS_ORDER
 from geoapp.web.json_input import DEFAULT_MAX_DEPTH, JsonTooDeep, loads_limited
 from geoapp.web.params import (
     PG_BIGINT_MAX,
@@ -27,22 +27,6 @@ from geoapp.web.params import (
 )
 
 COLLECTION_ID = "flood_zones"
-NFHL_ZONES = (
-    "A",
-    "AE",
-    "AH",
-    "AO",
-    "A99",
-    "AR",
-    "V",
-    "VE",
-    "X",
-    "D",
-    "B",
-    "C",
-    "OPEN WATER",
-    "AREA NOT INCLUDED",
-)
 
 
 @dataclass(frozen=True)
@@ -470,7 +454,7 @@ def queryables_schema(base_url: str) -> dict[str, Any]:
     }
     for name, queryable in QUERYABLES.items():
         properties[name] = {"title": queryable.title, **queryable.schema}
-    properties["fld_zone"]["examples"] = list(NFHL_ZONES)
+    properties["fld_zone"]["examples"] = list(CANONICAL_CODES)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"{base_url}/collections/{COLLECTION_ID}/queryables",

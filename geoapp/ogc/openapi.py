@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from geoapp.db.vocabulary import DatasetStatus, ExportStatus
 from geoapp.geo.crs import SUPPORTED
 from geoapp.ingest.exports import FORMATS
 from geoapp.nfhl.status import STATUS_ORDER
@@ -258,7 +259,7 @@ def export_schema() -> dict[str, Any]:
                 "id": {"type": "string"}, "dataset_id": {"type": "integer"},
                 "format": {"type": "string", "enum": list(FORMATS)},
                 "status": {"type": "string",
-                           "enum": ["queued", "running", "ready", "failed", "expired"]},
+                           "enum": list(ExportStatus)},
                 "filename": {"type": "string"},
                 "size_bytes": {"type": "integer", "nullable": True},
                 "created_at": text, "finished_at": text, "expires_at": text, "error": text,
@@ -362,7 +363,7 @@ BOOLEAN = {"type": "boolean"}
 DATE = {"type": "string", "format": "date"}
 DATE_TIME = {"type": "string", "format": "date-time"}
 STATUS = {"type": "string", "enum": list(STATUS_ORDER)}
-DATASET_STATES = ["queued", "importing", "ready", "failed", "retired"]
+DATASET_STATES = list(DatasetStatus)
 POSITION = {"type": "array", "minItems": 2, "items": NUMBER}
 GEOMETRY_TYPES = ["Point", "LineString", "Polygon", "MultiPoint", "MultiLineString",
                   "MultiPolygon"]

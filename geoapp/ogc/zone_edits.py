@@ -7,12 +7,11 @@ request either writes all its features or none.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from typing import Any
 
 import shapely
-from geoalchemy2.shape import from_shape, to_shape
+from geoalchemy2.shape import from_shape
 from shapely.geometry import MultiPolygon, Polygon, shape
 from sqlalchemy.orm import Session
 
@@ -20,37 +19,11 @@ from geoapp.db.models import Dataset, FloodZone
 from geoapp.db.zones import refresh_dataset_summary
 from geoapp.errors import InvalidInput, NotFound
 from geoapp.nfhl.attributes import FLAG_FIELDS, NUMBER_FIELDS, TEXT_FIELDS, json_safe, zone_columns
+from geoapp.nfhl.status import valid_zone_code
 
-# Zone codes of the NFHL domain, plus the numbered zones of older FIRMs and AR dual forms.
-ZONE_CODES = {
-    "A",
-    "AE",
-    "AH",
-    "AO",
-    "A99",
-    "AR",
-    "V",
-    "VE",
-    "X",
-    "D",
-    "B",
-    "C",
-    "X500",
-    "OPEN WATER",
-    "AREA NOT INCLUDED",
-}
-_NUMBERED = re.compile(r"^[AV]([1-9]|[12][0-9]|30)$")
 # Properties computed by the server: accepted in a body (clients echo them back), never stored.
 READ_ONLY_PROPERTIES = {"risk_status", "dataset", "effective_date", "attributes"}
 NFHL_FIELDS = {**TEXT_FIELDS, **NUMBER_FIELDS, **FLAG_FIELDS}
-
-
-def valid_zone_code(code: str) -> bool:
-    """Whether a FLD_ZONE value belongs to the NFHL domain."""
-    return all(
-        part.strip() in ZONE_CODES or _NUMBERED.match(part.strip())
-        for part in code.upper().split("/")
-    )
 
 
 def _label(index: int | None) -> str:
@@ -271,8 +244,3 @@ def delete_zone(session: Session, zone_id: int) -> None:
     session.delete(zone)
     session.flush()
     refresh_dataset_summary(session, dataset)
-
-
-def zone_geometry(zone: FloodZone) -> MultiPolygon:
-    """A stored zone's geometry as shapely."""
-    return to_shape(zone.geom)

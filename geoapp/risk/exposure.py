@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from geoapp.db import queries
 from geoapp.db.queries import ACTIVE, Scope
 from geoapp.errors import InvalidInput, PayloadTooLarge
-from geoapp.nfhl.status import STATUS_ORDER, UNMAPPED, combined_status
+from geoapp.nfhl.status import STATUS_ORDER, RiskStatus, combined_status
 from geoapp.risk.lookup import (
     DatasetInfo,
     ZoneHit,
@@ -120,7 +120,8 @@ class ParcelExposure:
     @property
     def unmapped_share(self) -> float:
         """Fraction of the parcel that no flood map covers."""
-        covered = sum(area for status, area in self.status_areas.items() if status != UNMAPPED)
+        covered = sum(area for status, area in self.status_areas.items()
+                      if status != RiskStatus.UNMAPPED)
         return max(0.0, 1.0 - covered / self.area_m2) if self.area_m2 else 0.0
 
 
@@ -186,11 +187,11 @@ def parcel_exposure(
                      float(row.area_m2) / area_m2 if area_m2 else 0)
         for row in session.execute(queries.parcel_exposure(geojson, scope))
     ]
-    zones = [item for item in zones if item.zone.status != UNMAPPED and item.area_m2 > 0]
+    zones = [item for item in zones if item.zone.status != RiskStatus.UNMAPPED and item.area_m2 > 0]
     status_areas = {
         status: float(area)
         for status, area in session.execute(queries.parcel_status_areas(geojson, scope))
-        if status != UNMAPPED
+        if status != RiskStatus.UNMAPPED
     }
     ordered = {s: status_areas[s] for s in STATUS_ORDER if s in status_areas}
     return ParcelExposure(

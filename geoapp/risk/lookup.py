@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from geoapp.db import queries
 from geoapp.db.queries import ACTIVE, Scope
 from geoapp.errors import InvalidParameter
-from geoapp.nfhl.status import HIGH_RISK, UNMAPPED, combined_status
+from geoapp.nfhl.status import RiskStatus, combined_status
 
 # How far to look for the nearest high-risk zone; beyond it the answer is null.
 DEFAULT_NEAREST_RADIUS_M = 5000.0
@@ -53,7 +53,7 @@ class ZoneHit:
     @property
     def sfha(self) -> bool:
         """Whether the zone lies in the Special Flood Hazard Area."""
-        return self.status == HIGH_RISK
+        return self.status == RiskStatus.HIGH_RISK
 
     @property
     def floodway(self) -> bool:
@@ -128,7 +128,7 @@ def zone_hit_from_row(row: Any, datasets: dict[int, DatasetInfo]) -> ZoneHit:
 
 def mapped_hits(hits: list[ZoneHit]) -> list[ZoneHit]:
     """Drop "AREA NOT INCLUDED" polygons: they mark places a map deliberately leaves out."""
-    return [hit for hit in hits if hit.status != UNMAPPED]
+    return [hit for hit in hits if hit.status != RiskStatus.UNMAPPED]
 
 
 def distinct_datasets(hits: Sequence[ZoneHit]) -> list[DatasetInfo]:

@@ -13,13 +13,14 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from geoapp.db.models import ROLES, ApiToken, User, UserSession
+from geoapp.db.models import ApiToken, User, UserSession
+from geoapp.db.vocabulary import Role
 from geoapp.errors import Conflict, InvalidInput, NotFound
 from geoapp.users import login_throttle
 
 TOKEN_PREFIX = "fm_"
 MIN_PASSWORD_LENGTH = 8
-ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
+ROLE_RANK = {role: rank for rank, role in enumerate(Role)}
 
 
 def normalise_email(email: str) -> str:
@@ -30,15 +31,15 @@ def normalise_email(email: str) -> str:
         raise InvalidInput(f"invalid email address: {exc}", code="invalid_email") from None
 
 
-def role_allows(role: str, minimum: str) -> bool:
+def role_allows(role: str, minimum: Role) -> bool:
     """Whether ``role`` is at least ``minimum`` in viewer < analyst < admin."""
     return ROLE_RANK.get(role, -1) >= ROLE_RANK[minimum]
 
 
-def create_user(session: Session, email: str, password: str, role: str = "viewer") -> User:
+def create_user(session: Session, email: str, password: str, role: str = Role.VIEWER) -> User:
     """Create an account; the caller commits."""
     if role not in ROLE_RANK:
-        raise InvalidInput(f"role must be one of {', '.join(ROLES)}", code="invalid_role")
+        raise InvalidInput(f"role must be one of {', '.join(Role)}", code="invalid_role")
     _check_new_password(password)
     address = normalise_email(email)
     if session.scalar(select(User.id).where(User.email == address)) is not None:
@@ -272,7 +273,7 @@ def user_for_token(session: Session, secret: str) -> User | None:
 def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
     """Revoke one of a user's tokens (admins may revoke anyone's); the caller commits."""
     token = session.get(ApiToken, token_id)
-    if token is None or (token.user_id != user.id and user.role != "admin"):
+    if token is None or (token.user_id != user.id and user.role != Role.ADMIN):
         raise NotFound(f"no token {token_id}", code="token_not_found")
     if token.revoked_at is None:
         token.revoked_at = dt.datetime.now(dt.UTC)

@@ -33,6 +33,7 @@ from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from geoapp.db.models import User
+from geoapp.db.vocabulary import Role
 from geoapp.errors import AppError, Forbidden, TooManySignInAttempts, Unauthorized
 from geoapp.extensions import csrf, db, login_manager
 from geoapp.users import accounts, login_throttle
@@ -116,7 +117,7 @@ def bearer_secret() -> str | None:
     return secret.strip()
 
 
-def authenticate_request(minimum_role: str) -> User:
+def authenticate_request(minimum_role: Role) -> User:
     """The caller (bearer token or signed-in session) if their role is at least ``minimum_role``.
 
     Raises Unauthorized without valid credentials and Forbidden when the role is too low.
@@ -166,7 +167,7 @@ def read_only(view: View) -> View:
     return view
 
 
-def require_role(minimum_role: str) -> Callable[[View], View]:
+def require_role(minimum_role: Role) -> Callable[[View], View]:
     """Decorator for write routes: the caller must have at least ``minimum_role``."""
 
     def decorator(view: View) -> View:
@@ -264,7 +265,7 @@ def login() -> ResponseReturnValue:
 
 
 @bp.route("/logout", methods=["POST"])
-@require_role("viewer")
+@require_role(Role.VIEWER)
 def logout() -> ResponseReturnValue:
     """Sign out (POST with CSRF token, so a link on another site cannot sign you out).
 
@@ -294,7 +295,7 @@ class PasswordForm(FlaskForm):
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
-@require_role("viewer")
+@require_role(Role.VIEWER)
 def change_password() -> ResponseReturnValue:
     """Change your password: every sign-in of yours ends, this browser gets a new one."""
     form = PasswordForm()

@@ -11,6 +11,7 @@ from flask import Flask, Response, current_app, jsonify, redirect, render_templa
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, TooManyRequests
 
+from geoapp.db.vocabulary import Role
 from geoapp.errors import (
     AppError,
     InvalidParameter,
@@ -126,7 +127,7 @@ def register_read_guard(app: Flask) -> None:
     def require_viewer_for_reads() -> None:
         if app.config["GEOAPP_PUBLIC_READ"] or request.endpoint in ALWAYS_PUBLIC_ENDPOINTS:
             return
-        authenticate_request("viewer")
+        authenticate_request(Role.VIEWER)
 
 
 def register_input_guard(app: Flask) -> None:

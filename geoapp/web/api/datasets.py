@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from geoapp.db.models import Dataset
+from geoapp.db.vocabulary import Role
 from geoapp.errors import InvalidInput, NotFound
 from geoapp.extensions import db
 from geoapp.ingest import export_jobs, exports, imports, intake, jobs, workdirs
@@ -58,7 +59,7 @@ def import_form() -> dict[str, Any]:
 
 
 @bp.post("/datasets")
-@require_role("analyst")
+@require_role(Role.ANALYST)
 def create_dataset_import() -> ResponseReturnValue:
     """Queue an import; 202 with the status URL (the worker does the work)."""
     intake.raise_upload_limit()

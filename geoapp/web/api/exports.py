@@ -13,6 +13,7 @@ from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.wsgi import FileWrapper
 
 from geoapp.db.models import Dataset, ExportJob
+from geoapp.db.vocabulary import ExportStatus
 from geoapp.errors import Conflict, NotFound
 from geoapp.extensions import db
 from geoapp.ingest import export_jobs, exports, jobs
@@ -44,7 +45,7 @@ def export_json(export: ExportJob) -> dict[str, Any]:
         "created_at": _iso(export.created_at), "finished_at": _iso(export.finished_at),
         "expires_at": _iso(export.expires_at), "error": export.error,
     }
-    if export.status == export_jobs.READY:
+    if export.status == ExportStatus.READY:
         download = api_url("api.export_download", export_id=export.id)
         body["download"] = download
         links.append({"href": download, "rel": "enclosure", "type": fmt.media_type})
@@ -64,7 +65,7 @@ def export_answer(export: ExportJob) -> ResponseReturnValue:
     Ready: 303 to the file. Otherwise 202 with the export's state and its URL in Location;
     browsers get a page that reloads itself until the file is there.
     """
-    if export.status == export_jobs.READY:
+    if export.status == ExportStatus.READY:
         return redirect(api_url("api.export_download", export_id=export.id), code=303)
     status_url = api_url("api.export_status", export_id=export.id)
     headers = {"Location": status_url, "Retry-After": str(RETRY_AFTER_S)}
@@ -123,7 +124,7 @@ def export_status(export_id: str) -> ResponseReturnValue:
 def export_download(export_id: str) -> ResponseReturnValue:
     """The file of a ready export (conditional requests and Range supported)."""
     export = export_jobs.get_export(db.session, export_id)
-    if export.status in (export_jobs.QUEUED, export_jobs.RUNNING):
+    if export.status in (ExportStatus.QUEUED, ExportStatus.RUNNING):
         raise Conflict(f"export {export_id} is {export.status}; follow its status URL",
                        code="export_not_ready")
     path = export_jobs.export_file(jobs.export_dir(current_app), export)

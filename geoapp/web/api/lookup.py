@@ -8,6 +8,7 @@ from flask import Response, current_app, jsonify, request, stream_with_context
 from flask.typing import ResponseReturnValue
 
 from geoapp.db.queries import Scope
+from geoapp.db.vocabulary import Role
 from geoapp.errors import AppError, InvalidInput
 from geoapp.extensions import db
 from geoapp.risk.batch import BatchPoint, points_from_csv, points_from_geojson
@@ -103,7 +104,7 @@ def batch_format() -> str:
 
 
 @bp.post("/lookup/batch")
-@require_role("viewer")
+@require_role(Role.VIEWER)
 def lookup_batch() -> ResponseReturnValue:
     """POST /api/lookup/batch: reports for up to GEOAPP_BATCH_MAX_POINTS points, in input order."""
     output = batch_format()

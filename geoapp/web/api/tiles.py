@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 from geoapp.db import queries
 from geoapp.errors import NotFound
 from geoapp.extensions import db
+from geoapp.nfhl.status import RiskStatus
 from geoapp.ogc import tiles
 from geoapp.web.api import bp
 from geoapp.web.api.features import (
@@ -23,7 +24,7 @@ MATRIX_SET = "WebMercatorQuad"
 TILE_FIELDS = {
     "zone": "Flood zone code (FLD_ZONE)",
     "subtype": "Zone subtype (ZONE_SUBTY)",
-    "status": "Risk status: high_risk, moderate_risk, minimal_risk, undetermined, open_water",
+    "status": "Risk status: " + ", ".join(s for s in RiskStatus if s != RiskStatus.UNMAPPED),
     "bfe": "Static base flood elevation",
     "unit": "Unit of the BFE",
     "depth": "Depth (AO zones)",

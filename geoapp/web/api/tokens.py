@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import g, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from geoapp.db.vocabulary import Role
 from geoapp.errors import InvalidInput, InvalidParameter
 from geoapp.extensions import db
 from geoapp.users import accounts
@@ -28,7 +29,7 @@ def token_name() -> str:
 
 
 @bp.post("/tokens")
-@require_role("viewer")
+@require_role(Role.VIEWER)
 def create_token() -> ResponseReturnValue:
     """POST /api/tokens {"name": ...}: a new bearer token; its secret is in this answer only."""
     issued = accounts.create_token(db.session, g.user, token_name())
@@ -37,7 +38,7 @@ def create_token() -> ResponseReturnValue:
 
 
 @bp.delete("/tokens/<int:token_id>")
-@require_role("viewer")
+@require_role(Role.VIEWER)
 def revoke_token(token_id: int) -> ResponseReturnValue:
     """DELETE /api/tokens/{id}: revoke a token of yours (admins: anyone's)."""
     token = accounts.revoke_token(db.session, g.user, token_id)

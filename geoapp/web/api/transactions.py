@@ -8,6 +8,7 @@ from typing import Any
 from flask import Response, request, url_for
 from flask.typing import ResponseReturnValue
 
+from geoapp.db.vocabulary import Role
 from geoapp.errors import AppError, InvalidInput, NotFound
 from geoapp.extensions import db
 from geoapp.ogc import zone_edits
@@ -64,7 +65,7 @@ def committed(operation: Any) -> Any:
 
 
 @bp.post("/collections/<collection_id>/items")
-@require_role("analyst")
+@require_role(Role.ANALYST)
 def create_items(collection_id: str) -> ResponseReturnValue:
     """Add a Feature or a FeatureCollection (all or nothing)."""
     writable(collection_id)
@@ -87,7 +88,7 @@ def create_items(collection_id: str) -> ResponseReturnValue:
 
 
 @bp.put("/collections/<collection_id>/items/<item_id>")
-@require_role("analyst")
+@require_role(Role.ANALYST)
 def replace_item(collection_id: str, item_id: str) -> ResponseReturnValue:
     """Replace a feature."""
     writable(collection_id)
@@ -102,7 +103,7 @@ def replace_item(collection_id: str, item_id: str) -> ResponseReturnValue:
 
 
 @bp.patch("/collections/<collection_id>/items/<item_id>")
-@require_role("analyst")
+@require_role(Role.ANALYST)
 def update_item(collection_id: str, item_id: str) -> ResponseReturnValue:
     """Change some properties and/or the geometry of a feature."""
     writable(collection_id)
@@ -115,7 +116,7 @@ def update_item(collection_id: str, item_id: str) -> ResponseReturnValue:
 
 
 @bp.delete("/collections/<collection_id>/items/<item_id>")
-@require_role("analyst")
+@require_role(Role.ANALYST)
 def delete_item(collection_id: str, item_id: str) -> ResponseReturnValue:
     """Delete a feature."""
     writable(collection_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import jsonify
 from flask.typing import ResponseReturnValue
 
+from geoapp.db.vocabulary import Role
 from geoapp.extensions import db
 from geoapp.users import accounts
 from geoapp.web.api import bp
@@ -12,7 +13,7 @@ from geoapp.web.auth import require_role
 
 
 @bp.post("/users/<int:user_id>/sign-out-everywhere")
-@require_role("admin")
+@require_role(Role.ADMIN)
 def sign_out_everywhere(user_id: int) -> ResponseReturnValue:
     """POST /api/users/{id}/sign-out-everywhere: revoke all of a user's sign-ins (admins)."""
     user = accounts.get_user(db.session, user_id)

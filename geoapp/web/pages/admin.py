@@ -19,6 +19,7 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from geoapp.db.vocabulary import Role
 from geoapp.extensions import db
 from geoapp.users import audit
 from geoapp.web.auth import SAFE_METHODS, require_role
@@ -168,7 +169,7 @@ def page_filters() -> dict[str, str | None]:
 
 
 @bp.get("/api/audit")
-@require_role("admin")
+@require_role(Role.ADMIN)
 def audit_api() -> ResponseReturnValue:
     """GET /api/audit?user=&action=&limit=&offset=: audit events, newest first (admins)."""
     limit = (parse_int(request.args, "limit", minimum=1, maximum=MAX_API_LIMIT)
@@ -192,7 +193,7 @@ def audit_api() -> ResponseReturnValue:
 
 
 @bp.get("/admin/audit")
-@require_role("admin")
+@require_role(Role.ADMIN)
 def audit_page() -> ResponseReturnValue:
     """The audit log as a table with user and action filters, 50 events a page (admins)."""
     number = parse_int(request.args, "page", minimum=1, maximum=10**6) \

@@ -14,6 +14,7 @@ from wtforms import BooleanField, DateField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from geoapp.db.models import Dataset
+from geoapp.db.vocabulary import Role
 from geoapp.errors import AppError, InvalidInput, NotFound
 from geoapp.extensions import db
 from geoapp.ingest import exports, imports, intake
@@ -56,7 +57,7 @@ def form_options(form: UploadForm) -> dict[str, Any]:
 
 
 @bp.route("/upload", methods=["GET", "POST"])
-@require_role("analyst")
+@require_role(Role.ANALYST)
 def upload() -> ResponseReturnValue:
     """Upload a flood map file for import."""
     intake.raise_upload_limit()
@@ -106,7 +107,7 @@ def detail(dataset_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/datasets/<int:dataset_id>/delete")
-@require_role("analyst")
+@require_role(Role.ANALYST)
 def delete(dataset_id: int) -> ResponseReturnValue:
     """Delete a dataset and its zones."""
     dataset = db.session.get(Dataset, dataset_id)

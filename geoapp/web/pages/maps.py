@@ -17,7 +17,7 @@ from flask.typing import ResponseReturnValue
 
 from geoapp.db import queries
 from geoapp.extensions import db
-from geoapp.nfhl.status import STATUS_LABELS, STATUS_ORDER
+from geoapp.nfhl.status import STATUS_LABELS, STATUS_ORDER, RiskStatus
 from geoapp.risk.lookup import lookup_point
 from geoapp.risk.report_map import DEFAULT_HALF_WIDTH_M, report_map
 from geoapp.web.assets import (
@@ -40,11 +40,11 @@ if TYPE_CHECKING:
 bp = Blueprint("maps", __name__)
 
 RISK_COLOURS = {
-    "high_risk": "#c6262e",
-    "moderate_risk": "#f28f1c",
-    "minimal_risk": "#f4d35e",
-    "undetermined": "#8e7cc3",
-    "open_water": "#4a90d9",
+    RiskStatus.HIGH_RISK: "#c6262e",
+    RiskStatus.MODERATE_RISK: "#f28f1c",
+    RiskStatus.MINIMAL_RISK: "#f4d35e",
+    RiskStatus.UNDETERMINED: "#8e7cc3",
+    RiskStatus.OPEN_WATER: "#4a90d9",
 }
 # Shown when no dataset is loaded: the contiguous United States.
 DEFAULT_CENTRE = (39.5, -98.35)
