@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, send_from_directory, url_for
+from pathlib import Path
+
+from flask import Blueprint, Flask, abort, current_app, send_from_directory, url_for
 from flask.typing import ResponseReturnValue
 
 bp = Blueprint("assets", __name__)
@@ -19,6 +21,8 @@ FOLIUM_CSS = [("leaflet_css", "leaflet/dist/leaflet.css")]
 VECTORGRID_JS = "leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js"
 DRAW_JS = [("leaflet_draw_js", "leaflet-draw/dist/leaflet.draw.js")]
 DRAW_CSS = [("leaflet_draw_css", "leaflet-draw/dist/leaflet.draw.css")]
+# What installs them; without them the map pages load but draw nothing.
+INSTALL_COMMAND = "npm ci (or make setup)"
 
 
 @bp.get("/vendor/<path:filename>")
@@ -39,3 +43,25 @@ def is_served_asset(filename: str) -> bool:
 def vendor_url(filename: str) -> str:
     """URL of a served front-end file, for templates and Folium."""
     return url_for("assets.vendor", filename=filename)
+
+
+def missing_packages(vendor_dir: str) -> list[str]:
+    """The served front-end packages whose dist folder is not in ``vendor_dir``."""
+    root = Path(vendor_dir)
+    return [prefix.split("/")[0] for prefix in SERVED_PREFIXES if not (root / prefix).is_dir()]
+
+
+def assets_health(app: Flask) -> dict[str, object]:
+    """Whether every served front-end package is installed, and which are not."""
+    missing = missing_packages(app.config["GEOAPP_VENDOR_DIR"])
+    return {"ok": not missing, "missing": missing}
+
+
+def warn_if_missing(app: Flask) -> None:
+    """Log at start-up, naming the folder and the fix, when front-end packages are missing."""
+    vendor_dir = app.config["GEOAPP_VENDOR_DIR"]
+    missing = missing_packages(vendor_dir)
+    if missing:
+        app.logger.warning(
+            "front-end packages missing in %s (GEOAPP_VENDOR_DIR): %s; maps will draw nothing "
+            "until you run %s", vendor_dir, ", ".join(missing), INSTALL_COMMAND)

@@ -1,13 +1,17 @@
-"""Liveness and readiness: /healthz answers 200 only when the database does."""
+"""Liveness and readiness: /healthz answers 200 only when the database does.
+
+Missing front-end packages are reported in the body, not in the status: the API still works.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 
 from geoapp.db import queries
 from geoapp.extensions import db
+from geoapp.web.assets import INSTALL_COMMAND, assets_health
 from geoapp.web.serializers import error_json
 
 bp = Blueprint("health", __name__)
@@ -15,11 +19,17 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
-    """200 {"status": "ok"} when PostgreSQL answers, 503 with a JSON error when it does not."""
+    """200 {"status": "ok"} when PostgreSQL answers, 503 with a JSON error when it does not.
+
+    When front-end packages are missing, an "assets" member says which (the status is kept).
+    """
+    # Only when something is wrong: the healthy body stays {"status": "ok"} for probes.
+    assets = assets_health(current_app)
+    details = {} if assets["ok"] else {"assets": {**assets, "fix": INSTALL_COMMAND}}
     try:
         db.session.execute(queries.database_ping())
     except SQLAlchemyError:
         db.session.rollback()
         body = error_json("database_unavailable", "the database is not answering")
-        return jsonify({"status": "unavailable", **body}), 503
-    return jsonify({"status": "ok"})
+        return jsonify({"status": "unavailable", **body, **details}), 503
+    return jsonify({"status": "ok", **details})
