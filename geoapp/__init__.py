@@ -7,7 +7,12 @@ from typing import Any
 
 from flask import Flask
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+# Where templates/, static/, migrations/ and data/sample/ are: the top of a checkout (also for an
+# editable install), or the copy that setup.py puts inside a built wheel.
+_BUNDLED = PACKAGE_DIR / "_resources"
+INSTALLED = (_BUNDLED / "templates").is_dir()
+PROJECT_DIR = _BUNDLED if INSTALLED else PACKAGE_DIR.parent
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -16,7 +21,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         __name__,
         template_folder=str(PROJECT_DIR / "templates"),
         static_folder=str(PROJECT_DIR / "static"),
-        instance_path=str(PROJECT_DIR / "instance"),
+        # Installed, Flask's own default (<prefix>/var/geoapp-instance): never site-packages.
+        instance_path=None if INSTALLED else str(PROJECT_DIR / "instance"),
     )
 
     from geoapp.ingest import gdal_safety
@@ -50,6 +56,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from geoapp.web import api, assets, auth
     from geoapp.web.pages import catalog, health, maps
+
+    assets.warn_if_missing(app)
 
     app.register_blueprint(health.bp)
     app.register_blueprint(assets.bp)
