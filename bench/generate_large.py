@@ -47,11 +47,6 @@ COPY_COLUMNS = ("dataset_id", "fld_ar_id", "dfirm_id", "fld_zone", "zone_subty",
 COPY_CHUNK = 2000
 
 
-def region_bbox() -> tuple[float, float, float, float]:
-    """The (xmin, ymin, xmax, ymax) of the generated region, CRS84."""
-    return REGION
-
-
 def random_points(n: int, seed: int, bbox: tuple[float, float, float, float] = REGION
                   ) -> list[tuple[float, float]]:
     """`n` uniformly random (lon, lat) points in a bbox, reproducible by seed."""
