@@ -180,6 +180,7 @@ def through_worker(url: str, source: Path, workdir: Path) -> tuple[float, float,
     a large upload (a zip in its own folder)."""
     from geoapp import create_app  # here: the wait4() figures are taken by now
     from geoapp.db.models import Dataset
+    from geoapp.db.vocabulary import DatasetStatus
     from geoapp.extensions import db
     from geoapp.ingest import imports, jobs
 
@@ -201,15 +202,15 @@ def through_worker(url: str, source: Path, workdir: Path) -> tuple[float, float,
             db.session.commit()
             started = time.perf_counter()
             jobs.enqueue_import(app, dataset.id, archive, options)
-            status = "queued"
-            while status not in ("ready", "failed"):
+            status = DatasetStatus.QUEUED
+            while status not in (DatasetStatus.READY, DatasetStatus.FAILED):
                 if time.perf_counter() - started > WORKER_TIMEOUT_S:
                     raise RuntimeError(f"the worker did not finish {source.name}")
                 time.sleep(0.02)
                 db.session.expire_all()
                 status = db.session.get(Dataset, dataset.id).status
             elapsed = time.perf_counter() - started
-            if status != "ready":
+            if status != DatasetStatus.READY:
                 raise RuntimeError(f"the worker failed on {source.name}")
             pipeline_s = db.session.get(Dataset, dataset.id).import_report["elapsed_s"]
         # VmHWM: the peak RSS of the worker's own program (set afresh at exec).

@@ -59,6 +59,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     assets.warn_if_missing(app)
 
+    from geoapp.db.vocabulary import DatasetStatus, Role
+
+    # Templates compare statuses and roles with the same names as the code.
+    app.jinja_env.globals.update(DatasetStatus=DatasetStatus, Role=Role)
+
     app.register_blueprint(health.bp)
     app.register_blueprint(assets.bp)
     app.register_blueprint(auth.bp)
