@@ -44,6 +44,19 @@ def server_url() -> sa.URL:
     return make_url(raw.replace("postgresql://", "postgresql+psycopg2://", 1))
 
 
+@pytest.fixture()
+def empty_database() -> Iterator[str]:
+    """A brand-new empty database (no PostGIS yet), dropped afterwards."""
+    admin = sa.create_engine(server_url(), isolation_level="AUTOCOMMIT")
+    name = f"floodmanager_empty_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield server_url().set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """A fresh database for this test session, dropped at the end."""

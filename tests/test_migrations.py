@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -13,22 +11,8 @@ from flask_migrate import downgrade, upgrade
 
 from geoapp import create_app
 from geoapp.extensions import db
-from tests.conftest import server_url
 
 EXPECTED_TABLES = {"datasets", "flood_zones", "flood_zone_pieces", "users", "api_tokens"}
-
-
-@pytest.fixture()
-def empty_database():
-    """A brand-new empty database (no PostGIS yet), dropped afterwards."""
-    admin = sa.create_engine(server_url(), isolation_level="AUTOCOMMIT")
-    name = f"floodmanager_migr_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield server_url().set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def tables_and_triggers(engine: sa.Engine) -> tuple[set[str], set[str]]:
