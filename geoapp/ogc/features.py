@@ -11,8 +11,10 @@ from typing import Any
 from sqlalchemy import BigInteger, ColumnElement, Select, bindparam
 from sqlalchemy.orm import Session
 
-from geoapp.db import queries
 from geoapp.db.models import Dataset, FloodZone
+from geoapp.db.queries import datasets as datasets_sql
+from geoapp.db.queries import features as features_sql
+from geoapp.db.queries import scope as scope_sql
 from geoapp.errors import InvalidParameter, NotFound
 from geoapp.geo.crs import CRS84, ApiCrs, parse_crs
 from geoapp.nfhl.status import STATUS_ORDER
@@ -247,7 +249,7 @@ def parse_filter(args: Mapping[str, str], json_max_depth: int) -> ColumnElement[
     properties = {
         name: cql.Property(name, q.column, q.kind) for name, q in QUERYABLES.items()
     }
-    return cql.translate(tree, properties, queries.zones_intersecting_geojson)
+    return cql.translate(tree, properties, features_sql.zones_intersecting_geojson)
 
 
 def parse_items_query(
@@ -327,10 +329,10 @@ def parse_items_query(
 def conditions(query: ItemsQuery) -> list[ColumnElement[bool]]:
     """The WHERE conditions of an items query."""
     where: list[ColumnElement[bool]] = [
-        queries.dataset_in_scope(queries.Scope(dataset=query.dataset))
+        scope_sql.dataset_in_scope(scope_sql.Scope(dataset=query.dataset))
     ]
     if query.bbox is not None:
-        where.append(queries.zones_intersecting_bbox(query.bbox, query.bbox_crs.srid))
+        where.append(features_sql.zones_intersecting_bbox(query.bbox, query.bbox_crs.srid))
     for name, values in query.equals.items():
         column = QUERYABLES[name].column
         where.append(column == values[0] if len(values) == 1 else column.in_(values))
@@ -379,7 +381,7 @@ class ItemsPage:
 def items_statement(query: ItemsQuery) -> Select[Any]:
     """The SELECT for one page, fetching one row more than the limit to detect a next page."""
     return (
-        queries.zone_features(
+        features_sql.zone_features(
             where=conditions(query),
             order_by=[
                 (PROPERTY_COLUMNS.get(name, FloodZone.id), desc) for name, desc in query.sortby
@@ -399,10 +401,10 @@ def items_statement(query: ItemsQuery) -> Select[Any]:
 def items_page(session: Session, query: ItemsQuery, exact_count_limit: int) -> ItemsPage:
     """A page of zones; numberMatched is exact when the planner expects few rows, else omitted."""
     where = conditions(query)
-    estimate = queries.estimated_rows(session, queries.zone_count(where))
+    estimate = features_sql.estimated_rows(session, features_sql.zone_count(where))
     number_matched = None
     if estimate <= exact_count_limit:
-        number_matched = session.scalar(queries.zone_count(where))
+        number_matched = session.scalar(features_sql.zone_count(where))
     return ItemsPage(session=session, query=query, number_matched=number_matched)
 
 
@@ -416,7 +418,7 @@ def one_item_statement(
     skip_geometry: bool,
 ) -> Select[Any]:
     """The single-item statement for one set of output options, built once (id bound later)."""
-    return queries.zone_features(
+    return features_sql.zone_features(
         where=[FloodZone.id == bindparam("zone_id", type_=BigInteger)],
         order_by=[],
         properties={name: PROPERTY_COLUMNS[name] for name in properties},
@@ -446,8 +448,8 @@ def one_item(session: Session, zone_id: int, query: ItemsQuery) -> tuple[int, st
 
 def collection_extent(session: Session) -> dict[str, Any]:
     """Spatial (CRS84) and temporal extent of the active zones, for collection metadata."""
-    xmin, ymin, xmax, ymax = session.execute(queries.active_extent()).one()
-    first, last = session.execute(queries.active_date_range()).one()
+    xmin, ymin, xmax, ymax = session.execute(datasets_sql.active_extent()).one()
+    first, last = session.execute(features_sql.active_date_range()).one()
     spatial = None if xmin is None else [[float(xmin), float(ymin), float(xmax), float(ymax)]]
     return {
         "spatial": {"bbox": spatial or [[-180.0, -90.0, 180.0, 90.0]], "crs": CRS84.uri},

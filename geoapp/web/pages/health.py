@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 
-from geoapp.db import queries
+from geoapp.db.queries import health as health_sql
 from geoapp.extensions import db
 from geoapp.web.serializers import error_json
 
@@ -17,7 +17,7 @@ bp = Blueprint("health", __name__)
 def healthz() -> ResponseReturnValue:
     """200 {"status": "ok"} when PostgreSQL answers, 503 with a JSON error when it does not."""
     try:
-        db.session.execute(queries.database_ping())
+        db.session.execute(health_sql.database_ping())
     except SQLAlchemyError:
         db.session.rollback()
         body = error_json("database_unavailable", "the database is not answering")
