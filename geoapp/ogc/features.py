@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Select, bindparam
+from sqlalchemy import ColumnElement, Select
 from sqlalchemy.orm import Session
 
 from geoapp.db.models import Dataset, FloodZone
@@ -334,14 +334,9 @@ def conditions(query: ItemsQuery) -> list[ColumnElement[bool]]:
     if query.bbox is not None:
         where.append(features_sql.zones_intersecting_bbox(query.bbox, query.bbox_crs.srid))
     for name, values in query.equals.items():
-        column = QUERYABLES[name].column
-        where.append(column == values[0] if len(values) == 1 else column.in_(values))
+        where.append(features_sql.property_matches(QUERYABLES[name].column, values))
     if query.date_range is not None:
-        start, end = query.date_range
-        if start is not None:
-            where.append(Dataset.effective_date >= start)
-        if end is not None:
-            where.append(Dataset.effective_date <= end)
+        where.extend(features_sql.effective_between(*query.date_range))
     if query.cql_filter is not None:
         where.append(query.cql_filter)
     return where
@@ -419,7 +414,7 @@ def one_item_statement(
 ) -> Select[Any]:
     """The single-item statement for one set of output options, built once (id bound later)."""
     return features_sql.zone_features(
-        where=[FloodZone.id == bindparam("zone_id", type_=BigInteger)],
+        where=[features_sql.one_zone()],
         order_by=[],
         properties={name: PROPERTY_COLUMNS[name] for name in properties},
         srid=srid,
@@ -440,7 +435,7 @@ def one_item(session: Session, zone_id: int, query: ItemsQuery) -> tuple[int, st
         query.simplify,
         query.skip_geometry,
     )
-    row = session.execute(statement, {"zone_id": zone_id}).first()
+    row = session.execute(statement, {features_sql.ZONE_ID: zone_id}).first()
     if row is None:
         raise NotFound(f"no flood zone with id {zone_id}")
     return tuple(row)  # type: ignore[return-value]

@@ -3,16 +3,19 @@ and the data version behind ETags."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Select,
     String,
     Text,
+    bindparam,
     cast,
     func,
     literal,
@@ -48,6 +51,30 @@ def zones_intersecting_geojson(geojson: str) -> ColumnElement[bool]:
     return zones_intersecting(
         func.ST_SetSRID(func.ST_GeomFromGeoJSON(geojson, type_=Geometry), SRID, type_=Geometry)
     )
+
+
+def property_matches(column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    """A queryable equal to a value, or to one of several (`IN`)."""
+    return column == values[0] if len(values) == 1 else column.in_(values)
+
+
+def effective_between(start: dt.date | None, end: dt.date | None) -> list[ColumnElement[bool]]:
+    """Zones of datasets effective within a date range (either end may be open)."""
+    where: list[ColumnElement[bool]] = []
+    if start is not None:
+        where.append(Dataset.effective_date >= start)
+    if end is not None:
+        where.append(Dataset.effective_date <= end)
+    return where
+
+
+# The bind parameter of `one_zone`: the single-item statement is built once per output.
+ZONE_ID = "zone_id"
+
+
+def one_zone() -> ColumnElement[bool]:
+    """The zone whose id is bound as `zone_id`."""
+    return FloodZone.id == bindparam(ZONE_ID, type_=BigInteger)
 
 
 def zone_features(
