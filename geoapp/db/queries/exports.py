@@ -65,10 +65,14 @@ def live_export(key: tuple[ColumnElement[bool], ...]) -> Select[tuple[ExportJob]
     return select(ExportJob).where(*key, ExportJob.status.in_(LIVE))
 
 
+def _unfinished(export_id: str) -> tuple[ColumnElement[bool], ...]:
+    """One export, if it is still to be written (queued, or running in a worker)."""
+    return (ExportJob.id == export_id, ExportJob.status.in_((QUEUED, RUNNING)))
+
+
 def claim(export_id: str) -> Update:
     """Mark an export running, if it is still queued or running; RETURNING tells."""
-    return (update(ExportJob)
-            .where(ExportJob.id == export_id, ExportJob.status.in_((QUEUED, RUNNING)))
+    return (update(ExportJob).where(*_unfinished(export_id))
             .values(status=RUNNING, error=None).returning(ExportJob.id))
 
 
@@ -82,8 +86,7 @@ def mark_ready(export_id: str, stored_name: str, size_bytes: int, now: dt.dateti
 
 def mark_failed(export_id: str, message: str, now: dt.datetime) -> Update:
     """Record why an export failed, unless it was written after all."""
-    return (update(ExportJob)
-            .where(ExportJob.id == export_id, ExportJob.status.in_((QUEUED, RUNNING)))
+    return (update(ExportJob).where(*_unfinished(export_id))
             .values(status=FAILED, error=message, finished_at=now))
 
 

@@ -41,7 +41,8 @@ def zones_intersecting(shape: ColumnElement[Any]) -> ColumnElement[bool]:
     return FloodZone.id == func.any(func.array(piece_ids.scalar_subquery()))
 
 
-def zones_intersecting_bbox(bbox: tuple[float, float, float, float], srid: int):
+def zones_intersecting_bbox(bbox: tuple[float, float, float, float], srid: int
+                            ) -> ColumnElement[bool]:
     """Zones intersecting a bbox given in ``srid`` coordinates."""
     return zones_intersecting(envelope(bbox, srid))
 
