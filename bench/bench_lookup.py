@@ -47,8 +47,10 @@ from common import (  # noqa: E402
 )
 from generate_large import random_points  # noqa: E402
 
-from geoapp.db import queries  # noqa: E402
 from geoapp.db.models import FloodZone  # noqa: E402
+from geoapp.db.queries import lookup as lookup_sql  # noqa: E402
+from geoapp.db.queries import scope as scope_sql  # noqa: E402
+from geoapp.db.queries import shapes as shapes_sql  # noqa: E402
 from geoapp.risk.lookup import DEFAULT_NEAREST_RADIUS_M  # noqa: E402
 from geoapp.users import accounts
 
@@ -64,8 +66,8 @@ def naive_covering(lon: float, lat: float) -> sa.Select:
     return (
         sa.select(FloodZone.id)
         .join(FloodZone.dataset)
-        .where(queries.dataset_is_active(),
-               sa.func.ST_Covers(FloodZone.geom, queries.point(lon, lat)))
+        .where(scope_sql.dataset_is_active(),
+               sa.func.ST_Covers(FloodZone.geom, shapes_sql.point(lon, lat)))
     )
 
 
@@ -74,8 +76,8 @@ def subdivided_covering(lon: float, lat: float) -> sa.Select:
     return (
         sa.select(FloodZone.id)
         .join(FloodZone.dataset)
-        .where(queries.dataset_is_active(),
-               FloodZone.id.in_(queries.zone_ids_covering(queries.point(lon, lat))))
+        .where(scope_sql.dataset_is_active(),
+               FloodZone.id.in_(lookup_sql.zone_ids_covering(shapes_sql.point(lon, lat))))
     )
 
 
@@ -124,12 +126,12 @@ def pgbench_script(bbox) -> str:
     # latitude-dependent constants come out for the region's poleward edge (the widest band).
     lon_mark = round(xmin, 2) + 0.00012345
     lat_mark = round(max(abs(ymin), abs(ymax)), 2) + 0.00012345
-    covering = literal_sql(queries.zones_covering_point(queries.ACTIVE).params(
-        {queries.LON: lon_mark, queries.LAT: lat_mark}))
+    covering = literal_sql(lookup_sql.zones_covering_point(scope_sql.ACTIVE).params(
+        {lookup_sql.LON: lon_mark, lookup_sql.LAT: lat_mark}))
     # The search box around the mark; its edges become offsets from the random point.
-    box = queries.search_boxes(lon_mark, lat_mark, DEFAULT_NEAREST_RADIUS_M)[0]
-    nearest = literal_sql(queries.nearest_high_risk(queries.ACTIVE).params(
-        queries.nearest_high_risk_params(lon_mark, lat_mark, DEFAULT_NEAREST_RADIUS_M, box)))
+    box = lookup_sql.search_boxes(lon_mark, lat_mark, DEFAULT_NEAREST_RADIUS_M)[0]
+    nearest = literal_sql(lookup_sql.nearest_high_risk(scope_sql.ACTIVE).params(
+        lookup_sql.nearest_high_risk_params(lon_mark, lat_mark, DEFAULT_NEAREST_RADIUS_M, box)))
     edges = {"box_xmin": (box.xmin, ":lon"), "box_xmax": (box.xmax, ":lon"),
              "box_ymin": (box.ymin, ":lat"), "box_ymax": (box.ymax, ":lat")}
 

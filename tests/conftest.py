@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from geoapp import create_app
 from geoapp.db.models import Dataset, FloodZone, User
-from geoapp.db.zones import refresh_dataset_summary
+from geoapp.db.queries.datasets import refresh_dataset_summary
 from geoapp.extensions import db
 from geoapp.users import accounts
 

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from geoapp.cli import SAMPLE_FILE
 from geoapp.db.models import Dataset, FloodZone, FloodZonePiece
-from geoapp.db.queries import Scope
+from geoapp.db.queries.scope import Scope
 from geoapp.errors import InvalidInput, PayloadTooLarge
 from geoapp.ingest import imports, pipeline, uploads
 from geoapp.ingest.pieces import PIECE_MAX_VERTICES

@@ -14,8 +14,8 @@ from shapely.geometry import box
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from geoapp.db import queries
 from geoapp.db.models import FloodZone
+from geoapp.db.queries import shapes as queries
 
 ZONES = 23  # not a multiple of the page sizes below, so the last page is a partial one
 

@@ -9,7 +9,7 @@ from pyproj import Geod
 from shapely import wkt
 from shapely.geometry import Polygon
 
-from geoapp.db.queries import Scope
+from geoapp.db.queries.scope import Scope
 from geoapp.errors import InvalidParameter
 from geoapp.risk.lookup import lookup_point
 

@@ -15,8 +15,8 @@ from tqdm import tqdm
 
 from geoapp import PROJECT_DIR
 from geoapp.cli import serve
+from geoapp.db.queries.datasets import dataset_named
 from geoapp.db.vocabulary import Role
-from geoapp.db.zones import dataset_named
 from geoapp.errors import AppError
 from geoapp.extensions import db
 from geoapp.ingest import imports, jobs, pipeline

@@ -11,24 +11,20 @@ import re
 import uuid
 from pathlib import Path
 
-from sqlalchemy import and_, delete, or_, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from geoapp.db.models import Dataset, DataVersion, ExportJob
-from geoapp.db.vocabulary import LIVE_EXPORT_STATUSES, ExportStatus
+from geoapp.db.models import Dataset, ExportJob
+from geoapp.db.queries import exports as exports_sql
+from geoapp.db.vocabulary import ExportStatus
 from geoapp.errors import NotFound, ServiceUnavailable
 from geoapp.ingest.exports import ExportFormat, download_filename
 
-# Not written yet: a worker may still take it or is writing it.
-_PENDING = (ExportStatus.QUEUED, ExportStatus.RUNNING)
 _EXPORT_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def current_data_version(session: Session) -> int:
     """The flood_zones data version (bumped by a trigger on every change of any zone)."""
-    version = session.scalar(select(DataVersion.version)
-                             .where(DataVersion.name == "flood_zones"))
+    version = session.scalar(exports_sql.flood_zones_version())
     return int(version or 0)
 
 
@@ -44,26 +40,15 @@ def request_export(session: Session, dataset: Dataset, fmt: ExportFormat
     export past its expiry is retired here, not served. Committed.
     """
     version = current_data_version(session)
-    key = (ExportJob.dataset_id == dataset.id, ExportJob.format == fmt.key,
-           ExportJob.data_version == version)
+    key = exports_sql.export_key(dataset.id, fmt.key, version)
     # A few rounds: the live export found by the insert may finish or fail before it is read.
     for _ in range(3):
         # Retire an expired file now rather than wait for the sweep, so it is never reused.
-        session.execute(update(ExportJob).where(*key, ExportJob.status == ExportStatus.READY,
-                                                ExportJob.expires_at <= _utcnow())
-                        .values(status=ExportStatus.EXPIRED))
-        created_id = session.scalar(
-            insert(ExportJob)
-            .values(id=uuid.uuid4().hex, dataset_id=dataset.id, format=fmt.key,
-                    data_version=version, status=ExportStatus.QUEUED,
-                    filename=download_filename(dataset.name, fmt))
-            .on_conflict_do_nothing(index_elements=["dataset_id", "format", "data_version"],
-                                    index_where=ExportJob.status.in_(LIVE_EXPORT_STATUSES))
-            .returning(ExportJob.id))
+        session.execute(exports_sql.expire_stale(key, _utcnow()))
+        created_id = session.scalar(exports_sql.queue_export(
+            uuid.uuid4().hex, dataset.id, fmt.key, version, download_filename(dataset.name, fmt)))
         session.commit()
-        export = session.scalars(
-            select(ExportJob).where(*key, ExportJob.status.in_(LIVE_EXPORT_STATUSES))
-        ).one_or_none()
+        export = session.scalars(exports_sql.live_export(key)).one_or_none()
         if export is not None:
             return export, created_id is not None
     raise ServiceUnavailable("the export could not be queued; try again",
@@ -80,10 +65,7 @@ def get_export(session: Session, export_id: str) -> ExportJob:
 
 def claim(session: Session, export_id: str) -> ExportJob | None:
     """Mark an export running for the worker; None when it is no longer to be written."""
-    claimed = session.scalar(
-        update(ExportJob).where(ExportJob.id == export_id,
-                                ExportJob.status.in_(_PENDING))
-        .values(status=ExportStatus.RUNNING, error=None).returning(ExportJob.id))
+    claimed = session.scalar(exports_sql.claim(export_id))
     session.commit()
     return session.get(ExportJob, claimed) if claimed else None
 
@@ -92,26 +74,20 @@ def mark_ready(session: Session, export_id: str, stored_name: str, size_bytes: i
                ttl_s: float) -> None:
     """Record a written export: its file, size and expiry (committed)."""
     now = _utcnow()
-    session.execute(update(ExportJob).where(ExportJob.id == export_id).values(
-        status=ExportStatus.READY, stored_name=stored_name, size_bytes=size_bytes, finished_at=now,
-        expires_at=now + dt.timedelta(seconds=ttl_s)))
+    session.execute(exports_sql.mark_ready(export_id, stored_name, size_bytes, now,
+                                           now + dt.timedelta(seconds=ttl_s)))
     session.commit()
 
 
 def mark_failed(session: Session, export_id: str, message: str) -> None:
     """Record why an export could not be written, unless it was written after all (committed)."""
-    session.execute(update(ExportJob).where(ExportJob.id == export_id,
-                                            ExportJob.status.in_(_PENDING)).values(
-        status=ExportStatus.FAILED, error=message, finished_at=_utcnow()))
+    session.execute(exports_sql.mark_failed(export_id, message, _utcnow()))
     session.commit()
 
 
 def expire_due(session: Session) -> list[str]:
     """Retire the ready exports past their expiry; their ids (committed)."""
-    expired = session.scalars(
-        update(ExportJob)
-        .where(ExportJob.status == ExportStatus.READY, ExportJob.expires_at <= _utcnow())
-        .values(status=ExportStatus.EXPIRED).returning(ExportJob.id)).all()
+    expired = session.scalars(exports_sql.expire_due(_utcnow())).all()
     session.commit()
     return list(expired)
 
@@ -122,17 +98,14 @@ def purge_finished(session: Session, older_than_s: float) -> int:
     Until then their state still answers clients that poll an old status URL.
     """
     cutoff = _utcnow() - dt.timedelta(seconds=older_than_s)
-    deleted = session.execute(delete(ExportJob).where(or_(
-        and_(ExportJob.status == ExportStatus.EXPIRED, ExportJob.expires_at <= cutoff),
-        and_(ExportJob.status == ExportStatus.FAILED, ExportJob.finished_at <= cutoff))))
+    deleted = session.execute(exports_sql.purge_finished(cutoff))
     session.commit()
     return deleted.rowcount
 
 
 def live_export_ids(session: Session) -> set[str]:
     """Ids of the exports whose files must stay (queued, running or ready)."""
-    return set(session.scalars(
-        select(ExportJob.id).where(ExportJob.status.in_(LIVE_EXPORT_STATUSES))))
+    return set(session.scalars(exports_sql.live_export_ids()))
 
 
 def export_file(export_dir: Path, export: ExportJob) -> Path | None:

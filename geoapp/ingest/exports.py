@@ -20,10 +20,10 @@ from urllib.parse import quote
 
 import pyarrow as pa
 import pyogrio.raw
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from geoapp.db.models import Dataset, FloodZone
+from geoapp.db.models import Dataset
+from geoapp.db.queries import exports as exports_sql
 from geoapp.errors import InvalidParameter, NotFound
 
 
@@ -172,9 +172,7 @@ def attribute_columns(session: Session, dataset_id: int, batch_zones: int) -> li
     """
     surveys: dict[str, _ColumnSurvey] = {}
     zones = 0
-    result = session.execute(
-        select(FloodZone.attributes).where(FloodZone.dataset_id == dataset_id)
-        .order_by(FloodZone.id).execution_options(yield_per=batch_zones))
+    result = session.execute(exports_sql.zone_attributes(dataset_id, batch_zones))
     for partition in result.partitions():
         for (attributes,) in partition:
             zones += 1
@@ -224,10 +222,7 @@ def _zone_batches(session: Session, dataset_id: int, columns: list[Column],
                   schema: pa.Schema, batch_zones: int, count: _BatchCount
                   ) -> Iterator[pa.RecordBatch]:
     """The dataset's zones as record batches of at most `batch_zones` rows."""
-    result = session.execute(
-        select(FloodZone.attributes, func.ST_AsBinary(FloodZone.geom))
-        .where(FloodZone.dataset_id == dataset_id).order_by(FloodZone.id)
-        .execution_options(yield_per=batch_zones))
+    result = session.execute(exports_sql.zone_attributes_and_wkb(dataset_id, batch_zones))
     for partition in result.partitions():
         arrays = [_column_values([attributes.get(c.name) for attributes, _ in partition],
                                  c.kind) for c in columns]

@@ -14,10 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from geoapp.db.models import Dataset, User
+from geoapp.db.queries import imports as imports_sql
 from geoapp.db.vocabulary import DatasetStatus
 from geoapp.errors import AppError, InvalidInput
 from geoapp.ingest import pipeline, uploads
@@ -94,8 +95,8 @@ def create_pending(session: Session, options: pipeline.ImportOptions, filename: 
 def record_progress(engine: Engine, dataset_id: int, fraction: float) -> None:
     """Publish the progress of an import (its own short transaction)."""
     with engine.begin() as connection:
-        connection.execute(update(Dataset).where(Dataset.id == dataset_id)
-                           .values(status=DatasetStatus.IMPORTING, progress=round(fraction, 4)))
+        connection.execute(imports_sql.set_dataset_state(
+            dataset_id, status=DatasetStatus.IMPORTING, progress=round(fraction, 4)))
 
 
 def run(session: Session, dataset: Dataset, upload: Path, workdir: Path,
@@ -139,6 +140,6 @@ def run_to_completion(session: Session, dataset_id: int, upload: Path,
 def fail(session: Session, dataset_id: int, message: str,
          report: dict[str, Any] | None = None) -> None:
     """Mark a dataset's import failed (committed)."""
-    session.execute(update(Dataset).where(Dataset.id == dataset_id)
-                    .values(status=DatasetStatus.FAILED, error=message, import_report=report))
+    session.execute(imports_sql.set_dataset_state(
+        dataset_id, status=DatasetStatus.FAILED, error=message, import_report=report))
     session.commit()

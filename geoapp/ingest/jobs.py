@@ -23,9 +23,8 @@ from typing import Any
 import procrastinate
 import procrastinate.jobs
 from flask import Flask
-from sqlalchemy import update
 
-from geoapp.db.models import Dataset
+from geoapp.db.queries import imports as imports_sql
 from geoapp.db.vocabulary import DatasetStatus
 from geoapp.errors import AppError
 from geoapp.extensions import db
@@ -207,10 +206,9 @@ async def _retry_stalled(queue: procrastinate.App,
 def _fail_unfinished_import(dataset_id: int, message: str) -> None:
     """Mark an import failed unless it finished after all (its worker died after the commit)."""
     # Here rather than imports.fail, which marks failed whatever the state.
-    db.session.execute(update(Dataset).where(
-        Dataset.id == dataset_id,
-        Dataset.status.in_((DatasetStatus.QUEUED, DatasetStatus.IMPORTING))
-    ).values(status=DatasetStatus.FAILED, error=message))
+    db.session.execute(imports_sql.set_dataset_state(
+        dataset_id, only_if_status=(DatasetStatus.QUEUED, DatasetStatus.IMPORTING),
+        status=DatasetStatus.FAILED, error=message))
     db.session.commit()
 
 

@@ -31,11 +31,12 @@ import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError, ProjError
 from shapely.geometry import MultiPolygon, Polygon
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from geoapp.db import queries
 from geoapp.db.models import Dataset
+from geoapp.db.queries import imports as imports_sql
+from geoapp.db.queries import shapes as shapes_sql
+from geoapp.db.queries.imports import COPY_COLUMNS, PIECE_COLUMNS
 from geoapp.db.vocabulary import DatasetStatus
 from geoapp.errors import InvalidInput
 from geoapp.geo.crs import parse_source_crs
@@ -62,11 +63,6 @@ REJECTIONS_LISTED = 100
 # Features GDAL hands over at a time; chunks are gathered from such batches.
 READ_BATCH = 250
 POLYGONAL = {"Polygon", "MultiPolygon"}
-COPY_COLUMNS = ("dataset_id", "fld_ar_id", "dfirm_id", "fld_zone", "zone_subty", "sfha_tf",
-                "static_bfe", "depth", "velocity", "vel_unit", "v_datum", "len_unit",
-                "attributes", "geom")
-
-PIECE_COLUMNS = ("zone_id", "risk_status", "geom")
 # Large zones are cut and loaded in batches of about this many vertices, so that the database
 # loads one batch while the next is cut.
 CUT_BATCH_VERTICES = 100_000
@@ -665,29 +661,23 @@ def binary_piece_rows(tags: list[tuple[str, str]], owners: np.ndarray, ewkb: lis
 def copy_rows(dbapi: Any, text: str) -> None:
     """Bulk-load COPY text into flood_zones on a DBAPI connection."""
     with dbapi.cursor() as cursor:
-        cursor.copy_expert(f"COPY flood_zones ({', '.join(COPY_COLUMNS)}) FROM STDIN",
-                           io.StringIO(text))
-
-
-ALLOCATE_ZONE_IDS = ("SELECT nextval(pg_get_serial_sequence('flood_zones', 'id')) "
-                     "FROM generate_series(1, %s)")
+        cursor.copy_expert(imports_sql.COPY_ZONES, io.StringIO(text))
 
 
 def copy_cut_zones(dbapi: Any, zones: CutZones) -> None:
     """Bulk-load large zones and their pieces, tagged with the status the database gave them."""
     with dbapi.cursor() as cursor:
-        cursor.execute(ALLOCATE_ZONE_IDS, (len(zones.lines),))
+        cursor.execute(imports_sql.ALLOCATE_ZONE_IDS, (len(zones.lines),))
         ids = [str(row[0]) for row in cursor.fetchall()]
         cursor.copy_expert(
-            f"COPY flood_zones (id, {', '.join(COPY_COLUMNS)}) FROM STDIN",
+            imports_sql.COPY_ZONES_WITH_IDS,
             io.StringIO("".join(f"{zone_id}\t{line}\n"
                                 for zone_id, line in zip(ids, zones.lines, strict=True))))
         # The risk status is the database's own (a generated column), copied to the pieces.
-        cursor.execute("SELECT id::text, risk_status FROM flood_zones WHERE id = ANY(%s::bigint[])",
-                       (ids,))
+        cursor.execute(imports_sql.ZONE_STATUSES, (ids,))
         status = dict(cursor.fetchall())
         cursor.copy_expert(
-            f"COPY flood_zone_pieces ({', '.join(PIECE_COLUMNS)}) FROM STDIN (FORMAT binary)",
+            imports_sql.COPY_PIECES_BINARY,
             io.BytesIO(binary_piece_rows([(zone_id, status[zone_id]) for zone_id in ids],
                                          zones.piece_owners, zones.piece_ewkb)))
 
@@ -695,20 +685,13 @@ def copy_cut_zones(dbapi: Any, zones: CutZones) -> None:
 def importer_cuts_pieces(dbapi: Any, on: bool) -> None:
     """Tell the insert trigger of flood_zones (migration 0006) who cuts large zones' pieces."""
     with dbapi.cursor() as cursor:
-        cursor.execute("SELECT set_config('geoapp.importer_cuts_pieces', %s, true)",
-                       ("on" if on else "off",))
+        cursor.execute(imports_sql.IMPORTER_CUTS_PIECES, ("on" if on else "off",))
 
 
 def retire_older_versions(session: Session, dataset: Dataset) -> list[int]:
     """Retire the ready datasets of the same name; they stay for `as_of` lookups."""
     superseded_on = dataset.effective_date or dt.date.today()
-    retired = session.scalars(
-        update(Dataset)
-        .where(Dataset.name == dataset.name, Dataset.status == DatasetStatus.READY,
-               Dataset.id != dataset.id)
-        .values(status=DatasetStatus.RETIRED, superseded_on=superseded_on)
-        .returning(Dataset.id)
-    ).all()
+    retired = session.scalars(imports_sql.retire_older_versions(dataset, superseded_on)).all()
     return list(retired)
 
 
@@ -766,7 +749,7 @@ def import_layer(session: Session, dataset: Dataset, source: str | Path,
     dataset.effective_date = options.effective_date
     bounds = tuple(float(v) for v in writer.bounds)
     dataset.feature_count = report.imported
-    dataset.bbox = queries.envelope(bounds, queries.SRID)
+    dataset.bbox = shapes_sql.envelope(bounds, shapes_sql.SRID)
     report.superseded_dataset_ids = retire_older_versions(session, dataset)
     report.zones = dict(sorted(writer.zones.items()))
     report.bbox = [round(v, 7) for v in bounds]

@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Select, bindparam
+from sqlalchemy import ColumnElement, Select
 from sqlalchemy.orm import Session
 
-from geoapp.db import queries
 from geoapp.db.models import Dataset, FloodZone
+from geoapp.db.queries import datasets as datasets_sql
+from geoapp.db.queries import features as features_sql
+from geoapp.db.queries import scope as scope_sql
 from geoapp.errors import InvalidParameter, NotFound
 from geoapp.geo.crs import CRS84, ApiCrs, parse_crs
 from geoapp.nfhl.status import CANONICAL_CODES, STATUS_ORDER
@@ -231,7 +233,7 @@ def parse_filter(args: Mapping[str, str], json_max_depth: int) -> ColumnElement[
     properties = {
         name: cql.Property(name, q.column, q.kind) for name, q in QUERYABLES.items()
     }
-    return cql.translate(tree, properties, queries.zones_intersecting_geojson)
+    return cql.translate(tree, properties, features_sql.zones_intersecting_geojson)
 
 
 def parse_items_query(
@@ -311,19 +313,14 @@ def parse_items_query(
 def conditions(query: ItemsQuery) -> list[ColumnElement[bool]]:
     """The WHERE conditions of an items query."""
     where: list[ColumnElement[bool]] = [
-        queries.dataset_in_scope(queries.Scope(dataset=query.dataset))
+        scope_sql.dataset_in_scope(scope_sql.Scope(dataset=query.dataset))
     ]
     if query.bbox is not None:
-        where.append(queries.zones_intersecting_bbox(query.bbox, query.bbox_crs.srid))
+        where.append(features_sql.zones_intersecting_bbox(query.bbox, query.bbox_crs.srid))
     for name, values in query.equals.items():
-        column = QUERYABLES[name].column
-        where.append(column == values[0] if len(values) == 1 else column.in_(values))
+        where.append(features_sql.property_matches(QUERYABLES[name].column, values))
     if query.date_range is not None:
-        start, end = query.date_range
-        if start is not None:
-            where.append(Dataset.effective_date >= start)
-        if end is not None:
-            where.append(Dataset.effective_date <= end)
+        where.extend(features_sql.effective_between(*query.date_range))
     if query.cql_filter is not None:
         where.append(query.cql_filter)
     return where
@@ -363,7 +360,7 @@ class ItemsPage:
 def items_statement(query: ItemsQuery) -> Select[Any]:
     """The SELECT for one page, fetching one row more than the limit to detect a next page."""
     return (
-        queries.zone_features(
+        features_sql.zone_features(
             where=conditions(query),
             order_by=[
                 (PROPERTY_COLUMNS.get(name, FloodZone.id), desc) for name, desc in query.sortby
@@ -383,10 +380,10 @@ def items_statement(query: ItemsQuery) -> Select[Any]:
 def items_page(session: Session, query: ItemsQuery, exact_count_limit: int) -> ItemsPage:
     """A page of zones; numberMatched is exact when the planner expects few rows, else omitted."""
     where = conditions(query)
-    estimate = queries.estimated_rows(session, queries.zone_count(where))
+    estimate = features_sql.estimated_rows(session, features_sql.zone_count(where))
     number_matched = None
     if estimate <= exact_count_limit:
-        number_matched = session.scalar(queries.zone_count(where))
+        number_matched = session.scalar(features_sql.zone_count(where))
     return ItemsPage(session=session, query=query, number_matched=number_matched)
 
 
@@ -400,8 +397,8 @@ def one_item_statement(
     skip_geometry: bool,
 ) -> Select[Any]:
     """The single-item statement for one set of output options, built once (id bound later)."""
-    return queries.zone_features(
-        where=[FloodZone.id == bindparam("zone_id", type_=BigInteger)],
+    return features_sql.zone_features(
+        where=[features_sql.one_zone()],
         order_by=[],
         properties={name: PROPERTY_COLUMNS[name] for name in properties},
         srid=srid,
@@ -422,7 +419,7 @@ def one_item(session: Session, zone_id: int, query: ItemsQuery) -> tuple[int, st
         query.simplify,
         query.skip_geometry,
     )
-    row = session.execute(statement, {"zone_id": zone_id}).first()
+    row = session.execute(statement, {features_sql.ZONE_ID: zone_id}).first()
     if row is None:
         raise NotFound(f"no flood zone with id {zone_id}")
     return tuple(row)  # type: ignore[return-value]
@@ -430,8 +427,8 @@ def one_item(session: Session, zone_id: int, query: ItemsQuery) -> tuple[int, st
 
 def collection_extent(session: Session) -> dict[str, Any]:
     """Spatial (CRS84) and temporal extent of the active zones, for collection metadata."""
-    xmin, ymin, xmax, ymax = session.execute(queries.active_extent()).one()
-    first, last = session.execute(queries.active_date_range()).one()
+    xmin, ymin, xmax, ymax = session.execute(datasets_sql.active_extent()).one()
+    first, last = session.execute(features_sql.active_date_range()).one()
     spatial = None if xmin is None else [[float(xmin), float(ymin), float(xmax), float(ymax)]]
     return {
         "spatial": {"bbox": spatial or [[-180.0, -90.0, 180.0, 90.0]], "crs": CRS84.uri},

@@ -8,7 +8,7 @@ from threading import Lock
 
 from sqlalchemy.orm import Session
 
-from geoapp.db import queries
+from geoapp.db.queries import tiles as tiles_sql
 from geoapp.errors import InvalidParameter
 
 MAX_ZOOM = 22
@@ -44,7 +44,7 @@ def tile_containing(lon: float, lat: float, z: int) -> tuple[int, int]:
 
 def grid_unit_deg(z: int) -> float:
     """Degrees of longitude per MVT grid unit at a zoom level."""
-    return 360.0 / 2**z / queries.MVT_EXTENT
+    return 360.0 / 2**z / tiles_sql.MVT_EXTENT
 
 
 def render_tile(session: Session, z: int, x: int, y: int, max_bytes: int) -> bytes:
@@ -62,7 +62,7 @@ def render_tile(session: Session, z: int, x: int, y: int, max_bytes: int) -> byt
     for factor in TOLERANCE_STEPS:
         tolerance = pixel * tolerance_px * factor
         min_area = (pixel * factor) ** 2
-        statement = queries.zone_tile(z, x, y, tolerance, min_area, overview)
+        statement = tiles_sql.zone_tile(z, x, y, tolerance, min_area, overview)
         data = bytes(session.scalar(statement) or b"")
         if len(data) <= max_bytes:
             break

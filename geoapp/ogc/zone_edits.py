@@ -16,7 +16,7 @@ from shapely.geometry import MultiPolygon, Polygon, shape
 from sqlalchemy.orm import Session
 
 from geoapp.db.models import Dataset, FloodZone
-from geoapp.db.zones import refresh_dataset_summary
+from geoapp.db.queries.datasets import refresh_dataset_summary
 from geoapp.errors import InvalidInput, NotFound
 from geoapp.nfhl.attributes import FLAG_FIELDS, NUMBER_FIELDS, TEXT_FIELDS, json_safe, zone_columns
 from geoapp.nfhl.status import valid_zone_code

@@ -14,8 +14,8 @@ from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
-from geoapp.db import queries
-from geoapp.db.queries import ACTIVE, Scope
+from geoapp.db.queries import lookup as lookup_sql
+from geoapp.db.queries.scope import ACTIVE, Scope
 from geoapp.errors import InvalidInput, PayloadTooLarge
 from geoapp.nfhl.status import STATUS_ORDER, RiskStatus, combined_status
 from geoapp.risk.lookup import (
@@ -180,17 +180,17 @@ def parcel_exposure(
     """Areas (geodesic m²) of a parcel in each zone and risk status in scope."""
     check_scope(session, scope)
     geojson = json.dumps(shapely.geometry.mapping(geometry))
-    area_m2 = float(session.execute(queries.geodesic_area(geojson)).one()[0] or 0.0)
+    area_m2 = float(session.execute(lookup_sql.geodesic_area(geojson)).one()[0] or 0.0)
     datasets: dict[int, DatasetInfo] = {}
     zones = [
         ZoneExposure(zone_hit_from_row(row, datasets), float(row.area_m2),
                      float(row.area_m2) / area_m2 if area_m2 else 0)
-        for row in session.execute(queries.parcel_exposure(geojson, scope))
+        for row in session.execute(lookup_sql.parcel_exposure(geojson, scope))
     ]
     zones = [item for item in zones if item.zone.status != RiskStatus.UNMAPPED and item.area_m2 > 0]
     status_areas = {
         status: float(area)
-        for status, area in session.execute(queries.parcel_status_areas(geojson, scope))
+        for status, area in session.execute(lookup_sql.parcel_status_areas(geojson, scope))
         if status != RiskStatus.UNMAPPED
     }
     ordered = {s: status_areas[s] for s in STATUS_ORDER if s in status_areas}

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from geoapp.db import queries
-from geoapp.db.queries import ACTIVE, Scope
+from geoapp.db.queries import lookup as lookup_sql
+from geoapp.db.queries.scope import ACTIVE, Scope, dataset_exists
 from geoapp.errors import InvalidParameter
 from geoapp.nfhl.status import RiskStatus, combined_status
 
@@ -99,7 +99,7 @@ class PointReport:
 
 
 def zone_hit_from_row(row: Any, datasets: dict[int, DatasetInfo]) -> ZoneHit:
-    """A zone report from `queries.zone_report_columns()`; `datasets` caches provenance."""
+    """A zone report from `lookup_sql.zone_report_columns()`; `datasets` caches provenance."""
     dataset = datasets.get(row.dataset_id)
     if dataset is None:
         dataset = datasets[row.dataset_id] = DatasetInfo(
@@ -141,21 +141,21 @@ def distinct_datasets(hits: Sequence[ZoneHit]) -> list[DatasetInfo]:
 
 def check_scope(session: Session, scope: Scope) -> None:
     """Refuse a `dataset` reference that names no dataset at all."""
-    if scope.dataset is not None and session.scalar(queries.dataset_exists(scope.dataset)) is None:
+    if scope.dataset is not None and session.scalar(dataset_exists(scope.dataset)) is None:
         raise InvalidParameter(f"parameter 'dataset': no dataset {scope.dataset!r}")
 
 
 def nearest_high_risk_row(
     session: Session, lon: float, lat: float, radius_m: float, scope: Scope
 ) -> Any | None:
-    """The row of `queries.nearest_high_risk` for the nearest high-risk piece within
+    """The row of `lookup_sql.nearest_high_risk` for the nearest high-risk piece within
     ``radius_m`` metres, searched in boxes bounded in metres (two across the antimeridian)."""
     rows = [
         session.execute(
-            queries.nearest_high_risk(scope),
-            queries.nearest_high_risk_params(lon, lat, radius_m, box),
+            lookup_sql.nearest_high_risk(scope),
+            lookup_sql.nearest_high_risk_params(lon, lat, radius_m, box),
         ).first()
-        for box in queries.search_boxes(lon, lat, radius_m)
+        for box in lookup_sql.search_boxes(lon, lat, radius_m)
     ]
     found = [row for row in rows if row is not None]
     return min(found, key=lambda row: row.distance_m) if found else None
@@ -172,7 +172,7 @@ def lookup_point(
     check_scope(session, scope)
     datasets: dict[int, DatasetInfo] = {}
     rows = session.execute(
-        queries.zones_covering_point(scope), {queries.LON: lon, queries.LAT: lat}
+        lookup_sql.zones_covering_point(scope), {lookup_sql.LON: lon, lookup_sql.LAT: lat}
     )
     hits = mapped_hits([zone_hit_from_row(row, datasets) for row in rows])
     nearest = None
@@ -203,7 +203,7 @@ MIN_PARALLEL_CHUNK = 5000
 def covering_rows(
     session: Session, points: Sequence[tuple[float, float]], scope: Scope, workers: int
 ) -> Iterator[Any]:
-    """Rows of `queries.zones_covering_points` for all points, in chunks.
+    """Rows of `lookup_sql.zones_covering_points` for all points, in chunks.
 
     Each point probes the index on its own, so a large batch is split across up to `workers`
     connections of the session's engine and runs on as many database cores. A session bound
@@ -215,7 +215,7 @@ def covering_rows(
 
     def statement(start: int) -> Any:
         chunk = points[start:start + chunk_size]
-        return queries.zones_covering_points(
+        return lookup_sql.zones_covering_points(
             [lon for lon, _ in chunk], [lat for _, lat in chunk], scope, start
         )
 

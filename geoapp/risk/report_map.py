@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from geoapp.db import queries
+from geoapp.db.queries import report_map as report_map_sql
 
 EARTH_RADIUS_M = 6_378_137.0  # the sphere of EPSG:3857
 DEFAULT_HALF_WIDTH_M = 400.0
@@ -65,7 +65,7 @@ def report_map(session: Session, lon: float, lat: float,
     cx, cy = web_mercator(lon, lat)
     size = 2 * half
     frame = (cx - half, cy - half, cx + half, cy + half)
-    rows = session.execute(queries.report_map_zones(frame, size / 2000)).all()
+    rows = session.execute(report_map_sql.report_map_zones(frame, size / 2000)).all()
     shapes = [
         MapShape(zone=row.fld_zone, status=row.risk_status, path=row.path,
                  label_xy=None if row.area < LABEL_MIN_SHARE * size * size

@@ -9,11 +9,11 @@ import secrets
 from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, or_, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from geoapp.db.models import ApiToken, User, UserSession
+from geoapp.db.queries import accounts as accounts_sql
 from geoapp.db.vocabulary import Role
 from geoapp.errors import Conflict, InvalidInput, NotFound
 from geoapp.users import login_throttle
@@ -42,7 +42,7 @@ def create_user(session: Session, email: str, password: str, role: str = Role.VI
         raise InvalidInput(f"role must be one of {', '.join(Role)}", code="invalid_role")
     _check_new_password(password)
     address = normalise_email(email)
-    if session.scalar(select(User.id).where(User.email == address)) is not None:
+    if session.scalar(accounts_sql.user_id_with_email(address)) is not None:
         raise Conflict(f"a user with email {address} already exists", code="user_exists")
     user = User(email=address, password_hash=generate_password_hash(password), role=role)
     session.add(user)
@@ -52,7 +52,7 @@ def create_user(session: Session, email: str, password: str, role: str = Role.VI
 
 def find_user(session: Session, email: str) -> User:
     """The user with this email, or NotFound."""
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    user = session.scalar(accounts_sql.user_with_email(email.strip().lower()))
     if user is None:
         raise NotFound(f"no user with email {email.strip()}", code="user_not_found")
     return user
@@ -78,7 +78,7 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     Unknown and inactive accounts cost one password check too, so the response time does not
     tell which email addresses have accounts.
     """
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    user = session.scalar(accounts_sql.user_with_email(email.strip().lower()))
     password_hash = user.password_hash if user is not None else _dummy_password_hash()
     matches = check_password_hash(password_hash, password)
     if user is None or not user.is_active or not matches:
@@ -189,11 +189,7 @@ def user_for_sign_in(
     session: Session, secret: str, policy: SignInPolicy, now: dt.datetime
 ) -> User | None:
     """The active user of a live (unrevoked, unexpired) sign-in, noting its activity; or None."""
-    sign_in = session.scalar(
-        select(UserSession)
-        .options(joinedload(UserSession.user))
-        .where(UserSession.secret_hash == hash_token(secret), UserSession.revoked_at.is_(None))
-    )
+    sign_in = session.scalar(accounts_sql.unrevoked_sign_in(hash_token(secret)))
     if sign_in is None or policy.expired(sign_in, now) or not sign_in.user.is_active:
         return None
     if now - sign_in.last_seen_at >= policy.touch_every:
@@ -204,34 +200,19 @@ def user_for_sign_in(
 
 def end_sign_in(session: Session, secret: str) -> None:
     """Revoke one sign-in (logout): its session and remember cookies stop working."""
-    session.execute(
-        update(UserSession)
-        .where(UserSession.secret_hash == hash_token(secret), UserSession.revoked_at.is_(None))
-        .values(revoked_at=dt.datetime.now(dt.UTC))
-    )
+    session.execute(accounts_sql.revoke_sign_in(hash_token(secret), dt.datetime.now(dt.UTC)))
 
 
 def revoke_all_sign_ins(session: Session, user: User) -> int:
     """Revoke every live sign-in of a user ("sign out everywhere"); returns how many."""
-    result = session.execute(
-        update(UserSession)
-        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
-        .values(revoked_at=dt.datetime.now(dt.UTC))
-    )
+    result = session.execute(accounts_sql.revoke_sign_ins_of(user.id, dt.datetime.now(dt.UTC)))
     return result.rowcount
 
 
 def prune_sign_ins(session: Session, user: User, policy: SignInPolicy, now: dt.datetime) -> None:
     """Forget a user's revoked sign-ins and those past every limit (they can never come back)."""
     session.execute(
-        delete(UserSession).where(
-            UserSession.user_id == user.id,
-            or_(
-                UserSession.revoked_at.is_not(None),
-                UserSession.created_at <= now - max(policy.remember_for, policy.idle),
-                (UserSession.remember.is_(False)) & (UserSession.last_seen_at <= now - policy.idle),
-            ),
-        )
+        accounts_sql.forget_dead_sign_ins(user.id, now, policy.idle, policy.remember_for)
     )
 
 
@@ -259,11 +240,7 @@ def create_token(session: Session, user: User, name: str = "") -> IssuedToken:
 
 def user_for_token(session: Session, secret: str) -> User | None:
     """The active owner of a valid, unrevoked token (recording its use), or None."""
-    token = session.scalar(
-        select(ApiToken).where(
-            ApiToken.token_hash == hash_token(secret), ApiToken.revoked_at.is_(None)
-        )
-    )
+    token = session.scalar(accounts_sql.unrevoked_token(hash_token(secret)))
     if token is None or not token.user.is_active:
         return None
     token.last_used_at = dt.datetime.now(dt.UTC)

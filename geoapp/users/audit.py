@@ -12,10 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from geoapp.db.models import AuditEvent, User
+from geoapp.db.queries import audit as audit_sql
 from geoapp.web.params import PG_INTEGER_MAX, digits_value
 
 # Column sizes of audit_log: longer values are cut, never refused (the write happened).
@@ -60,7 +60,7 @@ def cut(value: str | None, size: int) -> str | None:
 def record(session: Session, entry: AuditRecord) -> None:
     """Insert one audit event (the caller commits)."""
     session.execute(
-        insert(AuditEvent).values(
+        audit_sql.insert_event(
             action=entry.action[:80],
             status=entry.status,
             user_id=entry.user_id,
@@ -100,26 +100,21 @@ def os_user() -> str:
 def list_events(session: Session, *, user: str | None = None, action: str | None = None,
                 limit: int = 50, offset: int = 0) -> AuditPage:
     """Audit events newest first, filtered by user (email or id) and action, one page at a time."""
-    query = select(AuditEvent)
+    email: str | None = None
+    user_id: int | None = None
     if user:
-        wanted = user.strip()
-        matches = [func.lower(AuditEvent.user_email) == wanted.lower()]
-        user_id = digits_value(wanted, PG_INTEGER_MAX)
-        if user_id is not None:
-            matches.append(AuditEvent.user_id == user_id)
-        query = query.where(or_(*matches))
-    if action:
-        query = query.where(AuditEvent.action == action)
+        email = user.strip()
+        user_id = digits_value(email, PG_INTEGER_MAX)
     # One row more than the page tells whether a next page exists, without counting.
-    rows = session.scalars(
-        query.order_by(AuditEvent.id.desc()).limit(limit + 1).offset(offset)
-    ).all()
+    rows = session.scalars(audit_sql.events_page(
+        user_email=email, user_id=user_id, action=action, limit=limit + 1, offset=offset
+    )).all()
     return AuditPage(events=rows[:limit], limit=limit, offset=offset, has_more=len(rows) > limit)
 
 
 def known_actions(session: Session) -> list[str]:
     """Every action recorded so far, for the filter of the admin page."""
-    return list(session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
+    return list(session.scalars(audit_sql.known_actions()))
 
 
 def actor_of(user: User | None) -> tuple[int | None, str | None]:

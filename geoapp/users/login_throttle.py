@@ -10,11 +10,9 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, delete, func, null, or_, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from geoapp.db.models import LoginFailure
+from geoapp.db.queries import accounts as accounts_sql
 from geoapp.errors import TooManySignInAttempts
 
 
@@ -35,12 +33,7 @@ def subjects(email: str, address: str) -> list[tuple[str, str]]:
 
 def check_not_locked(session: Session, email: str, address: str, now: dt.datetime) -> None:
     """Raise TooManySignInAttempts while the account or the address is locked out."""
-    locked_until = session.scalar(
-        select(func.max(LoginFailure.locked_until)).where(
-            tuple_(LoginFailure.kind, LoginFailure.subject).in_(subjects(email, address)),
-            LoginFailure.locked_until > now,
-        )
-    )
+    locked_until = session.scalar(accounts_sql.lockout_end(subjects(email, address), now))
     if locked_until is not None:
         retry_after = max(1, math.ceil((locked_until - now).total_seconds()))
         raise TooManySignInAttempts(
@@ -56,54 +49,20 @@ def record_failure(
     """Count a failed sign-in for the account and the address, locking them at their limit."""
     limits = {"account": policy.max_account_failures, "address": policy.max_address_failures}
     for kind, subject in subjects(email, address):
-        limit = limits[kind]
-        statement = insert(LoginFailure).values(
-            kind=kind,
-            subject=subject,
-            failures=1,
-            window_started_at=now,
-            locked_until=now + policy.lockout if limit <= 1 else None,
-        )
-        # A counter starts again when its window has passed or its lockout has ended.
-        restart = or_(
-            LoginFailure.window_started_at <= now - policy.window,
-            and_(LoginFailure.locked_until.is_not(None), LoginFailure.locked_until <= now),
-        )
-        failures = case((restart, 1), else_=LoginFailure.failures + 1)
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[LoginFailure.kind, LoginFailure.subject],
-                set_={
-                    "failures": failures,
-                    "window_started_at": case((restart, now),
-                                              else_=LoginFailure.window_started_at),
-                    "locked_until": case(
-                        (failures >= limit, now + policy.lockout),
-                        (restart, null()),
-                        else_=LoginFailure.locked_until,
-                    ),
-                },
-            )
-        )
+        session.execute(accounts_sql.count_failure(
+            kind, subject, limits[kind], now, policy.window, policy.lockout))
     forget_stale(session, policy, now)
 
 
 def clear_account(session: Session, email: str) -> None:
     """Forget an account's failures after it signed in successfully (the address keeps its)."""
     kind, subject = subjects(email, "")[0]
-    session.execute(
-        delete(LoginFailure).where(LoginFailure.kind == kind, LoginFailure.subject == subject)
-    )
+    session.execute(accounts_sql.forget_failures(kind, subject))
 
 
 def forget_stale(session: Session, policy: ThrottlePolicy, now: dt.datetime) -> None:
     """Delete counters whose window and lockout are both over, so the table stays small."""
-    session.execute(
-        delete(LoginFailure).where(
-            LoginFailure.window_started_at <= now - policy.window,
-            or_(LoginFailure.locked_until.is_(None), LoginFailure.locked_until <= now),
-        )
-    )
+    session.execute(accounts_sql.forget_stale_failures(now, policy.window))
 
 
 def _readable_duration(seconds: int) -> str:

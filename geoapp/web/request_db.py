@@ -19,9 +19,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from flask import Flask, Response, g, has_request_context, request
-from sqlalchemy import Connection, event, func, select
+from sqlalchemy import Connection, event
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from geoapp.db.queries import health as health_sql
 from geoapp.extensions import db
 from geoapp.web.request_kinds import is_large_page
 
@@ -85,7 +86,7 @@ def apply_budget(connection: Connection) -> None:
     """At a transaction's start: the current request's budget, for this transaction only."""
     budget = g.get("statement_budget_ms") if has_request_context() else None
     if budget is not None:
-        connection.execute(select(func.set_config("statement_timeout", str(budget), True)))
+        connection.execute(health_sql.transaction_statement_timeout(budget))
 
 
 def is_query_timeout(error: BaseException) -> bool:

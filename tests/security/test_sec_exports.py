@@ -23,7 +23,7 @@ from werkzeug.http import parse_options_header
 from werkzeug.test import EnvironBuilder
 
 from geoapp.db.models import ExportJob, FloodZone
-from geoapp.db.zones import refresh_dataset_summary
+from geoapp.db.queries.datasets import refresh_dataset_summary
 from geoapp.ingest import export_jobs, exports, jobs, workdirs
 
 

@@ -24,7 +24,7 @@ from shapely.geometry import MultiPolygon, box
 from sqlalchemy.orm import Session
 
 from geoapp.db.models import Dataset, ExportJob, FloodZone
-from geoapp.db.zones import refresh_dataset_summary
+from geoapp.db.queries.datasets import refresh_dataset_summary
 from geoapp.ingest import jobs
 from tests.conftest import SERVER_SECRET_KEY
 from tests.test_worker import big_shapefile, dataset_state, queue_import, remove_dataset, wait_for

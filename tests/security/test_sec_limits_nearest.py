@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from geoapp.db import queries
+from geoapp.db.queries import lookup as queries
 from geoapp.risk.lookup import lookup_point
 
 # High-risk zones far from the poles: the candidates a degree-based window drags in.

@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import current_app, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
 from geoapp.db.models import Dataset
+from geoapp.db.queries import datasets as datasets_sql
 from geoapp.db.vocabulary import Role
 from geoapp.errors import InvalidInput, NotFound
 from geoapp.extensions import db
@@ -81,7 +81,7 @@ def accepted(dataset: Dataset) -> ResponseReturnValue:
 @bp.get("/datasets")
 def list_datasets() -> ResponseReturnValue:
     """Every dataset with its state, newest first."""
-    rows = db.session.scalars(select(Dataset).order_by(Dataset.id.desc())).all()
+    rows = db.session.scalars(datasets_sql.datasets_newest_first()).all()
     return {"datasets": [dataset_json(d) for d in rows]}
 
 

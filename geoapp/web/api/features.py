@@ -8,10 +8,10 @@ from typing import Any
 
 from flask import Response, current_app, render_template, request, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import func, select
 
-from geoapp.db import queries
 from geoapp.db.models import Dataset
+from geoapp.db.queries import datasets as datasets_sql
+from geoapp.db.queries import features as features_sql
 from geoapp.errors import InvalidParameter, NotFound
 from geoapp.extensions import db
 from geoapp.geo.crs import CRS84, SUPPORTED, parse_crs
@@ -80,7 +80,7 @@ def versioned(payload: Any, template: str, **context: Any) -> Response:
 
 def data_version() -> tuple[int, Any]:
     """(version, changed_at) of the served data: changes on every write to zones or datasets."""
-    row = db.session.execute(queries.data_version()).one()
+    row = db.session.execute(features_sql.data_version()).one()
     return int(row.version), row.changed_at
 
 
@@ -385,9 +385,7 @@ def dataset_items() -> ResponseReturnValue:
         if request.args.get(name):
             whole_number(request.args[name], name, minimum=0 if name == "offset" else 1,
                          maximum=PG_INTEGER_MAX)
-    rows = db.session.execute(
-        select(Dataset, func.ST_AsGeoJSON(Dataset.bbox, 7)).order_by(Dataset.id)
-    ).all()
+    rows = db.session.execute(datasets_sql.datasets_with_bbox()).all()
     payload = {
         "type": "FeatureCollection",
         "features": [dataset_feature(dataset, bbox) for dataset, bbox in rows],
@@ -410,9 +408,7 @@ def dataset_item(item_id: str) -> ResponseReturnValue:
     """One dataset."""
     check_dataset_args({"f", "crs"})
     dataset_id = path_id(item_id, "dataset", PG_INTEGER_MAX)
-    row = db.session.execute(
-        select(Dataset, func.ST_AsGeoJSON(Dataset.bbox, 7)).where(Dataset.id == dataset_id)
-    ).first()
+    row = db.session.execute(datasets_sql.dataset_with_bbox(dataset_id)).first()
     if row is None:
         raise NotFound(f"no dataset with id {item_id[:40]!r}")
     document = dataset_feature(*row)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from flask import Response, current_app, jsonify, request, stream_with_context
 from flask.typing import ResponseReturnValue
 
-from geoapp.db.queries import Scope
+from geoapp.db.queries.scope import Scope
 from geoapp.db.vocabulary import Role
 from geoapp.errors import AppError, InvalidInput
 from geoapp.extensions import db

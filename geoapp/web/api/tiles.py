@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Response, current_app, request
 from flask.typing import ResponseReturnValue
 
-from geoapp.db import queries
+from geoapp.db.queries import datasets as datasets_sql
+from geoapp.db.queries import tiles as tiles_sql
 from geoapp.errors import NotFound
 from geoapp.extensions import db
 from geoapp.nfhl.status import RiskStatus
@@ -80,7 +81,7 @@ def tilejson(collection_id: str, matrix_set: str) -> ResponseReturnValue:
     zones_only(collection_id)
     if matrix_set != MATRIX_SET:
         raise NotFound(f"no tile matrix set {matrix_set!r}; use {MATRIX_SET}")
-    xmin, ymin, xmax, ymax = db.session.execute(queries.active_extent()).one()
+    xmin, ymin, xmax, ymax = db.session.execute(datasets_sql.active_extent()).one()
     bounds = [-180.0, -85.0511, 180.0, 85.0511] if xmin is None else [
         float(xmin), float(ymin), float(xmax), float(ymax)]
     return {
@@ -90,7 +91,7 @@ def tilejson(collection_id: str, matrix_set: str) -> ResponseReturnValue:
         "minzoom": 0,
         "maxzoom": tiles.MAX_ZOOM,
         "bounds": bounds,
-        "vector_layers": [{"id": queries.TILE_LAYER, "fields": TILE_FIELDS,
+        "vector_layers": [{"id": tiles_sql.TILE_LAYER, "fields": TILE_FIELDS,
                            "minzoom": 0, "maxzoom": tiles.MAX_ZOOM}],
     }
 

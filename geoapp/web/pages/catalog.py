@@ -9,11 +9,11 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from sqlalchemy import func, select
 from wtforms import BooleanField, DateField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from geoapp.db.models import Dataset
+from geoapp.db.queries import datasets as datasets_sql
 from geoapp.db.vocabulary import Role
 from geoapp.errors import AppError, InvalidInput, NotFound
 from geoapp.extensions import db
@@ -79,7 +79,7 @@ def upload() -> ResponseReturnValue:
 @bp.get("/datasets")
 def index() -> ResponseReturnValue:
     """Every dataset with its state."""
-    datasets = db.session.scalars(select(Dataset).order_by(Dataset.id.desc())).all()
+    datasets = db.session.scalars(datasets_sql.datasets_newest_first()).all()
     return render_template("datasets/index.html", datasets=datasets)
 
 
@@ -89,10 +89,7 @@ def detail(dataset_id: int) -> ResponseReturnValue:
     dataset = db.session.get(Dataset, dataset_id)
     if dataset is None:
         raise NotFound(f"no dataset {dataset_id}")
-    extent = db.session.execute(select(
-        func.ST_XMin(Dataset.bbox), func.ST_YMin(Dataset.bbox),
-        func.ST_XMax(Dataset.bbox), func.ST_YMax(Dataset.bbox)).where(Dataset.id == dataset_id)
-    ).one()
+    extent = db.session.execute(datasets_sql.dataset_extent(dataset_id)).one()
     parts = {}
     if extent[0] is not None:
         config = current_app.config

@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 
-from geoapp.db import queries
+from geoapp.db.queries import health as health_sql
 from geoapp.extensions import db
 from geoapp.web.assets import INSTALL_COMMAND, assets_health
 from geoapp.web.serializers import error_json
@@ -27,7 +27,7 @@ def healthz() -> ResponseReturnValue:
     assets = assets_health(current_app)
     details = {} if assets["ok"] else {"assets": {**assets, "fix": INSTALL_COMMAND}}
     try:
-        db.session.execute(queries.database_ping())
+        db.session.execute(health_sql.database_ping())
     except SQLAlchemyError:
         db.session.rollback()
         body = error_json("database_unavailable", "the database is not answering")

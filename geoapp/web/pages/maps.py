@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from geoapp.db import queries
+from geoapp.db.queries import datasets as datasets_sql
+from geoapp.db.queries import tiles as tiles_sql
 from geoapp.extensions import db
 from geoapp.nfhl.status import STATUS_LABELS, STATUS_ORDER, RiskStatus
 from geoapp.risk.lookup import lookup_point
@@ -106,7 +107,7 @@ def build_zone_map(tile_url: str, extent: tuple[float, float, float, float] | No
     zones = VectorGridProtobuf(
         tile_url, name="Flood zones",
         options=ZONE_LAYER_OPTIONS % {"max_zoom": MAX_ZOOM,
-                                      "layer": json.dumps(queries.TILE_LAYER)},
+                                      "layer": json.dumps(tiles_sql.TILE_LAYER)},
     )
     zones.default_js = [("vectorGrid", vendor_url(VECTORGRID_JS))]
     zones.add_to(fmap)
@@ -175,13 +176,13 @@ def index() -> ResponseReturnValue:
     """The public flood map (tiles, click for a report, shareable ?lon=&lat=&zoom=)."""
     config = current_app.config
     focus = focus_from_args(request.args)
-    extent_row = db.session.execute(queries.active_extent()).one()
+    extent_row = db.session.execute(datasets_sql.active_extent()).one()
     extent = None if extent_row[0] is None else tuple(float(v) for v in extent_row)
     fmap, layer_name = build_zone_map(tile_url_template(), extent, config["GEOAPP_BASEMAP_URL"],
                                       config["GEOAPP_BASEMAP_ATTRIBUTION"], focus)
     legend = [(status, STATUS_LABELS[status], RISK_COLOURS[status])
               for status in STATUS_ORDER if status in RISK_COLOURS]
-    datasets = db.session.execute(queries.active_datasets()).all()
+    datasets = db.session.execute(datasets_sql.active_datasets()).all()
     return render_template(
         "map/index.html",
         legend=legend,

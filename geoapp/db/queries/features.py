@@ -1,0 +1,168 @@
+"""Zones as OGC API features: spatial filters, pages in PostGIS-made GeoJSON, counts,
+and the data version behind ETags."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    String,
+    Text,
+    bindparam,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+)
+
+from geoapp.db.models import Dataset, DataVersion, FloodZone, FloodZonePiece
+from geoapp.db.queries.scope import dataset_is_active
+from geoapp.db.queries.shapes import SRID, envelope
+
+
+def zones_intersecting(shape: ColumnElement[Any]) -> ColumnElement[bool]:
+    """Zones that intersect a shape, found through their small pieces (index, cheap tests).
+
+    The ids are collected into an array by an InitPlan, evaluated once. As a plain `IN`
+    (a semi join) the planner, asked for a page in id order, may walk the primary key and
+    rescan the pieces for every zone: seconds instead of milliseconds on large tables.
+    """
+    piece_ids = select(FloodZonePiece.zone_id).where(
+        func.ST_Intersects(FloodZonePiece.geom, shape)
+    )
+    return FloodZone.id == func.any(func.array(piece_ids.scalar_subquery()))
+
+
+def zones_intersecting_bbox(bbox: tuple[float, float, float, float], srid: int
+                            ) -> ColumnElement[bool]:
+    """Zones intersecting a bbox given in ``srid`` coordinates."""
+    return zones_intersecting(envelope(bbox, srid))
+
+
+def zones_intersecting_geojson(geojson: str) -> ColumnElement[bool]:
+    """Zones intersecting a GeoJSON geometry in CRS84 (bound as a parameter)."""
+    return zones_intersecting(
+        func.ST_SetSRID(func.ST_GeomFromGeoJSON(geojson, type_=Geometry), SRID, type_=Geometry)
+    )
+
+
+def property_matches(column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    """A queryable equal to a value, or to one of several (`IN`)."""
+    return column == values[0] if len(values) == 1 else column.in_(values)
+
+
+def effective_between(start: dt.date | None, end: dt.date | None) -> list[ColumnElement[bool]]:
+    """Zones of datasets effective within a date range (either end may be open)."""
+    where: list[ColumnElement[bool]] = []
+    if start is not None:
+        where.append(Dataset.effective_date >= start)
+    if end is not None:
+        where.append(Dataset.effective_date <= end)
+    return where
+
+
+# The bind parameter of `one_zone`: the single-item statement is built once per output.
+ZONE_ID = "zone_id"
+
+
+def one_zone() -> ColumnElement[bool]:
+    """The zone whose id is bound as `zone_id`."""
+    return FloodZone.id == bindparam(ZONE_ID, type_=BigInteger)
+
+
+def zone_features(
+    *,
+    where: Sequence[ColumnElement[bool]],
+    order_by: Sequence[tuple[Any, bool]],
+    properties: dict[str, Any],
+    srid: int,
+    lat_first: bool,
+    precision: int,
+    simplify: float | None,
+    skip_geometry: bool,
+) -> Select[Any]:
+    """Zones as (id, GeoJSON geometry text, properties JSON text), both made by PostGIS.
+
+    Geometry is transformed, simplified (in output units) and axis-swapped in the database,
+    so Python only concatenates text and memory does not grow with the page size.
+    """
+    geometry_text: ColumnElement[Any]
+    if skip_geometry:
+        geometry_text = literal_column("NULL")
+    else:
+        geom: ColumnElement[Any] = FloodZone.geom
+        if srid != SRID:
+            geom = func.ST_Transform(geom, srid, type_=Geometry)
+        if simplify:
+            geom = func.ST_SimplifyPreserveTopology(geom, simplify, type_=Geometry)
+        if lat_first:
+            geom = func.ST_FlipCoordinates(geom, type_=Geometry)
+        geometry_text = func.ST_AsGeoJSON(geom, precision)
+    pairs: list[Any] = []
+    for name, column in properties.items():
+        pairs += [literal(name, String), column]
+    properties_text = cast(func.json_build_object(*pairs), Text)
+    # Missing values last either way: "-static_bfe" should start with the highest BFE.
+    ordering = [
+        (column.desc() if descending else column.asc()).nulls_last()
+        for column, descending in order_by
+    ]
+    return (
+        select(FloodZone.id, geometry_text.label("geometry"), properties_text.label("properties"))
+        .join(FloodZone.dataset)
+        .where(*where)
+        .order_by(*ordering, FloodZone.id)
+    )
+
+
+def zone_count(where: Sequence[ColumnElement[bool]]) -> Select[tuple[int]]:
+    """How many zones match some conditions."""
+    return select(func.count(FloodZone.id)).join(FloodZone.dataset).where(*where)
+
+
+def estimated_rows(session: Any, statement: Select[Any]) -> float:
+    """The planner's row estimate for a query's input, from EXPLAIN, without running it.
+
+    The statement is compiled with bound parameters, so no value is ever formatted into SQL.
+    """
+    compiled = statement.compile(
+        dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True}
+    )
+    connection = session.connection()
+    plan = connection.exec_driver_sql(
+        "EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params
+    ).scalar()
+    node = plan[0]["Plan"]
+    # An aggregate's own estimate is 1 row: look at what feeds it.
+    while node.get("Node Type") == "Aggregate" and node.get("Plans"):
+        node = node["Plans"][0]
+    return float(node.get("Plan Rows", 0))
+
+
+def active_date_range() -> Select[Any]:
+    """Earliest and latest effective dates of the active datasets."""
+    return select(func.min(Dataset.effective_date), func.max(Dataset.effective_date)).where(
+        dataset_is_active()
+    )
+
+
+# The tables whose changes change what the API serves (which zones, in which datasets).
+SERVED_TABLES = ("flood_zones", "datasets")
+
+
+@lru_cache(maxsize=1)
+def data_version() -> Select[Any]:
+    """One change counter (the sum of the tables' counters, which only grow) and the last
+    change time of the served data, for ETags and Last-Modified."""
+    return select(
+        func.coalesce(func.sum(DataVersion.version), 0).label("version"),
+        func.max(DataVersion.changed_at).label("changed_at"),
+    ).where(DataVersion.name.in_(SERVED_TABLES))
