@@ -595,3 +595,21 @@ def report_map_zones(frame: tuple[float, float, float, float], tolerance_m: floa
         .where(func.ST_Dimension(shapes.c.geom) == 2)
         .order_by(drawing_order, shapes.c.id)
     )
+
+
+# --- added by web toolkit
+# Statements the web toolkit and the collection registry needed; helper C may regroup them.
+
+
+def current_data_version(session: Any) -> tuple[int, Any]:
+    """(version, changed_at) of the served data, read with ``data_version()``."""
+    row = session.execute(data_version()).one()
+    return int(row.version), row.changed_at
+
+
+def dataset_features(dataset_id: int | None = None) -> Select[Any]:
+    """(Dataset, extent as GeoJSON text) of every dataset by id, or of one dataset."""
+    statement = select(Dataset, func.ST_AsGeoJSON(Dataset.bbox, 7)).order_by(Dataset.id)
+    if dataset_id is not None:
+        statement = statement.where(Dataset.id == dataset_id)
+    return statement

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 
 from geoapp.db import queries
 from geoapp.extensions import db
+from geoapp.web.http import json_response
 from geoapp.web.serializers import error_json
 
 bp = Blueprint("health", __name__)
@@ -21,5 +22,5 @@ def healthz() -> ResponseReturnValue:
     except SQLAlchemyError:
         db.session.rollback()
         body = error_json("database_unavailable", "the database is not answering")
-        return jsonify({"status": "unavailable", **body}), 503
-    return jsonify({"status": "ok"})
+        return json_response({"status": "unavailable", **body}, status=503)
+    return json_response({"status": "ok"})
