@@ -19,6 +19,7 @@ from werkzeug.wsgi import FileWrapper
 
 from geoapp.db import queries
 from geoapp.extensions import db
+from geoapp.web.json_provider import COMPACT
 from geoapp.web.params import parse_choice
 from geoapp.web.serializers import link
 
@@ -83,8 +84,8 @@ def answer_as(endpoint: str, **values: Any) -> ResponseReturnValue:
 def json_response(payload: Any, status: int = 200, mimetype: str = JSON,
                   headers: dict[str, str] | None = None) -> Response:
     """A JSON body written by the app's one JSON provider."""
-    return current_app.response_class(current_app.json.dumps(payload), status=status,
-                                      mimetype=mimetype, headers=headers)
+    return current_app.response_class(current_app.json.dumps(payload, separators=COMPACT),
+                                      status=status, mimetype=mimetype, headers=headers)
 
 
 # --- ETag and 304

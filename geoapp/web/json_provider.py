@@ -16,11 +16,13 @@ from flask.json.provider import DefaultJSONProvider
 
 from geoapp.web.json_input import DEFAULT_MAX_DEPTH, loads_limited
 
+# The separators of whole JSON bodies (as Flask writes a returned dict outside debug mode).
 COMPACT = (",", ":")
 
 
 def encode(value: Any, **options: Any) -> str:
-    """JSON text as the app writes it: compact, ASCII, members in the order they were built.
+    """JSON text as the app writes it: ASCII, members in the order they were built (spacing
+    as ``json.dumps``, which templates' ``tojson`` keep; whole bodies ask for ``COMPACT``).
 
     Values JSON has no type for (dates, decimals, UUIDs, dataclasses) are converted as Flask
     converts them; anything else is a TypeError rather than a silently stringified object.
@@ -28,8 +30,6 @@ def encode(value: Any, **options: Any) -> str:
     options.setdefault("default", DefaultJSONProvider.default)
     options.setdefault("ensure_ascii", True)
     options.setdefault("sort_keys", False)
-    if "indent" not in options:
-        options.setdefault("separators", COMPACT)
     return json.dumps(value, **options)
 
 
