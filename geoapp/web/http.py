@@ -19,6 +19,7 @@ from werkzeug.wsgi import FileWrapper
 
 from geoapp.db import queries
 from geoapp.extensions import db
+from geoapp.ogc import tiles
 from geoapp.web.json_provider import COMPACT
 from geoapp.web.params import parse_choice
 from geoapp.web.serializers import link
@@ -76,6 +77,13 @@ def answer_as(endpoint: str, **values: Any) -> ResponseReturnValue:
     """What another endpoint answers for these path values (a write answered with the read of
     what it wrote), reached through the app's URL map so views need not import each other."""
     return current_app.view_functions[endpoint](**values)
+
+
+def tile_url_template(collection_id: str, external: bool = True) -> str:
+    """URL template of a collection's vector tiles, ``.../{z}/{y}/{x}`` (TileJSON, Leaflet)."""
+    first = url_for("api.tile", collection_id=collection_id, matrix_set=tiles.MATRIX_SET,
+                    z=0, y=0, x=0, _external=external)
+    return first.rsplit("/0/0/0", 1)[0] + "/{z}/{y}/{x}"
 
 
 # --- JSON

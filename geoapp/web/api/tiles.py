@@ -11,11 +11,18 @@ from geoapp.extensions import db
 from geoapp.ogc import tiles
 from geoapp.ogc.collections import Capability, Collection, registry
 from geoapp.web.api import bp
-from geoapp.web.http import JSON, DataVersion, api_url, conditional, json_response
+from geoapp.web.http import (
+    JSON,
+    DataVersion,
+    api_url,
+    conditional,
+    json_response,
+    tile_url_template,
+)
 from geoapp.web.serializers import link, tilejson_json, tilesets_json
 
 MVT = "application/vnd.mapbox-vector-tile"
-MATRIX_SET = "WebMercatorQuad"
+MATRIX_SET = tiles.MATRIX_SET
 TILE_FIELDS = {
     "zone": "Flood zone code (FLD_ZONE)",
     "subtype": "Zone subtype (ZONE_SUBTY)",
@@ -45,19 +52,13 @@ def tiled(collection_id: str, matrix_set: str | None = None) -> Collection:
     return collection
 
 
-def tile_template(collection: Collection) -> str:
-    """URL template of the tiles, TileJSON style."""
-    base = api_url("api.tile", collection_id=collection.id, matrix_set=MATRIX_SET, z=0, y=0, x=0)
-    return base.rsplit("/0/0/0", 1)[0] + "/{z}/{y}/{x}"
-
-
 @bp.get("/collections/<collection_id>/tiles")
 def tilesets(collection_id: str) -> ResponseReturnValue:
     """The tilesets of the collection (one: vector tiles in WebMercatorQuad)."""
     collection = tiled(collection_id)
     tilejson_link = link(api_url("api.tilejson", collection_id=collection.id,
                                  matrix_set=MATRIX_SET), "self", JSON, "TileJSON")
-    return json_response(tilesets_json(tilejson_link, tile_template(collection), MVT))
+    return json_response(tilesets_json(tilejson_link, tile_url_template(collection.id), MVT))
 
 
 @bp.get("/collections/<collection_id>/tiles/<matrix_set>")
@@ -65,8 +66,8 @@ def tilejson(collection_id: str, matrix_set: str) -> ResponseReturnValue:
     """TileJSON 3.0 of the vector tiles, for MapLibre, Leaflet.VectorGrid, QGIS, ..."""
     collection = tiled(collection_id, matrix_set)
     extent = db.session.execute(queries.active_extent()).one()
-    return json_response(tilejson_json(tile_template(collection), tuple(extent), tiles.MAX_ZOOM,
-                                  queries.TILE_LAYER, TILE_FIELDS))
+    return json_response(tilejson_json(tile_url_template(collection.id), tuple(extent),
+                                       tiles.MAX_ZOOM, queries.TILE_LAYER, TILE_FIELDS))
 
 
 @bp.get("/collections/<collection_id>/tiles/<matrix_set>/<int:z>/<int:y>/<int:x>")

@@ -17,10 +17,12 @@ from flask.typing import ResponseReturnValue
 from geoapp.db import queries
 from geoapp.extensions import db
 from geoapp.nfhl.status import STATUS_LABELS, STATUS_ORDER
+from geoapp.ogc.collections import FLOOD_ZONES
 from geoapp.risk.lookup import lookup_point
 from geoapp.risk.report_map import DEFAULT_HALF_WIDTH_M, report_map
 from geoapp.web.assets import is_served_asset
 from geoapp.web.folium_maps import MAX_ZOOM, build_zone_map, render_parts
+from geoapp.web.http import tile_url_template
 from geoapp.web.params import parse_choice, parse_float, parse_lon_lat
 from geoapp.web.pdf import html_to_pdf, local_fetcher
 from geoapp.web.serializers import point_report_json
@@ -37,11 +39,6 @@ RISK_COLOURS = {
 REPORT_FORMATS = ("html", "pdf")
 # The report's map is drawn in Web Mercator, which ends here (and has no poles).
 REPORT_MAX_LAT = 85.05112878
-def tile_url_template() -> str:
-    """The URL template of the zone tiles, for Leaflet."""
-    first = url_for("api.tile", collection_id="flood_zones", matrix_set="WebMercatorQuad",
-                    z=0, y=0, x=0)
-    return first.rsplit("/0/0/0", 1)[0] + "/{z}/{y}/{x}"
 
 
 def focus_from_args(args: Any) -> dict[str, float] | None:
@@ -60,7 +57,8 @@ def index() -> ResponseReturnValue:
     focus = focus_from_args(request.args)
     extent_row = db.session.execute(queries.active_extent()).one()
     extent = None if extent_row[0] is None else tuple(float(v) for v in extent_row)
-    fmap, layer_name = build_zone_map(tile_url_template(), extent, config["GEOAPP_BASEMAP_URL"],
+    fmap, layer_name = build_zone_map(tile_url_template(FLOOD_ZONES.id, external=False), extent,
+                                      config["GEOAPP_BASEMAP_URL"],
                                       config["GEOAPP_BASEMAP_ATTRIBUTION"], focus)
     legend = [(status, STATUS_LABELS[status], RISK_COLOURS[status])
               for status in STATUS_ORDER if status in RISK_COLOURS]
