@@ -54,6 +54,9 @@ class Collection:
     paged: bool
     # Why writes are refused, for a collection that exists but is not written through the API.
     read_only_reason: str | None = None
+    # The domain functions behind the capabilities. A paged collection's one_item takes
+    # (session, id, ItemsQuery) and gives PostGIS texts (id, geometry, properties) to pass
+    # through; a whole one's all_items/one_item give (record, extent GeoJSON text) rows.
     extent: Callable[[Session], dict[str, Any]] | None = field(default=None, repr=False)
     queryables: Callable[[str], dict[str, Any]] | None = field(default=None, repr=False)
     all_items: Callable[[Session], list[Any]] | None = field(default=None, repr=False)

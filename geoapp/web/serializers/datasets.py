@@ -7,6 +7,18 @@ from typing import Any
 from geoapp.web.serializers.common import iso
 
 
+def dataset_provenance(dataset: Any) -> dict[str, Any]:
+    """Where a dataset came from and what it holds (shared by its state and its feature)."""
+    return {
+        "source_filename": dataset.source_filename,
+        "source_crs": dataset.source_crs,
+        "effective_date": iso(dataset.effective_date),
+        "superseded_on": iso(dataset.superseded_on),
+        "feature_count": dataset.feature_count,
+        "imported_at": iso(dataset.imported_at),
+    }
+
+
 def dataset_state_json(dataset: Any, links: list[dict[str, str]]) -> dict[str, Any]:
     """A dataset's import state and report (GET /api/datasets/{id})."""
     return {
@@ -15,12 +27,7 @@ def dataset_state_json(dataset: Any, links: list[dict[str, str]]) -> dict[str, A
         "status": dataset.status,
         "progress": dataset.progress,
         "error": dataset.error,
-        "source_filename": dataset.source_filename,
-        "source_crs": dataset.source_crs,
-        "effective_date": iso(dataset.effective_date),
-        "superseded_on": iso(dataset.superseded_on),
-        "feature_count": dataset.feature_count,
-        "imported_at": iso(dataset.imported_at),
+        **dataset_provenance(dataset),
         "report": dataset.import_report,
         "links": links,
     }

@@ -9,7 +9,7 @@ from typing import Any
 from geoapp.db.models import Dataset
 from geoapp.ogc.collections import Collection
 from geoapp.web.json_provider import encode
-from geoapp.web.serializers.common import iso
+from geoapp.web.serializers.datasets import dataset_provenance
 
 
 def feature_text(
@@ -69,12 +69,7 @@ def dataset_feature(dataset: Dataset, bbox_geojson: str | None) -> dict[str, Any
         "properties": {
             "name": dataset.name,
             "status": dataset.status,
-            "source_filename": dataset.source_filename,
-            "source_crs": dataset.source_crs,
-            "effective_date": iso(dataset.effective_date),
-            "superseded_on": iso(dataset.superseded_on),
-            "feature_count": dataset.feature_count,
-            "imported_at": iso(dataset.imported_at),
+            **dataset_provenance(dataset),
         },
     }
 
