@@ -302,7 +302,6 @@ def build_config(instance_path: str, test_config: dict[str, Any] | None = None) 
     ]
     config["SESSION_COOKIE_HTTPONLY"] = True
     config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    config["JSON_SORT_KEYS"] = False
     config.update(test_config)
     check_secret_key(config)
     # The remember cookie carries a revocable sign-in secret (see geoapp/web/auth.py), with the

@@ -106,3 +106,17 @@ class QueryTimeout(ServiceUnavailable):
     """A query ran past the statement budget of its kind of request, and was cancelled."""
 
     code = "query_timeout"
+
+
+class UnsupportedMediaType(AppError):
+    """A request body in a format this endpoint does not read."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
+class MethodNotAllowed(AppError):
+    """The resource exists but cannot be written this way (e.g. a read-only collection)."""
+
+    status = 405
+    code = "method_not_allowed"

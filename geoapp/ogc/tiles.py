@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 from geoapp.db.queries import tiles as tiles_sql
 from geoapp.errors import InvalidParameter
 
+# The one tile matrix set served (OGC API - Tiles' name for Web Mercator tiles).
+MATRIX_SET = "WebMercatorQuad"
 MAX_ZOOM = 22
 # Up to this zoom a pixel is wider than the overview's tolerance: tiles use the overview.
 OVERVIEW_MAX_ZOOM = 9

@@ -7,7 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from flask import Flask, Response, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Flask, Response, current_app, redirect, render_template, request, url_for
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, TooManyRequests
 
@@ -20,6 +20,7 @@ from geoapp.errors import (
     Unauthorized,
 )
 from geoapp.extensions import db
+from geoapp.web.http import json_response
 from geoapp.web.redaction import strip_server_paths
 from geoapp.web.request_db import is_query_timeout
 from geoapp.web.serializers import error_json
@@ -57,7 +58,7 @@ def render_error(status: int, code: str, message: str) -> Response:
     """One error response in the format the client wants."""
     message = public_message(message)
     if wants_json():
-        response = jsonify(error_json(code, message))
+        response = json_response(error_json(code, message), status)
     else:
         response = Response(
             render_template("errors/error.html", status=status, code=code, message=message),

@@ -166,3 +166,9 @@ def data_version() -> Select[Any]:
         func.coalesce(func.sum(DataVersion.version), 0).label("version"),
         func.max(DataVersion.changed_at).label("changed_at"),
     ).where(DataVersion.name.in_(SERVED_TABLES))
+
+
+def current_data_version(session: Any) -> tuple[int, Any]:
+    """(version, changed_at) of the served data, read with ``data_version()``."""
+    row = session.execute(data_version()).one()
+    return int(row.version), row.changed_at

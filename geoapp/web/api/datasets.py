@@ -1,4 +1,4 @@
-"""Dataset imports and exports: POST /api/datasets, GET /api/datasets[/{id}[/export]]."""
+"""Dataset imports: POST /api/datasets, GET /api/datasets[/{id}] (exports: api/exports.py)."""
 
 from __future__ import annotations
 
@@ -13,23 +13,21 @@ from geoapp.db.queries import datasets as datasets_sql
 from geoapp.db.vocabulary import Role
 from geoapp.errors import InvalidInput, NotFound
 from geoapp.extensions import db
-from geoapp.ingest import export_jobs, exports, imports, intake, jobs, workdirs
+from geoapp.ingest import exports, imports, intake
 from geoapp.web.api import bp
-from geoapp.web.api import exports as export_views
-from geoapp.web.api.features import api_url
 from geoapp.web.auth import require_role
 from geoapp.web.handlers import public_message
+from geoapp.web.http import JSON, api_url, json_response
 from geoapp.web.params import parse_bool
-from geoapp.web.serializers import dataset_state_json
+from geoapp.web.serializers import dataset_state_json, link
 
 
 def dataset_json(dataset: Dataset) -> dict[str, Any]:
     """A dataset's state, import report and links."""
     body = dataset_state_json(dataset, [
-        {"href": api_url("api.dataset_status", dataset_id=dataset.id), "rel": "self",
-         "type": "application/json"},
-        {"href": api_url("api.dataset_export", dataset_id=dataset.id, format="gpkg"),
-         "rel": "enclosure", "type": exports.FORMATS["gpkg"].media_type},
+        link(api_url("api.dataset_status", dataset_id=dataset.id), "self", JSON),
+        link(api_url("api.dataset_export", dataset_id=dataset.id, format="gpkg"), "enclosure",
+             exports.FORMATS["gpkg"].media_type),
     ])
     if body["error"]:
         # Recorded by a worker, possibly before paths were cut at their source.
@@ -72,17 +70,15 @@ def create_dataset_import() -> ResponseReturnValue:
 
 def accepted(dataset: Dataset) -> ResponseReturnValue:
     """202 Accepted with the dataset's state and the URL to follow it."""
-    response = current_app.response_class(json.dumps(dataset_json(dataset)), status=202,
-                                          mimetype="application/json")
-    response.headers["Location"] = api_url("api.dataset_status", dataset_id=dataset.id)
-    return response
+    return json_response(dataset_json(dataset), status=202, headers={
+        "Location": api_url("api.dataset_status", dataset_id=dataset.id)})
 
 
 @bp.get("/datasets")
 def list_datasets() -> ResponseReturnValue:
     """Every dataset with its state, newest first."""
     rows = db.session.scalars(datasets_sql.datasets_newest_first()).all()
-    return {"datasets": [dataset_json(d) for d in rows]}
+    return json_response({"datasets": [dataset_json(d) for d in rows]})
 
 
 @bp.get("/datasets/<int:dataset_id>")
@@ -91,47 +87,4 @@ def dataset_status(dataset_id: int) -> ResponseReturnValue:
     dataset = db.session.get(Dataset, dataset_id)
     if dataset is None:
         raise NotFound(f"no dataset {dataset_id}")
-    return dataset_json(dataset)
-
-
-@bp.get("/datasets/<int:dataset_id>/export")
-def dataset_export(dataset_id: int) -> ResponseReturnValue:
-    """The dataset as a file (format=gpkg|shp|geojson|fgb|csv|kml).
-
-    Small datasets are written during the request; larger ones by the worker: 202 with the
-    export's status URL, or 303 to its file once written.
-    """
-    fmt = exports.parse_format(request.args.get("format"))
-    dataset = db.session.get(Dataset, dataset_id)
-    if dataset is None:
-        raise NotFound(f"no dataset {dataset_id}")
-    config = current_app.config
-    if dataset.feature_count <= config["GEOAPP_EXPORT_INLINE_MAX_ZONES"]:
-        return inline_export(dataset_id, fmt)
-    export, created = export_jobs.request_export(db.session, dataset, fmt)
-    if created:
-        try:
-            jobs.enqueue_export(current_app._get_current_object(), export.id)
-        except Exception:
-            export_jobs.mark_failed(db.session, export.id, "the export could not be queued")
-            raise
-    return export_views.export_answer(export)
-
-
-def inline_export(dataset_id: int, fmt: exports.ExportFormat) -> ResponseReturnValue:
-    """Write a small export now and send it.
-
-    The working directory is removed as soon as the file is open: the open handle keeps the
-    data until the response is closed, so nothing stays on disk after an aborted download,
-    and a killed process leaves only a directory the worker's sweep removes.
-    """
-    app = current_app._get_current_object()
-    directory = workdirs.create(jobs.work_dir(app), jobs.EXPORT_DIR_PREFIX)
-    try:
-        written = exports.write_export(db.session, dataset_id, fmt, directory.path,
-                                       app.config["GEOAPP_EXPORT_BATCH_ZONES"])
-        handle = written.path.open("rb")
-    finally:
-        directory.release()
-    db.session.close()
-    return export_views.send_open_file(handle, written.filename, written.media_type)
+    return json_response(dataset_json(dataset))

@@ -1,62 +1,38 @@
-"""Exports written by the worker: GET /api/exports/{id} (state) and /api/exports/{id}/download."""
+"""Dataset exports: GET /api/datasets/{id}/export (written now, or by the worker), and the
+worker's exports: GET /api/exports/{id} (state) and /api/exports/{id}/download."""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import os
 from typing import IO, Any
 
 from flask import current_app, redirect, render_template, request
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import RequestedRangeNotSatisfiable
-from werkzeug.wsgi import FileWrapper
 
 from geoapp.db.models import Dataset, ExportJob
 from geoapp.db.vocabulary import ExportStatus
 from geoapp.errors import Conflict, NotFound
 from geoapp.extensions import db
-from geoapp.ingest import export_jobs, exports, jobs
+from geoapp.ingest import export_jobs, exports, jobs, workdirs
 from geoapp.web.api import bp
-from geoapp.web.api.features import api_url
+from geoapp.web.http import JSON, accept_prefers_html, api_url, json_response, send_open_file
+from geoapp.web.serializers import export_json as export_body
+from geoapp.web.serializers import link
 
 # Seconds a client is asked to wait before looking at a pending export again.
 RETRY_AFTER_S = 3
-# Bytes read from an export file per block sent.
-FILE_BLOCK = 1 << 16
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def export_json(export: ExportJob) -> dict[str, Any]:
     """An export's state and links (the file's link once it is ready)."""
-    fmt = exports.FORMATS[export.format]
     links = [
-        {"href": api_url("api.export_status", export_id=export.id), "rel": "self",
-         "type": "application/json"},
-        {"href": api_url("api.dataset_status", dataset_id=export.dataset_id), "rel": "up",
-         "type": "application/json"},
+        link(api_url("api.export_status", export_id=export.id), "self", JSON),
+        link(api_url("api.dataset_status", dataset_id=export.dataset_id), "up", JSON),
     ]
-    body: dict[str, Any] = {
-        "id": export.id, "dataset_id": export.dataset_id, "format": export.format,
-        "status": export.status, "filename": export.filename, "size_bytes": export.size_bytes,
-        "created_at": _iso(export.created_at), "finished_at": _iso(export.finished_at),
-        "expires_at": _iso(export.expires_at), "error": export.error,
-    }
+    download = None
     if export.status == ExportStatus.READY:
         download = api_url("api.export_download", export_id=export.id)
-        body["download"] = download
-        links.append({"href": download, "rel": "enclosure", "type": fmt.media_type})
-    body["links"] = links
-    return body
-
-
-def wants_html() -> bool:
-    """A browser following a download link (rather than an API client)."""
-    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return best == "text/html"
+        links.append(link(download, "enclosure", exports.FORMATS[export.format].media_type))
+    return export_body(export, links, download)
 
 
 def export_answer(export: ExportJob) -> ResponseReturnValue:
@@ -69,55 +45,68 @@ def export_answer(export: ExportJob) -> ResponseReturnValue:
         return redirect(api_url("api.export_download", export_id=export.id), code=303)
     status_url = api_url("api.export_status", export_id=export.id)
     headers = {"Location": status_url, "Retry-After": str(RETRY_AFTER_S)}
-    if wants_html():
+    # A browser following a download link (rather than an API client) gets a page.
+    if accept_prefers_html((JSON,)):
         dataset = db.session.get(Dataset, export.dataset_id)
         page = render_template("datasets/export_pending.html", export=export, dataset=dataset,
                                refresh_s=RETRY_AFTER_S)
         return page, 202, headers
-    response = current_app.response_class(json.dumps(export_json(export)), status=202,
-                                          mimetype="application/json")
-    response.headers.update(headers)
-    return response
+    return json_response(export_json(export), status=202, headers=headers)
 
 
-class FileClosedAtEnd(FileWrapper):
-    """A file sent in blocks, closed once read to the end, or when the server closes it."""
+def send_file_of(handle: IO[bytes], filename: str, media_type: str,
+                 etag: str | None = None) -> ResponseReturnValue:
+    """Send an open export file as an attachment named ``filename``."""
+    return send_open_file(handle, media_type, exports.content_disposition(filename), etag)
 
-    def __next__(self) -> bytes:
+
+@bp.get("/datasets/<int:dataset_id>/export")
+def dataset_export(dataset_id: int) -> ResponseReturnValue:
+    """The dataset as a file (format=gpkg|shp|geojson|fgb|csv|kml).
+
+    Small datasets are written during the request; larger ones by the worker: 202 with the
+    export's status URL, or 303 to its file once written.
+    """
+    fmt = exports.parse_format(request.args.get("format"))
+    dataset = db.session.get(Dataset, dataset_id)
+    if dataset is None:
+        raise NotFound(f"no dataset {dataset_id}")
+    config = current_app.config
+    if dataset.feature_count <= config["GEOAPP_EXPORT_INLINE_MAX_ZONES"]:
+        return inline_export(dataset_id, fmt)
+    export, created = export_jobs.request_export(db.session, dataset, fmt)
+    if created:
         try:
-            return super().__next__()
-        except StopIteration:
-            self.close()
+            jobs.enqueue_export(current_app._get_current_object(), export.id)
+        except Exception:
+            export_jobs.mark_failed(db.session, export.id, "the export could not be queued")
             raise
+    return export_answer(export)
 
 
-def send_open_file(handle: IO[bytes], filename: str, media_type: str,
-                   etag: str | None = None) -> ResponseReturnValue:
-    """Send an open file as an attachment: Content-Length, Range, conditional requests."""
-    stat = os.fstat(handle.fileno())
-    response = current_app.response_class(FileClosedAtEnd(handle, FILE_BLOCK),
-                                          mimetype=media_type, direct_passthrough=True)
-    response.content_length = stat.st_size
-    response.last_modified = dt.datetime.fromtimestamp(int(stat.st_mtime), dt.UTC)
-    response.headers["Content-Disposition"] = exports.content_disposition(filename)
-    response.cache_control.no_cache = True
-    if etag:
-        response.set_etag(etag)
+def inline_export(dataset_id: int, fmt: exports.ExportFormat) -> ResponseReturnValue:
+    """Write a small export now and send it.
+
+    The working directory is removed as soon as the file is open: the open handle keeps the
+    data until the response is closed, so nothing stays on disk after an aborted download,
+    and a killed process leaves only a directory the worker's sweep removes.
+    """
+    app = current_app._get_current_object()
+    directory = workdirs.create(jobs.work_dir(app), jobs.EXPORT_DIR_PREFIX)
     try:
-        response = response.make_conditional(request.environ, accept_ranges=True,
-                                             complete_length=stat.st_size)
-    except RequestedRangeNotSatisfiable:
-        handle.close()
-        raise
-    if response.status_code in (304, 412) or request.method == "HEAD":
-        handle.close()  # no body is sent
-    return response
+        written = exports.write_export(db.session, dataset_id, fmt, directory.path,
+                                       app.config["GEOAPP_EXPORT_BATCH_ZONES"])
+        handle = written.path.open("rb")
+    finally:
+        directory.release()
+    db.session.close()
+    return send_file_of(handle, written.filename, written.media_type)
 
 
 @bp.get("/exports/<export_id>")
 def export_status(export_id: str) -> ResponseReturnValue:
     """An export's state: queued, running, ready (with its download link), failed, expired."""
-    return export_json(export_jobs.get_export(db.session, export_id))
+    return json_response(export_json(export_jobs.get_export(db.session, export_id)))
 
 
 @bp.get("/exports/<export_id>/download")
@@ -133,4 +122,4 @@ def export_download(export_id: str) -> ResponseReturnValue:
                        "dataset's export again", code="export_gone")
     fmt = exports.FORMATS[export.format]
     # The export id names one written file for good, so it is a strong validator.
-    return send_open_file(path.open("rb"), export.filename, fmt.media_type, etag=export.id)
+    return send_file_of(path.open("rb"), export.filename, fmt.media_type, etag=export.id)

@@ -2,29 +2,44 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
-from flask import Response, current_app, render_template, request, stream_with_context, url_for
+from flask import Response, current_app, render_template, request, stream_with_context
 from flask.typing import ResponseReturnValue
 
-from geoapp.db.models import Dataset
-from geoapp.db.queries import datasets as datasets_sql
-from geoapp.db.queries import features as features_sql
-from geoapp.errors import InvalidParameter, NotFound
+from geoapp.errors import InvalidParameter
 from geoapp.extensions import db
-from geoapp.geo.crs import CRS84, SUPPORTED, parse_crs
+from geoapp.geo.crs import CRS84, parse_crs
 from geoapp.ogc import features, openapi
-from geoapp.ogc.features import COLLECTION_ID
+from geoapp.ogc.collections import Capability, Collection, registry
 from geoapp.web.api import bp
-from geoapp.web.params import PG_INTEGER_MAX, parse_choice, path_id, whole_number
-from geoapp.web.serializers import feature_text, link, stream_feature_collection
+from geoapp.web.http import (
+    GEOJSON,
+    HTML,
+    JSON,
+    DataVersion,
+    api_url,
+    conditional,
+    html_or_json,
+    json_response,
+    request_key,
+    self_links,
+    wants_html,
+)
+from geoapp.web.params import PG_INTEGER_MAX, path_id, whole_number
+from geoapp.web.serializers import (
+    collection_json,
+    dataset_feature,
+    feature_text,
+    landing_json,
+    link,
+    stream_feature_collection,
+    whole_feature_collection,
+)
 
-GEOJSON = "application/geo+json"
-JSON = "application/json"
-HTML = "text/html"
-DATASETS_ID = "datasets"
+OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
@@ -45,73 +60,21 @@ CONFORMANCE = [
 ]
 
 
-def wants_html() -> bool:
-    """`f=html`, or a browser that prefers HTML and did not ask for JSON."""
-    chosen = parse_choice(request.args, "f", ("json", "html"))
-    if chosen:
-        return chosen == "html"
-    best = request.accept_mimetypes.best_match([JSON, GEOJSON, HTML], default=JSON)
-    return best == HTML
-
-
-def api_url(endpoint: str, **values: Any) -> str:
-    """An absolute URL of an API endpoint."""
-    return url_for(endpoint, _external=True, **values)
-
-
-def self_links(endpoint: str, json_type: str = JSON, **values: Any) -> list[dict[str, str]]:
-    """self/alternate links of a resource in JSON and HTML."""
-    return [
-        link(api_url(endpoint, **values, f="json"), "self", json_type, "This document as JSON"),
-        link(api_url(endpoint, **values, f="html"), "alternate", HTML, "This document as HTML"),
-    ]
-
-
 def versioned(payload: Any, template: str, **context: Any) -> Response:
     """JSON or HTML of a small resource, conditional on the data's ETag."""
-    version, changed_at = data_version()
-    etag = f"{version}-{hashlib.sha1(request.full_path.encode()).hexdigest()[:12]}"
-    if wants_html():
-        response = Response(render_template(template, data=payload, **context), mimetype=HTML)
-    else:
-        response = current_app.response_class(json.dumps(payload), mimetype=JSON)
-    return conditional(response, etag, changed_at)
-
-
-def data_version() -> tuple[int, Any]:
-    """(version, changed_at) of the served data: changes on every write to zones or datasets."""
-    row = db.session.execute(features_sql.data_version()).one()
-    return int(row.version), row.changed_at
-
-
-def conditional(response: Response, etag: str, changed_at: Any) -> Response:
-    """Set a weak ETag and Last-Modified, answering 304 when the client is up to date."""
-    response.set_etag(etag, weak=True)
-    if changed_at is not None:
-        response.last_modified = changed_at
-    response.headers["Cache-Control"] = "public, max-age=0, must-revalidate"
-    return response.make_conditional(request)
+    return conditional(lambda _: html_or_json(payload, template, **context), request_key(12))
 
 
 @bp.get("/")
 def landing() -> ResponseReturnValue:
     """The API's landing page."""
-    payload = {
-        "title": "FloodManager",
-        "description": "Flood hazard zones (FEMA NFHL semantics) and flood risk lookups",
-        "links": [
-            *self_links("api.landing"),
-            link(
-                api_url("api.openapi_document"),
-                "service-desc",
-                "application/vnd.oai.openapi+json;version=3.0",
-                "The API definition",
-            ),
-            link(api_url("api.api_reference"), "service-doc", HTML, "The API reference"),
-            link(api_url("api.conformance"), "conformance", JSON, "Conformance classes"),
-            link(api_url("api.collections"), "data", JSON, "Collections"),
-        ],
-    }
+    payload = landing_json([
+        *self_links("api.landing"),
+        link(api_url("api.openapi_document"), "service-desc", OPENAPI, "The API definition"),
+        link(api_url("api.api_reference"), "service-doc", HTML, "The API reference"),
+        link(api_url("api.conformance"), "conformance", JSON, "Conformance classes"),
+        link(api_url("api.collections"), "data", JSON, "Collections"),
+    ])
     return versioned(payload, "api/landing.html")
 
 
@@ -126,9 +89,7 @@ def conformance() -> ResponseReturnValue:
 def openapi_document() -> ResponseReturnValue:
     """The OpenAPI 3.0 definition."""
     document = openapi.document(api_url("api.landing").rstrip("/"), current_app.config)
-    return current_app.response_class(
-        json.dumps(document), mimetype="application/vnd.oai.openapi+json;version=3.0"
-    )
+    return json_response(document, mimetype=OPENAPI)
 
 
 @bp.get("/docs")
@@ -138,66 +99,30 @@ def api_reference() -> ResponseReturnValue:
     return render_template("api/docs.html", spec=document)
 
 
-def zones_collection() -> dict[str, Any]:
-    """Metadata of the flood zones collection."""
-    return {
-        "id": COLLECTION_ID,
-        "title": "Flood hazard zones",
-        "description": "Flood hazard areas (NFHL S_FLD_HAZ_AR) of the active datasets",
-        "itemType": "feature",
-        "extent": features.collection_extent(db.session),
-        "crs": [crs.uri for crs in SUPPORTED],
-        "storageCrs": SUPPORTED[0].uri,
-        "links": [
-            *self_links("api.collection", collection_id=COLLECTION_ID),
-            link(api_url("api.items", collection_id=COLLECTION_ID), "items", GEOJSON, "Items"),
-            link(
-                api_url("api.items", collection_id=COLLECTION_ID, f="html"),
-                "items",
-                HTML,
-                "Items as HTML",
-            ),
-            link(
-                api_url("api.queryables", collection_id=COLLECTION_ID),
-                "http://www.opengis.net/def/rel/ogc/1.0/queryables",
-                "application/schema+json",
-                "Queryable properties",
-            ),
-        ],
-    }
+def collection_links(collection: Collection) -> list[dict[str, str]]:
+    """Links of a collection's metadata: itself, its items, and its queryables if it has any."""
+    links = [
+        *self_links("api.collection", collection_id=collection.id),
+        link(api_url("api.items", collection_id=collection.id), "items", GEOJSON, "Items"),
+    ]
+    if collection.paged:
+        # The paged HTML view of the items is worth a link; the datasets' one is a plain list.
+        links.append(link(api_url("api.items", collection_id=collection.id, f="html"), "items",
+                          HTML, "Items as HTML"))
+    if collection.can(Capability.QUERYABLES):
+        links.append(link(
+            api_url("api.queryables", collection_id=collection.id),
+            "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+            "application/schema+json",
+            "Queryable properties",
+        ))
+    return links
 
 
-def datasets_collection() -> dict[str, Any]:
-    """Metadata of the datasets collection (one feature per imported map, its extent)."""
-    return {
-        "id": DATASETS_ID,
-        "title": "Datasets",
-        "description": "Imported flood maps: provenance, effective date, status and extent",
-        "itemType": "feature",
-        "crs": [SUPPORTED[0].uri],
-        "storageCrs": SUPPORTED[0].uri,
-        "links": [
-            *self_links("api.collection", collection_id=DATASETS_ID),
-            link(api_url("api.items", collection_id=DATASETS_ID), "items", GEOJSON, "Items"),
-        ],
-    }
-
-
-def check_collection(collection_id: str) -> None:
-    """NotFound unless the collection exists (without computing its metadata)."""
-    if collection_id not in (COLLECTION_ID, DATASETS_ID):
-        raise NotFound(
-            f"no collection {collection_id!r}; there are {COLLECTION_ID} and {DATASETS_ID}"
-        )
-
-
-def collection_metadata(collection_id: str) -> dict[str, Any]:
-    """Metadata of one collection, or NotFound."""
-    if collection_id == COLLECTION_ID:
-        return zones_collection()
-    if collection_id == DATASETS_ID:
-        return datasets_collection()
-    raise NotFound(f"no collection {collection_id!r}; there are {COLLECTION_ID} and {DATASETS_ID}")
+def collection_metadata(collection: Collection) -> dict[str, Any]:
+    """Metadata of one collection (with its extent, for a collection that reports one)."""
+    extent = collection.extent(db.session) if collection.extent else None
+    return collection_json(collection, collection_links(collection), extent)
 
 
 @bp.get("/collections")
@@ -205,7 +130,7 @@ def collections() -> ResponseReturnValue:
     """The collections served."""
     payload = {
         "links": self_links("api.collections"),
-        "collections": [zones_collection(), datasets_collection()],
+        "collections": [collection_metadata(collection) for collection in registry],
     }
     return versioned(payload, "api/collections.html")
 
@@ -213,29 +138,29 @@ def collections() -> ResponseReturnValue:
 @bp.get("/collections/<collection_id>")
 def collection(collection_id: str) -> ResponseReturnValue:
     """One collection's metadata."""
-    return versioned(collection_metadata(collection_id), "api/collection.html")
+    return versioned(collection_metadata(registry.get(collection_id)), "api/collection.html")
 
 
 @bp.get("/collections/<collection_id>/queryables")
 def queryables(collection_id: str) -> ResponseReturnValue:
     """JSON Schema of the properties that can be filtered on."""
-    collection_metadata(collection_id)
-    if collection_id != COLLECTION_ID:
-        raise NotFound(f"collection {collection_id!r} has no queryables")
-    schema = features.queryables_schema(api_url("api.landing").rstrip("/"))
+    collection = registry.supporting(collection_id, Capability.QUERYABLES)
+    assert collection.queryables is not None  # every collection that supports them has one
+    schema = collection.queryables(api_url("api.landing").rstrip("/"))
     if wants_html():
         return render_template("api/queryables.html", schema=schema)
-    return current_app.response_class(json.dumps(schema), mimetype="application/schema+json")
+    return json_response(schema, mimetype="application/schema+json")
 
 
-def page_links(query: features.ItemsQuery, has_next: bool) -> list[dict[str, str]]:
+def page_links(collection: Collection, query: features.ItemsQuery,
+               has_next: bool) -> list[dict[str, str]]:
     """self, alternate, prev and next links of an items page."""
     args = request.args.to_dict()
     args.pop("f", None)
 
     def at(offset: int, fmt: str) -> str:
         values = {**args, "offset": str(offset), "limit": str(query.limit), "f": fmt}
-        return api_url("api.items", collection_id=COLLECTION_ID, **values)
+        return api_url("api.items", collection_id=collection.id, **values)
 
     links = [
         link(at(query.offset, "json"), "self", GEOJSON, "This page"),
@@ -266,104 +191,78 @@ def crs_header(query: features.ItemsQuery) -> str:
 @bp.get("/collections/<collection_id>/items")
 def items(collection_id: str) -> ResponseReturnValue:
     """A page of features, streamed; filters, sorting, CRS and paging as in the OpenAPI."""
-    if collection_id == DATASETS_ID:
-        return dataset_items()
-    check_collection(collection_id)
+    collection = registry.supporting(collection_id, Capability.ITEMS)
+    if not collection.paged:
+        return whole_items(collection)
     query = parse_items_args()
-    version, changed_at = data_version()
-    etag = f"{version}-{hashlib.sha1(request.full_path.encode()).hexdigest()[:16]}"
-    if request.if_none_match.contains_weak(etag):
-        return conditional(Response(status=304), etag, changed_at)
+    return conditional(lambda current: paged_items(collection, query, current), request_key())
+
+
+def paged_items(collection: Collection, query: features.ItemsQuery,
+                current: DataVersion) -> Response:
+    """One page of a paged collection, as HTML or as a streamed FeatureCollection."""
     page = features.items_page(db.session, query, current_app.config["GEOAPP_EXACT_COUNT_LIMIT"])
     if wants_html():
         rows = list(page.features())
         feature_list = [json.loads(feature_text(*row)) for row in rows]
-        response = Response(
+        return Response(
             render_template(
                 "api/items.html",
                 features=feature_list,
                 page=page,
-                links=page_links(query, page.has_next),
-                collection=zones_collection(),
+                links=page_links(collection, query, page.has_next),
+                collection=collection_metadata(collection),
             ),
             mimetype=HTML,
         )
-        return conditional(response, etag, changed_at)
 
     def trailer() -> dict[str, Any]:
         members: dict[str, Any] = {
-            "timeStamp": changed_at.isoformat() if changed_at else None,
+            "timeStamp": current.changed_at.isoformat() if current.changed_at else None,
             "numberReturned": page.returned,
         }
         if page.number_matched is not None:
             members["numberMatched"] = page.number_matched
-        members["links"] = page_links(query, page.has_next)
+        members["links"] = page_links(collection, query, page.has_next)
         return members
 
     body = stream_feature_collection(page.features(), trailer)
     response = Response(stream_with_context(body), mimetype=GEOJSON)
     response.headers["Content-Crs"] = crs_header(query)
-    response.set_etag(etag, weak=True)
-    if changed_at is not None:
-        response.last_modified = changed_at
     return response
 
 
 @bp.get("/collections/<collection_id>/items/<item_id>")
 def item(collection_id: str, item_id: str) -> ResponseReturnValue:
     """One feature."""
-    if collection_id == DATASETS_ID:
-        return dataset_item(item_id)
-    check_collection(collection_id)
-    zone_id = path_id(item_id, "flood zone")
+    collection = registry.supporting(collection_id, Capability.ITEM)
+    if not collection.paged:
+        return whole_item(collection, item_id)
+    zone_id = path_id(item_id, collection.item_noun, collection.id_max)
     query = parse_items_args()
-    version, changed_at = data_version()
-    etag = f"{version}-{hashlib.sha1(request.full_path.encode()).hexdigest()[:16]}"
-    if request.if_none_match.contains_weak(etag):
-        return conditional(Response(status=304), etag, changed_at)
-    fid, geometry, properties = features.one_item(db.session, zone_id, query)
+    return conditional(lambda _: zone_item(collection, zone_id, query), request_key())
+
+
+def zone_item(collection: Collection, zone_id: int, query: features.ItemsQuery) -> Response:
+    """One feature of a paged collection, as HTML or GeoJSON."""
+    assert collection.one_item is not None
+    fid, geometry, properties = collection.one_item(db.session, zone_id, query)
     links = [
-        link(
-            api_url("api.item", collection_id=COLLECTION_ID, item_id=fid, f="json"), "self", GEOJSON
-        ),
-        link(
-            api_url("api.item", collection_id=COLLECTION_ID, item_id=fid, f="html"),
-            "alternate",
-            HTML,
-        ),
-        link(api_url("api.collection", collection_id=COLLECTION_ID), "collection", JSON),
+        link(api_url("api.item", collection_id=collection.id, item_id=fid, f="json"), "self",
+             GEOJSON),
+        link(api_url("api.item", collection_id=collection.id, item_id=fid, f="html"),
+             "alternate", HTML),
+        link(api_url("api.collection", collection_id=collection.id), "collection", JSON),
     ]
     if wants_html():
         document = json.loads(feature_text(fid, geometry, properties))
         document["links"] = links
-        response = Response(render_template("api/item.html", feature=document), mimetype=HTML)
-    else:
-        # The geometry text from PostGIS is passed through, not parsed and written again.
-        text = feature_text(fid, geometry, properties, links)
-        response = current_app.response_class(text, mimetype=GEOJSON)
-        response.headers["Content-Crs"] = crs_header(query)
-    return conditional(response, etag, changed_at)
-
-
-def dataset_feature(dataset: Dataset, bbox_geojson: str | None) -> dict[str, Any]:
-    """A dataset as a GeoJSON feature (its extent as geometry)."""
-    return {
-        "type": "Feature",
-        "id": dataset.id,
-        "geometry": json.loads(bbox_geojson) if bbox_geojson else None,
-        "properties": {
-            "name": dataset.name,
-            "status": dataset.status,
-            "source_filename": dataset.source_filename,
-            "source_crs": dataset.source_crs,
-            "effective_date": dataset.effective_date.isoformat()
-            if dataset.effective_date
-            else None,
-            "superseded_on": dataset.superseded_on.isoformat() if dataset.superseded_on else None,
-            "feature_count": dataset.feature_count,
-            "imported_at": dataset.imported_at.isoformat() if dataset.imported_at else None,
-        },
-    }
+        return Response(render_template("api/item.html", feature=document), mimetype=HTML)
+    # The geometry text from PostGIS is passed through, not parsed and written again.
+    response = current_app.response_class(feature_text(fid, geometry, properties, links),
+                                          mimetype=GEOJSON)
+    response.headers["Content-Crs"] = crs_header(query)
+    return response
 
 
 def check_dataset_args(allowed: set[str]) -> None:
@@ -377,41 +276,36 @@ def check_dataset_args(allowed: set[str]) -> None:
         raise InvalidParameter("parameter 'crs': datasets are served in CRS84 only")
 
 
-def dataset_items() -> ResponseReturnValue:
-    """All datasets (they are few) as a FeatureCollection."""
+def whole_items(collection: Collection) -> ResponseReturnValue:
+    """All items of a small collection (the datasets) as one FeatureCollection."""
     check_dataset_args({"f", "limit", "offset", "crs"})
     # All datasets are answered (they are few); paging values are still checked.
     for name in ("limit", "offset"):
         if request.args.get(name):
             whole_number(request.args[name], name, minimum=0 if name == "offset" else 1,
                          maximum=PG_INTEGER_MAX)
-    rows = db.session.execute(datasets_sql.datasets_with_bbox()).all()
-    payload = {
-        "type": "FeatureCollection",
-        "features": [dataset_feature(dataset, bbox) for dataset, bbox in rows],
-        "numberMatched": len(rows),
-        "numberReturned": len(rows),
-        "links": self_links("api.items", GEOJSON, collection_id=DATASETS_ID),
-    }
+    assert collection.all_items is not None
+    payload = whole_feature_collection(
+        [dataset_feature(*row) for row in collection.all_items(db.session)],
+        self_links("api.items", GEOJSON, collection_id=collection.id),
+    )
     if wants_html():
         return render_template(
             "api/items.html",
             features=payload["features"],
             page=None,
             links=payload["links"],
-            collection=datasets_collection(),
+            collection=collection_metadata(collection),
         )
-    return current_app.response_class(json.dumps(payload), mimetype=GEOJSON)
+    return json_response(payload, mimetype=GEOJSON)
 
 
-def dataset_item(item_id: str) -> ResponseReturnValue:
-    """One dataset."""
+def whole_item(collection: Collection, item_id: str) -> ResponseReturnValue:
+    """One item of a small collection (a dataset)."""
     check_dataset_args({"f", "crs"})
-    dataset_id = path_id(item_id, "dataset", PG_INTEGER_MAX)
-    row = db.session.execute(datasets_sql.dataset_with_bbox(dataset_id)).first()
-    if row is None:
-        raise NotFound(f"no dataset with id {item_id[:40]!r}")
-    document = dataset_feature(*row)
+    dataset_id = path_id(item_id, collection.item_noun, collection.id_max)
+    assert collection.one_item is not None
+    document = dataset_feature(*collection.one_item(db.session, dataset_id, item_id))
     if wants_html():
         return render_template("api/item.html", feature=document)
-    return current_app.response_class(json.dumps(document), mimetype=GEOJSON)
+    return json_response(document, mimetype=GEOJSON)

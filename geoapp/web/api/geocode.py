@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, request
+from flask import current_app, request
 from flask.typing import ResponseReturnValue
 
 from geoapp.risk.geocoding import search_places
 from geoapp.web.api import bp
+from geoapp.web.http import json_response
 from geoapp.web.params import parse_int
 from geoapp.web.serializers import places_json
 
@@ -23,4 +24,4 @@ def geocode() -> ResponseReturnValue:
     config = current_app.config
     places = search_places(config["GEOAPP_GEOCODER_URL"], query, limit=limit,
                            timeout_s=config["GEOAPP_GEOCODER_TIMEOUT_S"])
-    return jsonify(places_json(query, places))
+    return json_response(places_json(query, places))

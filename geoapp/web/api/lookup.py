@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import Response, current_app, jsonify, request, stream_with_context
+from flask import Response, current_app, request, stream_with_context
 from flask.typing import ResponseReturnValue
 
 from geoapp.db.queries.scope import Scope
 from geoapp.db.vocabulary import Role
-from geoapp.errors import AppError, InvalidInput
+from geoapp.errors import InvalidInput, UnsupportedMediaType
 from geoapp.extensions import db
 from geoapp.risk.batch import BatchPoint, points_from_csv, points_from_geojson
 from geoapp.risk.exposure import ParcelLimits, parcel_exposure, parcel_geometry
 from geoapp.risk.lookup import lookup_point, lookup_points
 from geoapp.web.api import bp
 from geoapp.web.auth import read_only, require_role
+from geoapp.web.http import json_response
 from geoapp.web.params import (
     parse_bool,
     parse_choice,
@@ -37,13 +38,6 @@ BATCH_FORMATS = ("json", "geojson", "csv")
 MEDIA_TYPES = {"json": "application/json", "geojson": "application/geo+json", "csv": "text/csv"}
 
 
-class UnsupportedMediaType(AppError):
-    """A request body in a format this endpoint does not read."""
-
-    status = 415
-    code = "unsupported_media_type"
-
-
 def parse_scope(args: Mapping[str, str]) -> Scope:
     """The `dataset` and `as_of` parameters."""
     return Scope(as_of=parse_date(args, "as_of"), dataset=parse_dataset_reference(args))
@@ -60,7 +54,7 @@ def lookup() -> ResponseReturnValue:
         else current_app.config["GEOAPP_NEAREST_RADIUS_M"]
     )
     report = lookup_point(db.session, lon, lat, parse_scope(request.args), radius)
-    return jsonify(point_report_json(report))
+    return json_response(point_report_json(report))
 
 
 def read_batch(limit: int) -> list[BatchPoint]:
@@ -138,4 +132,4 @@ def lookup_area() -> ResponseReturnValue:
     geometry, repaired = parcel_geometry(body, parse_bool(request.args, "repair"),
                                          ParcelLimits.from_config(current_app.config))
     exposure = parcel_exposure(db.session, geometry, repaired, parse_scope(request.args))
-    return jsonify(exposure_json(exposure))
+    return json_response(exposure_json(exposure))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, request
+from flask import Response, current_app
 from flask.typing import ResponseReturnValue
 
 from geoapp.db.queries import datasets as datasets_sql
@@ -11,17 +11,20 @@ from geoapp.errors import NotFound
 from geoapp.extensions import db
 from geoapp.nfhl.status import RiskStatus
 from geoapp.ogc import tiles
+from geoapp.ogc.collections import Capability, Collection, registry
 from geoapp.web.api import bp
-from geoapp.web.api.features import (
-    COLLECTION_ID,
+from geoapp.web.http import (
+    JSON,
+    DataVersion,
     api_url,
-    check_collection,
-    data_version,
-    link,
+    conditional,
+    json_response,
+    tile_url_template,
 )
+from geoapp.web.serializers import link, tilejson_json, tilesets_json
 
 MVT = "application/vnd.mapbox-vector-tile"
-MATRIX_SET = "WebMercatorQuad"
+MATRIX_SET = tiles.MATRIX_SET
 TILE_FIELDS = {
     "zone": "Flood zone code (FLD_ZONE)",
     "subtype": "Zone subtype (ZONE_SUBTY)",
@@ -43,81 +46,47 @@ def tile_cache() -> tiles.TileCache:
     return cache
 
 
-def zones_only(collection_id: str) -> None:
-    """Tiles exist for the flood zones collection only."""
-    check_collection(collection_id)
-    if collection_id != COLLECTION_ID:
-        raise NotFound(f"collection {collection_id!r} has no tiles")
-
-
-def tile_template() -> str:
-    """URL template of the tiles, TileJSON style."""
-    base = api_url("api.tile", collection_id=COLLECTION_ID, matrix_set=MATRIX_SET, z=0, y=0, x=0)
-    return base.rsplit("/0/0/0", 1)[0] + "/{z}/{y}/{x}"
+def tiled(collection_id: str, matrix_set: str | None = None) -> Collection:
+    """The collection, if it has tiles, and the tile matrix set, if named, is ours."""
+    collection = registry.supporting(collection_id, Capability.TILES)
+    if matrix_set is not None and matrix_set != MATRIX_SET:
+        raise NotFound(f"no tile matrix set {matrix_set!r}; use {MATRIX_SET}")
+    return collection
 
 
 @bp.get("/collections/<collection_id>/tiles")
 def tilesets(collection_id: str) -> ResponseReturnValue:
     """The tilesets of the collection (one: vector tiles in WebMercatorQuad)."""
-    zones_only(collection_id)
-    return {
-        "tilesets": [{
-            "title": "Flood zones as Mapbox Vector Tiles",
-            "dataType": "vector",
-            "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
-            "tileMatrixSetURI": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
-            "links": [
-                link(api_url("api.tilejson", collection_id=COLLECTION_ID, matrix_set=MATRIX_SET),
-                     "self", "application/json", "TileJSON"),
-                {"href": tile_template(), "rel": "item", "type": MVT, "templated": True},
-            ],
-        }],
-    }
+    collection = tiled(collection_id)
+    tilejson_link = link(api_url("api.tilejson", collection_id=collection.id,
+                                 matrix_set=MATRIX_SET), "self", JSON, "TileJSON")
+    return json_response(tilesets_json(tilejson_link, tile_url_template(collection.id), MVT))
 
 
 @bp.get("/collections/<collection_id>/tiles/<matrix_set>")
 def tilejson(collection_id: str, matrix_set: str) -> ResponseReturnValue:
     """TileJSON 3.0 of the vector tiles, for MapLibre, Leaflet.VectorGrid, QGIS, ..."""
-    zones_only(collection_id)
-    if matrix_set != MATRIX_SET:
-        raise NotFound(f"no tile matrix set {matrix_set!r}; use {MATRIX_SET}")
-    xmin, ymin, xmax, ymax = db.session.execute(datasets_sql.active_extent()).one()
-    bounds = [-180.0, -85.0511, 180.0, 85.0511] if xmin is None else [
-        float(xmin), float(ymin), float(xmax), float(ymax)]
-    return {
-        "tilejson": "3.0.0",
-        "name": "FloodManager flood zones",
-        "tiles": [tile_template()],
-        "minzoom": 0,
-        "maxzoom": tiles.MAX_ZOOM,
-        "bounds": bounds,
-        "vector_layers": [{"id": tiles_sql.TILE_LAYER, "fields": TILE_FIELDS,
-                           "minzoom": 0, "maxzoom": tiles.MAX_ZOOM}],
-    }
+    collection = tiled(collection_id, matrix_set)
+    extent = db.session.execute(datasets_sql.active_extent()).one()
+    return json_response(tilejson_json(tile_url_template(collection.id), tuple(extent),
+                                       tiles.MAX_ZOOM, tiles_sql.TILE_LAYER, TILE_FIELDS))
 
 
 @bp.get("/collections/<collection_id>/tiles/<matrix_set>/<int:z>/<int:y>/<int:x>")
 def tile(collection_id: str, matrix_set: str, z: int, y: int, x: int) -> ResponseReturnValue:
     """One vector tile; 204 when no zone is in it. Cached, with an ETag per data version."""
-    zones_only(collection_id)
-    if matrix_set != MATRIX_SET:
-        raise NotFound(f"no tile matrix set {matrix_set!r}; use {MATRIX_SET}")
+    tiled(collection_id, matrix_set)
     tiles.check_tile(z, x, y)
-    version, changed_at = data_version()
-    etag = f"t{version}-{z}-{x}-{y}"
-    max_age = current_app.config["GEOAPP_TILE_MAX_AGE_S"]
-    if request.if_none_match.contains_weak(etag):
-        response = Response(status=304)
-    else:
-        key = (str(version), z, x, y)
+
+    def render(current: DataVersion) -> Response:
+        key = (str(current.version), z, x, y)
         data = tile_cache().get(key)
         if data is None:
             budget = current_app.config["GEOAPP_TILE_MAX_BYTES"]
             data = tiles.render_tile(db.session, z, x, y, budget)
             tile_cache().put(key, data)
-        response = Response(data, status=200 if data else 204, mimetype=MVT)
-    response.set_etag(etag, weak=True)
-    if changed_at is not None:
-        response.last_modified = changed_at
-    response.headers["Cache-Control"] = f"public, max-age={max_age}"
-    return response
+        return Response(data, status=200 if data else 204, mimetype=MVT)
+
+    max_age = current_app.config["GEOAPP_TILE_MAX_AGE_S"]
+    return conditional(render, f"{z}-{x}-{y}", prefix="t",
+                       cache_control=f"public, max-age={max_age}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g, jsonify, request
+from flask import g, request
 from flask.typing import ResponseReturnValue
 
 from geoapp.db.vocabulary import Role
@@ -11,6 +11,7 @@ from geoapp.extensions import db
 from geoapp.users import accounts
 from geoapp.web.api import bp
 from geoapp.web.auth import require_role
+from geoapp.web.http import json_response
 from geoapp.web.serializers import token_json
 
 
@@ -34,7 +35,7 @@ def create_token() -> ResponseReturnValue:
     """POST /api/tokens {"name": ...}: a new bearer token; its secret is in this answer only."""
     issued = accounts.create_token(db.session, g.user, token_name())
     db.session.commit()
-    return jsonify(token_json(issued.token, secret=issued.secret)), 201
+    return json_response(token_json(issued.token, secret=issued.secret), status=201)
 
 
 @bp.delete("/tokens/<int:token_id>")
@@ -43,4 +44,4 @@ def revoke_token(token_id: int) -> ResponseReturnValue:
     """DELETE /api/tokens/{id}: revoke a token of yours (admins: anyone's)."""
     token = accounts.revoke_token(db.session, g.user, token_id)
     db.session.commit()
-    return jsonify(token_json(token))
+    return json_response(token_json(token))

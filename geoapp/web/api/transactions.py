@@ -2,38 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from flask import Response, request, url_for
+from flask import Response, request
 from flask.typing import ResponseReturnValue
 
 from geoapp.db.vocabulary import Role
-from geoapp.errors import AppError, InvalidInput, NotFound
+from geoapp.errors import InvalidInput, UnsupportedMediaType
 from geoapp.extensions import db
 from geoapp.ogc import zone_edits
+from geoapp.ogc.collections import Collection, registry
 from geoapp.web.api import bp
-from geoapp.web.api.features import COLLECTION_ID, DATASETS_ID, item
-from geoapp.web.api.lookup import UnsupportedMediaType
 from geoapp.web.auth import require_role
+from geoapp.web.http import answer_as, api_url, json_response
 from geoapp.web.params import parse_bool, path_id
+from geoapp.web.serializers import created_items_json
 
 JSON_TYPES = ("application/json", "application/geo+json", "application/merge-patch+json")
-
-
-class MethodNotAllowed(AppError):
-    """The collection exists but cannot be written through this API."""
-
-    status = 405
-    code = "method_not_allowed"
-
-
-def writable(collection_id: str) -> None:
-    """Only the flood zones collection takes writes."""
-    if collection_id == DATASETS_ID:
-        raise MethodNotAllowed("datasets are created by imports, not through this collection")
-    if collection_id != COLLECTION_ID:
-        raise NotFound(f"no collection {collection_id!r}")
 
 
 def json_body() -> Any:
@@ -48,9 +33,9 @@ def json_body() -> Any:
     return body
 
 
-def zone_id_of(item_id: str) -> int:
-    """The zone id in the path (ASCII digits within bigint), or NotFound."""
-    return path_id(item_id, "flood zone")
+def zone_id_of(collection: Collection, item_id: str) -> int:
+    """The item id in the path (ASCII digits within the id column's range), or NotFound."""
+    return path_id(item_id, collection.item_noun, collection.id_max)
 
 
 def committed(operation: Any) -> Any:
@@ -68,22 +53,16 @@ def committed(operation: Any) -> Any:
 @require_role(Role.ANALYST)
 def create_items(collection_id: str) -> ResponseReturnValue:
     """Add a Feature or a FeatureCollection (all or nothing)."""
-    writable(collection_id)
+    collection = registry.writable(collection_id)
     body = json_body()
     zones = committed(
         lambda: zone_edits.create_zones(db.session, body, parse_bool(request.args, "repair"))
     )
     ids = [zone.id for zone in zones]
-    links = [
-        url_for("api.item", collection_id=COLLECTION_ID, item_id=i, _external=True) for i in ids
-    ]
-    response = Response(
-        json.dumps({"ids": ids, "links": [{"href": h, "rel": "item"} for h in links]}),
-        status=201,
-        mimetype="application/json",
-    )
+    hrefs = [api_url("api.item", collection_id=collection.id, item_id=i) for i in ids]
+    response = json_response(created_items_json(ids, hrefs), status=201)
     if len(ids) == 1:
-        response.headers["Location"] = links[0]
+        response.headers["Location"] = hrefs[0]
     return response
 
 
@@ -91,35 +70,35 @@ def create_items(collection_id: str) -> ResponseReturnValue:
 @require_role(Role.ANALYST)
 def replace_item(collection_id: str, item_id: str) -> ResponseReturnValue:
     """Replace a feature."""
-    writable(collection_id)
+    collection = registry.writable(collection_id)
     body = json_body()
-    zone_id = zone_id_of(item_id)
+    zone_id = zone_id_of(collection, item_id)
     committed(
         lambda: zone_edits.replace_zone(
             db.session, zone_id, body, parse_bool(request.args, "repair")
         )
     )
-    return item(collection_id, item_id)
+    return answer_as("api.item", collection_id=collection_id, item_id=item_id)
 
 
 @bp.patch("/collections/<collection_id>/items/<item_id>")
 @require_role(Role.ANALYST)
 def update_item(collection_id: str, item_id: str) -> ResponseReturnValue:
     """Change some properties and/or the geometry of a feature."""
-    writable(collection_id)
+    collection = registry.writable(collection_id)
     body = json_body()
-    zone_id = zone_id_of(item_id)
+    zone_id = zone_id_of(collection, item_id)
     committed(
         lambda: zone_edits.patch_zone(db.session, zone_id, body, parse_bool(request.args, "repair"))
     )
-    return item(collection_id, item_id)
+    return answer_as("api.item", collection_id=collection_id, item_id=item_id)
 
 
 @bp.delete("/collections/<collection_id>/items/<item_id>")
 @require_role(Role.ANALYST)
 def delete_item(collection_id: str, item_id: str) -> ResponseReturnValue:
     """Delete a feature."""
-    writable(collection_id)
-    zone_id = zone_id_of(item_id)
+    collection = registry.writable(collection_id)
+    zone_id = zone_id_of(collection, item_id)
     committed(lambda: zone_edits.delete_zone(db.session, zone_id))
     return Response(status=204)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import jsonify
 from flask.typing import ResponseReturnValue
 
 from geoapp.db.vocabulary import Role
@@ -10,6 +9,7 @@ from geoapp.extensions import db
 from geoapp.users import accounts
 from geoapp.web.api import bp
 from geoapp.web.auth import require_role
+from geoapp.web.http import json_response
 
 
 @bp.post("/users/<int:user_id>/sign-out-everywhere")
@@ -19,4 +19,4 @@ def sign_out_everywhere(user_id: int) -> ResponseReturnValue:
     user = accounts.get_user(db.session, user_id)
     revoked = accounts.revoke_all_sign_ins(db.session, user)
     db.session.commit()
-    return jsonify({"user_id": user.id, "email": user.email, "revoked_sign_ins": revoked})
+    return json_response({"user_id": user.id, "email": user.email, "revoked_sign_ins": revoked})

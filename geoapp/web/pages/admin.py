@@ -13,7 +13,7 @@ import json
 import logging
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, jsonify, render_template, request
+from flask import Blueprint, Flask, Response, current_app, g, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,6 +23,7 @@ from geoapp.db.vocabulary import Role
 from geoapp.extensions import db
 from geoapp.users import audit
 from geoapp.web.auth import SAFE_METHODS, require_role
+from geoapp.web.http import json_response
 from geoapp.web.params import parse_int
 
 log = logging.getLogger(__name__)
@@ -189,7 +190,7 @@ def audit_api() -> ResponseReturnValue:
         next_url = current_app.url_for("admin.audit_api", limit=limit, offset=offset + limit,
                                        _external=True, **query)
         body["links"].append({"rel": "next", "href": next_url, "type": "application/json"})
-    return jsonify(body)
+    return json_response(body)
 
 
 @bp.get("/admin/audit")

@@ -19,7 +19,7 @@ from geoapp.errors import AppError, InvalidInput, NotFound
 from geoapp.extensions import db
 from geoapp.ingest import exports, imports, intake
 from geoapp.web.auth import require_role
-from geoapp.web.pages import maps
+from geoapp.web.folium_maps import build_extent_map, render_parts
 
 bp = Blueprint("datasets", __name__)
 
@@ -93,7 +93,7 @@ def detail(dataset_id: int) -> ResponseReturnValue:
     parts = {}
     if extent[0] is not None:
         config = current_app.config
-        parts = maps.render_parts(maps.build_extent_map(
+        parts = render_parts(build_extent_map(
             tuple(float(v) for v in extent), config["GEOAPP_BASEMAP_URL"],
             config["GEOAPP_BASEMAP_ATTRIBUTION"]))
     exported_by_worker = dataset.feature_count > current_app.config[

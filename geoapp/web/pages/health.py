@@ -5,13 +5,14 @@ Missing front-end packages are reported in the body, not in the status: the API 
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 
 from geoapp.db.queries import health as health_sql
 from geoapp.extensions import db
 from geoapp.web.assets import INSTALL_COMMAND, assets_health
+from geoapp.web.http import json_response
 from geoapp.web.serializers import error_json
 
 bp = Blueprint("health", __name__)
@@ -31,5 +32,5 @@ def healthz() -> ResponseReturnValue:
     except SQLAlchemyError:
         db.session.rollback()
         body = error_json("database_unavailable", "the database is not answering")
-        return jsonify({"status": "unavailable", **body, **details}), 503
-    return jsonify({"status": "ok", **details})
+        return json_response({"status": "unavailable", **body, **details}, status=503)
+    return json_response({"status": "ok", **details})

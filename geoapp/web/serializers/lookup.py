@@ -1,24 +1,19 @@
-"""Everything the application sends as JSON, GeoJSON or CSV is built here."""
+"""JSON, GeoJSON and CSV of flood determinations: a point, a batch of points, a parcel, places."""
 
 from __future__ import annotations
 
 import csv
 import io
-import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from geoapp.db.models import ApiToken
 from geoapp.nfhl.status import STATUS_LABELS, RiskStatus
 from geoapp.risk.batch import BatchPoint
 from geoapp.risk.exposure import ParcelExposure
 from geoapp.risk.geocoding import Place
 from geoapp.risk.lookup import DatasetInfo, NearestZone, PointReport, ZoneHit
-
-
-def iso(value: Any) -> str | None:
-    """ISO 8601 text of a date/datetime, or None."""
-    return value.isoformat() if value is not None else None
+from geoapp.web.json_provider import encode
+from geoapp.web.serializers.common import iso
 
 
 def dataset_json(info: DatasetInfo) -> dict[str, Any]:
@@ -133,7 +128,7 @@ def stream_batch_json(rows: Iterable[dict[str, Any]], count: int) -> Iterator[st
     """``{"count": n, "results": [...]}`` written row by row."""
     yield f'{{"count": {count}, "results": ['
     for index, row in enumerate(rows):
-        yield ("," if index else "") + json.dumps(row, default=str)
+        yield ("," if index else "") + encode(row)
     yield "]}"
 
 
@@ -150,7 +145,7 @@ def stream_batch_geojson(
         )
         properties = {**point.properties, **{k: v for k, v in row.items() if k != "id"}}
         item = {"type": "Feature", "id": point.id, "geometry": geometry, "properties": properties}
-        yield ("," if index else "") + json.dumps(item, default=str)
+        yield ("," if index else "") + encode(item)
     yield "]}"
 
 
@@ -224,72 +219,3 @@ def places_json(query: str, places: Iterable[Place]) -> dict[str, Any]:
     return {"query": query, "places": [
         {"label": place.label, "lon": place.lon, "lat": place.lat,
          "bbox": list(place.bbox) if place.bbox else None} for place in places]}
-
-
-def error_json(code: str, message: str) -> dict[str, str]:
-    """The body of every API error."""
-    return {"error": code, "message": message}
-
-
-def token_json(token: ApiToken, secret: str | None = None) -> dict[str, Any]:
-    """An API token's public record; ``secret`` only in the answer that creates it."""
-    out: dict[str, Any] = {
-        "id": token.id,
-        "name": token.name,
-        "prefix": token.prefix,
-        "created_at": iso(token.created_at),
-        "last_used_at": iso(token.last_used_at),
-        "revoked": token.revoked_at is not None,
-    }
-    if secret is not None:
-        out["token"] = secret
-    return out
-
-
-def feature_text(
-    fid: int, geometry: str | None, properties: str, links: list[dict[str, Any]] | None = None
-) -> str:
-    """One GeoJSON Feature from the geometry and properties JSON texts PostGIS produced."""
-    extra = f',"links":{json.dumps(links)}' if links else ""
-    return (
-        f'{{"type":"Feature","id":{int(fid)},"geometry":{geometry or "null"},'
-        f'"properties":{properties}{extra}}}'
-    )
-
-
-def stream_feature_collection(
-    rows: Iterable[tuple[int, str | None, str]], trailer: Callable[[], dict[str, Any]]
-) -> Iterator[str]:
-    """A FeatureCollection written feature by feature; ``trailer`` gives the members that can
-    only be known at the end (numberReturned, next link), written after the features."""
-    yield '{"type":"FeatureCollection","features":['
-    for index, (fid, geometry, properties) in enumerate(rows):
-        yield ("," if index else "") + feature_text(fid, geometry, properties)
-    yield "]," + json.dumps(trailer(), default=str)[1:]
-
-
-def link(href: str, rel: str, media_type: str, title: str | None = None) -> dict[str, str]:
-    """An OGC API link object."""
-    out = {"href": href, "rel": rel, "type": media_type}
-    if title:
-        out["title"] = title
-    return out
-
-
-def dataset_state_json(dataset: Any, links: list[dict[str, str]]) -> dict[str, Any]:
-    """A dataset's import state and report (GET /api/datasets/{id})."""
-    return {
-        "id": dataset.id,
-        "name": dataset.name,
-        "status": dataset.status,
-        "progress": dataset.progress,
-        "error": dataset.error,
-        "source_filename": dataset.source_filename,
-        "source_crs": dataset.source_crs,
-        "effective_date": iso(dataset.effective_date),
-        "superseded_on": iso(dataset.superseded_on),
-        "feature_count": dataset.feature_count,
-        "imported_at": iso(dataset.imported_at),
-        "report": dataset.import_report,
-        "links": links,
-    }
