@@ -17,6 +17,7 @@ from geoapp.web.api import bp
 from geoapp.web.api import exports as export_views
 from geoapp.web.api.features import api_url
 from geoapp.web.auth import require_role
+from geoapp.web.contract.queries import ExportQuery
 from geoapp.web.handlers import public_message
 from geoapp.web.params import parse_bool
 from geoapp.web.serializers import dataset_state_json
@@ -100,7 +101,7 @@ def dataset_export(dataset_id: int) -> ResponseReturnValue:
     Small datasets are written during the request; larger ones by the worker: 202 with the
     export's status URL, or 303 to its file once written.
     """
-    fmt = exports.parse_format(request.args.get("format"))
+    fmt = ExportQuery.read(request.args).format
     dataset = db.session.get(Dataset, dataset_id)
     if dataset is None:
         raise NotFound(f"no dataset {dataset_id}")

@@ -15,9 +15,11 @@ from geoapp.db.models import Dataset
 from geoapp.errors import InvalidParameter, NotFound
 from geoapp.extensions import db
 from geoapp.geo.crs import CRS84, SUPPORTED, parse_crs
-from geoapp.ogc import features, openapi
+from geoapp.ogc import features
 from geoapp.ogc.features import COLLECTION_ID
+from geoapp.web import contract
 from geoapp.web.api import bp
+from geoapp.web.contract.queries import ItemsQueryModel
 from geoapp.web.params import PG_INTEGER_MAX, parse_choice, path_id, whole_number
 from geoapp.web.serializers import feature_text, link, stream_feature_collection
 
@@ -125,7 +127,7 @@ def conformance() -> ResponseReturnValue:
 @bp.get("/openapi")
 def openapi_document() -> ResponseReturnValue:
     """The OpenAPI 3.0 definition."""
-    document = openapi.document(api_url("api.landing").rstrip("/"), current_app.config)
+    document = contract.document(api_url("api.landing").rstrip("/"), current_app.config)
     return current_app.response_class(
         json.dumps(document), mimetype="application/vnd.oai.openapi+json;version=3.0"
     )
@@ -133,9 +135,8 @@ def openapi_document() -> ResponseReturnValue:
 
 @bp.get("/docs")
 def api_reference() -> ResponseReturnValue:
-    """An HTML reference generated from the OpenAPI definition."""
-    document = openapi.document(api_url("api.landing").rstrip("/"), current_app.config)
-    return render_template("api/docs.html", spec=document)
+    """The interactive API reference (Swagger UI) of the OpenAPI definition."""
+    return render_template("api/docs.html")
 
 
 def zones_collection() -> dict[str, Any]:
@@ -253,10 +254,7 @@ def page_links(query: features.ItemsQuery, has_next: bool) -> list[dict[str, str
 def parse_items_args() -> features.ItemsQuery:
     """The items parameters, with the configured page sizes."""
     config = current_app.config
-    return features.parse_items_query(
-        request.args, config["GEOAPP_ITEMS_DEFAULT_LIMIT"], config["GEOAPP_ITEMS_MAX_LIMIT"],
-        config["GEOAPP_JSON_MAX_DEPTH"],
-    )
+    return ItemsQueryModel.read(request.args, config).to_query(config)
 
 
 def crs_header(query: features.ItemsQuery) -> str:

@@ -15,7 +15,8 @@ from geoapp.web.api import bp
 from geoapp.web.api.features import COLLECTION_ID, DATASETS_ID, item
 from geoapp.web.api.lookup import UnsupportedMediaType
 from geoapp.web.auth import require_role
-from geoapp.web.params import parse_bool, path_id
+from geoapp.web.contract.queries import RepairQuery
+from geoapp.web.params import path_id
 
 JSON_TYPES = ("application/json", "application/geo+json", "application/merge-patch+json")
 
@@ -63,6 +64,11 @@ def committed(operation: Any) -> Any:
         raise
 
 
+def repair_asked() -> bool:
+    """`repair=true`: repair invalid geometries instead of refusing them."""
+    return RepairQuery.read(request.args).repair
+
+
 @bp.post("/collections/<collection_id>/items")
 @require_role("analyst")
 def create_items(collection_id: str) -> ResponseReturnValue:
@@ -70,7 +76,7 @@ def create_items(collection_id: str) -> ResponseReturnValue:
     writable(collection_id)
     body = json_body()
     zones = committed(
-        lambda: zone_edits.create_zones(db.session, body, parse_bool(request.args, "repair"))
+        lambda: zone_edits.create_zones(db.session, body, repair_asked())
     )
     ids = [zone.id for zone in zones]
     links = [
@@ -95,7 +101,7 @@ def replace_item(collection_id: str, item_id: str) -> ResponseReturnValue:
     zone_id = zone_id_of(item_id)
     committed(
         lambda: zone_edits.replace_zone(
-            db.session, zone_id, body, parse_bool(request.args, "repair")
+            db.session, zone_id, body, repair_asked()
         )
     )
     return item(collection_id, item_id)
@@ -109,7 +115,7 @@ def update_item(collection_id: str, item_id: str) -> ResponseReturnValue:
     body = json_body()
     zone_id = zone_id_of(item_id)
     committed(
-        lambda: zone_edits.patch_zone(db.session, zone_id, body, parse_bool(request.args, "repair"))
+        lambda: zone_edits.patch_zone(db.session, zone_id, body, repair_asked())
     )
     return item(collection_id, item_id)
 
