@@ -41,6 +41,7 @@ _DROPPED = {"title", "examples", "$schema"}
 _SETTING = re.compile(r"\{(GEOAPP_[A-Z0-9_]+)\}")
 
 Schema = dict[str, Any]
+NULL_ONLY: Schema = {"type": "object", "nullable": True, "enum": [None]}
 # A model (a reference to its component), several (any of them), or a schema as written.
 SchemaSource = type[BaseModel] | tuple[type[BaseModel], ...] | Schema
 
@@ -91,13 +92,16 @@ def oas30(schema: Any) -> Any:
             continue
         rest = [option for option in options if option != {"type": "null"}]
         del out[word]
-        if len(rest) == 1 and "$ref" not in rest[0]:
-            out = {**rest[0], **out}
-        elif len(rest) == 1:
-            out = {"allOf": rest, **out}
+        if len(rest) == 1 and "type" in rest[0]:
+            # OpenAPI 3.0.3: nullable adds null to the `type` beside it (and an enum must
+            # list null for null to be valid).
+            out = {**rest[0], **out, "nullable": True}
+            if "enum" in out:
+                out["enum"] = [*out["enum"], None]
         else:
-            out[word] = rest
-        out["nullable"] = True
+            # nullable next to a $ref (or no type) means nothing in 3.0.3: null is one more
+            # option, the spelling the specification's clarification of nullable gives.
+            out["anyOf"] = [*rest, NULL_ONLY]
     if out.get("default", 0) is None:
         del out["default"]  # "null when absent" is what nullable already says
     return out

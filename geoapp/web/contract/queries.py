@@ -169,17 +169,35 @@ class ExportQuery(QueryModel):
             {"type": "string", "enum": list(FORMATS)}, "File format"))
 
 
+def _trimmed(length: int) -> Any:
+    """A free-text filter: blank means none, longer than any stored value is cut."""
+
+    def parse(raw: str, name: str, info: ValidationInfo) -> str | None:
+        return raw.strip()[:length] or None
+
+    return parsed(parse)
+
+
+AUDIT_PAGE_SIZE = 50
+AUDIT_MAX_LIMIT = 500
+AUDIT_MAX_OFFSET = 10**9
+
+
 class AuditQuery(QueryModel):
     """GET /audit: which events, and the page."""
 
-    user: str | None = Field(None, json_schema_extra=wire(
+    user: Annotated[str | None, _trimmed(254)] = Field(None, json_schema_extra=wire(
         {"type": "string"}, "Only events of this user (email or id)"))
-    action: str | None = Field(None, json_schema_extra=wire(
+    action: Annotated[str | None, _trimmed(80)] = Field(None, json_schema_extra=wire(
         {"type": "string"}, "Only this action, e.g. api.create_token"))
-    limit: int | None = Field(None, json_schema_extra=wire(
-        {"type": "integer", "minimum": 1, "maximum": 500}, "Events per page (default 50)"))
-    offset: int | None = Field(None, json_schema_extra=wire(
-        {"type": "integer", "minimum": 0}, "Events to skip"))
+    limit: Annotated[int, _whole(1, AUDIT_MAX_LIMIT, empty_is_absent=False)] = Field(
+        AUDIT_PAGE_SIZE, json_schema_extra=wire(
+            {"type": "integer", "minimum": 1, "maximum": AUDIT_MAX_LIMIT},
+            f"Events per page (default {AUDIT_PAGE_SIZE})", allowEmptyValue=False))
+    offset: Annotated[int, _whole(0, AUDIT_MAX_OFFSET, empty_is_absent=False)] = Field(
+        0, json_schema_extra=wire({"type": "integer", "minimum": 0,
+                                   "maximum": AUDIT_MAX_OFFSET},
+                                  "Events to skip", allowEmptyValue=False))
 
 
 # --- items (OGC API - Features parts 1-3, 5) -------------------------------------------------
