@@ -10,9 +10,11 @@ paths. Nothing here knows Flask or our routes: the declarations live in
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -109,7 +111,13 @@ def oas30(schema: Any) -> Any:
 
 def model_schemas(models: Iterable[type[BaseModel]]) -> dict[str, Schema]:
     """The components/schemas of these models and of every model they contain."""
-    unique = list(dict.fromkeys(models))
+    return copy.deepcopy(_model_schemas(tuple(dict.fromkeys(models))))
+
+
+@lru_cache(maxsize=8)
+def _model_schemas(unique: tuple[type[BaseModel], ...]) -> dict[str, Schema]:
+    # Generating the schemas takes most of the document's time (tens of milliseconds);
+    # models do not change while the process runs.
     _, top = models_json_schema(
         [(model, "serialization") for model in unique], ref_template=REF_PREFIX + "{model}"
     )
@@ -143,7 +151,7 @@ def query_parameters(model: type[BaseModel], config: Mapping[str, Any]) -> list[
     Optional parameters sent empty count as absent, as our parsers read them; each schema
     is the one of the value on the wire (a query string), not of the parsed value.
     """
-    declared = model.model_json_schema(mode="validation")
+    declared = _validation_schema(model)
     required = set(declared.get("required", []))
     parameters = []
     for name, schema in declared.get("properties", {}).items():
@@ -157,6 +165,11 @@ def query_parameters(model: type[BaseModel], config: Mapping[str, Any]) -> list[
             parameter["allowEmptyValue"] = True
         parameters.append(parameter)
     return parameters
+
+
+@lru_cache(maxsize=64)
+def _validation_schema(model: type[BaseModel]) -> Schema:
+    return model.model_json_schema(mode="validation")
 
 
 def error_replies(statuses: Iterable[int], error_model: type[BaseModel]) -> dict[str, Any]:

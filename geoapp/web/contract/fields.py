@@ -9,6 +9,7 @@ unchanged (it only wraps ``ValueError`` and ``AssertionError``).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo
@@ -73,12 +74,18 @@ class QueryModel(BaseModel):
     @classmethod
     def read(cls, args: Mapping[str, str], config: Mapping[str, Any] | None = None) -> Any:
         """The validated parameters; the first invalid one raises InvalidParameter by name."""
-        names = {name: info.alias or name for name, info in cls.model_fields.items()}
-        values = {names[name]: args[names[name]] for name in names if names[name] in args}
+        names = wire_names(cls)
+        values = {wire: args[wire] for wire in names.values() if wire in args}
         try:
             return cls.model_validate(values, context={"names": names, "config": config or {}})
         except ValidationError as exc:
             raise InvalidParameter(describe(exc)) from None
+
+
+@cache
+def wire_names(model: type[BaseModel]) -> dict[str, str]:
+    """{field name: query-string name} of a model (they differ for `bbox-crs`, `f`...)."""
+    return {name: info.alias or name for name, info in model.model_fields.items()}
 
 
 def describe(error: ValidationError) -> str:

@@ -26,7 +26,7 @@ from geoapp.ogc.features import (
     QUERYABLES,
     SORTABLE,
 )
-from geoapp.web.contract.fields import QueryModel, config_of, parsed, wire
+from geoapp.web.contract.fields import QueryModel, config_of, parsed, wire, wire_names
 from geoapp.web.params import (
     PG_BIGINT_MAX,
     decimal_number,
@@ -349,7 +349,7 @@ class ItemsQueryModel(_ItemsWithQueryables):  # type: ignore[misc, valid-type]
     def read(cls, args: Mapping[str, str], config: Mapping[str, Any] | None = None) -> Any:
         """The parameters, refusing any that is not declared (a misspelt filter would
         otherwise silently answer every zone)."""
-        declared = {info.alias or name for name, info in cls.model_fields.items()}
+        declared = set(wire_names(cls).values())
         unknown = sorted(key for key in args if key not in declared)
         if unknown:
             raise InvalidParameter(
