@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from geoapp.errors import InvalidParameter
 
 
 class ZoneGeometry(BaseModel):
@@ -62,9 +64,18 @@ class ParcelFeature(BaseModel):
 
 
 class TokenRequest(BaseModel):
-    """POST /tokens: an optional name."""
+    """POST /tokens: an optional name (other members are ignored)."""
 
-    name: str = None  # type: ignore[assignment]
+    # PostgreSQL text cannot hold NUL.
+    name: str = Field("", strict=True, pattern=r"^[^\x00]*$")
+
+    @classmethod
+    def read(cls, body: Any) -> TokenRequest:
+        """The request from a JSON object; a name that is not a NUL-free string is refused."""
+        try:
+            return cls.model_validate(body)
+        except ValidationError:
+            raise InvalidParameter("'name' must be a string without NUL characters") from None
 
 
 BINARY = {"type": "string", "format": "binary"}
