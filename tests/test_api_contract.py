@@ -133,6 +133,9 @@ def test_items_parameters_are_the_declared_ones(document) -> None:
     (f"{ITEMS}?sfha=maybe", "parameter 'sfha' must be true or false"),
     (f"{ITEMS}?filter-lang=sql", "parameter 'filter-lang' must be one of"),
     ("/api/geocode?q=x&limit=11", "parameter 'limit' must be between 1 and 10"),
+    ("/api/collections/datasets/items?crs=EPSG:3857",
+     "parameter 'crs': datasets are served in CRS84 only"),
+    ("/api/collections/datasets/items?offset=-1", "parameter 'offset' must be between 0"),
 ])
 def test_invalid_parameters_are_named(client, url, message) -> None:
     response = client.get(url)
@@ -142,9 +145,16 @@ def test_invalid_parameters_are_named(client, url, message) -> None:
     assert body["message"].startswith(message)
 
 
-def test_an_undeclared_items_parameter_is_refused(client) -> None:
-    body = client.get(f"{ITEMS}?fld_zon=AE").get_json()
-    assert body["error"] == "unknown_parameter" and "fld_zon" in body["message"]
+@pytest.mark.parametrize(("url", "name"), [
+    (f"{ITEMS}?fld_zon=AE", "fld_zon"),
+    ("/api/collections/datasets/items?bbox=0,0,1,1", "bbox"),
+    ("/api/collections/datasets/items/1?limit=5", "limit"),
+])
+def test_an_undeclared_items_parameter_is_refused(client, url, name) -> None:
+    response = client.get(url)
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["error"] == "unknown_parameter" and name in body["message"]
 
 
 def test_docs_page_uses_only_local_assets(client) -> None:

@@ -12,15 +12,15 @@ from sqlalchemy import func, select
 
 from geoapp.db import queries
 from geoapp.db.models import Dataset
-from geoapp.errors import InvalidParameter, NotFound
+from geoapp.errors import NotFound
 from geoapp.extensions import db
-from geoapp.geo.crs import CRS84, SUPPORTED, parse_crs
+from geoapp.geo.crs import SUPPORTED
 from geoapp.ogc import features
 from geoapp.ogc.features import COLLECTION_ID
 from geoapp.web import contract
 from geoapp.web.api import bp
-from geoapp.web.contract.queries import ItemsQueryModel
-from geoapp.web.params import PG_INTEGER_MAX, parse_choice, path_id, whole_number
+from geoapp.web.contract.queries import DatasetItemQuery, DatasetItemsQuery, ItemsQueryModel
+from geoapp.web.params import PG_INTEGER_MAX, parse_choice, path_id
 from geoapp.web.serializers import feature_text, link, stream_feature_collection
 
 GEOJSON = "application/geo+json"
@@ -364,25 +364,9 @@ def dataset_feature(dataset: Dataset, bbox_geojson: str | None) -> dict[str, Any
     }
 
 
-def check_dataset_args(allowed: set[str]) -> None:
-    """Refuse parameters the datasets collection does not take, and any CRS but CRS84."""
-    unknown = set(request.args) - allowed
-    if unknown:
-        raise InvalidParameter(
-            f"unknown parameter(s): {', '.join(sorted(unknown))}", code="unknown_parameter"
-        )
-    if parse_crs(request.args.get("crs"), "crs") is not CRS84:
-        raise InvalidParameter("parameter 'crs': datasets are served in CRS84 only")
-
-
 def dataset_items() -> ResponseReturnValue:
     """All datasets (they are few) as a FeatureCollection."""
-    check_dataset_args({"f", "limit", "offset", "crs"})
-    # All datasets are answered (they are few); paging values are still checked.
-    for name in ("limit", "offset"):
-        if request.args.get(name):
-            whole_number(request.args[name], name, minimum=0 if name == "offset" else 1,
-                         maximum=PG_INTEGER_MAX)
+    DatasetItemsQuery.read(request.args)
     rows = db.session.execute(
         select(Dataset, func.ST_AsGeoJSON(Dataset.bbox, 7)).order_by(Dataset.id)
     ).all()
@@ -406,7 +390,7 @@ def dataset_items() -> ResponseReturnValue:
 
 def dataset_item(item_id: str) -> ResponseReturnValue:
     """One dataset."""
-    check_dataset_args({"f", "crs"})
+    DatasetItemQuery.read(request.args)
     dataset_id = path_id(item_id, "dataset", PG_INTEGER_MAX)
     row = db.session.execute(
         select(Dataset, func.ST_AsGeoJSON(Dataset.bbox, 7)).where(Dataset.id == dataset_id)

@@ -88,6 +88,15 @@ def wire_names(model: type[BaseModel]) -> dict[str, str]:
     return {name: info.alias or name for name, info in model.model_fields.items()}
 
 
+def refuse_unknown(model: type[BaseModel], args: Mapping[str, str], hint: str = "") -> None:
+    """Refuse, by name, query parameters the model does not declare."""
+    declared = set(wire_names(model).values())
+    unknown = sorted(key for key in args if key not in declared)
+    if unknown:
+        raise InvalidParameter(f"unknown parameter(s): {', '.join(unknown)}{hint}",
+                               code="unknown_parameter")
+
+
 def describe(error: ValidationError) -> str:
     """Our message for pydantic's first error: the parameter's name and what is wrong."""
     first = error.errors(include_url=False)[0]

@@ -26,9 +26,10 @@ from geoapp.ogc.features import (
     QUERYABLES,
     SORTABLE,
 )
-from geoapp.web.contract.fields import QueryModel, config_of, parsed, wire, wire_names
+from geoapp.web.contract.fields import QueryModel, config_of, parsed, refuse_unknown, wire
 from geoapp.web.params import (
     PG_BIGINT_MAX,
+    PG_INTEGER_MAX,
     decimal_number,
     parse_bool,
     parse_choice,
@@ -349,14 +350,7 @@ class ItemsQueryModel(_ItemsWithQueryables):  # type: ignore[misc, valid-type]
     def read(cls, args: Mapping[str, str], config: Mapping[str, Any] | None = None) -> Any:
         """The parameters, refusing any that is not declared (a misspelt filter would
         otherwise silently answer every zone)."""
-        declared = set(wire_names(cls).values())
-        unknown = sorted(key for key in args if key not in declared)
-        if unknown:
-            raise InvalidParameter(
-                f"unknown parameter(s): {', '.join(unknown)}; filterable properties are "
-                f"{', '.join(QUERYABLES)}",
-                code="unknown_parameter",
-            )
+        refuse_unknown(cls, args, f"; filterable properties are {', '.join(QUERYABLES)}")
         return super().read(args, config)
 
     def to_query(self, config: Mapping[str, Any]) -> features.ItemsQuery:
@@ -390,3 +384,33 @@ class ItemsQueryModel(_ItemsWithQueryables):  # type: ignore[misc, valid-type]
             else:
                 query.equals[name] = value
         return query
+
+
+# --- the datasets collection ----------------------------------------------------------------
+
+
+def _crs84_only(raw: str, name: str, info: ValidationInfo) -> ApiCrs:
+    if parse_crs(raw, name) is not CRS84:
+        raise InvalidParameter(f"parameter '{name}': datasets are served in CRS84 only")
+    return CRS84
+
+
+class DatasetItemQuery(QueryModel):
+    """GET /collections/datasets/items/{id}: CRS84 only; nothing else to choose."""
+
+    crs: Annotated[ApiCrs, parsed(_crs84_only)] = CRS84
+    f: Annotated[str | None, _choice(*PAGE_FORMATS)] = _format_choice()
+
+    @classmethod
+    def read(cls, args: Mapping[str, str], config: Mapping[str, Any] | None = None) -> Any:
+        """The parameters, refusing those the datasets collection does not take."""
+        refuse_unknown(cls, args)
+        return super().read(args, config)
+
+
+class DatasetItemsQuery(DatasetItemQuery):
+    """GET /collections/datasets/items: all datasets are answered (they are few), but paging
+    values are still checked."""
+
+    limit: Annotated[int | None, _whole(1, PG_INTEGER_MAX)] = None
+    offset: Annotated[int | None, _whole(0, PG_INTEGER_MAX)] = None
