@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import shapely.geometry
 from sqlalchemy import func, select
 
 from geoapp.db.models import FloodZone, FloodZonePiece
@@ -188,3 +189,17 @@ def test_wrong_content_and_collections(client, analyst, dataset) -> None:
         400,
         404,
     )
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_a_repairing_write_is_answered_with_the_stored_item(client, analyst, dataset,
+                                                            method) -> None:
+    # The write's own ?repair=true must not be read as a parameter of the item it answers with.
+    created = client.post(ITEMS, json=feature(dataset.id), headers=analyst)
+    url = f"{ITEMS}/{created.get_json()['ids'][0]}?repair=true"
+    body = (feature(dataset.id, geometry=BOWTIE) if method == "put"
+            else {"geometry": BOWTIE})
+    response = getattr(client, method)(url, json=body, headers=analyst)
+    assert response.status_code == 200, response.get_json()
+    answered = shapely.geometry.shape(response.get_json()["geometry"])
+    assert answered.is_valid and answered.area > 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -16,15 +16,13 @@ from geoapp.db.queries import datasets as datasets_sql
 from geoapp.db.queries import features as features_sql
 from geoapp.db.queries import scope as scope_sql
 from geoapp.errors import InvalidParameter, NotFound
-from geoapp.geo.crs import CRS84, ApiCrs, parse_crs
+from geoapp.geo.crs import CRS84, ApiCrs
 from geoapp.nfhl.status import CANONICAL_CODES, STATUS_ORDER
-from geoapp.web.json_input import DEFAULT_MAX_DEPTH, JsonTooDeep, loads_limited
+from geoapp.web.json_input import JsonTooDeep, loads_limited
 from geoapp.web.params import (
-    PG_BIGINT_MAX,
     PG_INTEGER_MAX,
     decimal_number,
     parse_bool,
-    parse_dataset_reference,
     whole_number,
 )
 
@@ -121,25 +119,6 @@ FILTER_LANGUAGES = ("cql2-text", "cql2-json")
 # OFFSET is a bigint, but the next page's link adds the page size: PostgreSQL's integer
 # leaves room for that and is beyond any collection's size.
 MAX_OFFSET = PG_INTEGER_MAX
-STANDARD_PARAMETERS = {
-    "f",
-    "bbox",
-    "bbox-crs",
-    "limit",
-    "offset",
-    "datetime",
-    "sortby",
-    "properties",
-    "skipGeometry",
-    "crs",
-    "simplify",
-    "precision",
-    "filter",
-    "filter-lang",
-    "filter-crs",
-}
-
-
 @dataclass
 class ItemsQuery:
     """A parsed items request."""
@@ -199,30 +178,17 @@ def parse_datetime(raw: str) -> tuple[dt.date | None, dt.date | None]:
     return instant, instant
 
 
-def filter_language(args: Mapping[str, str]) -> str:
-    """`filter-lang` (default cql2-text), with `filter-crs` checked too (CRS84 only)."""
-    language = args.get("filter-lang") or "cql2-text"
-    if language not in FILTER_LANGUAGES:
-        raise InvalidParameter(
-            f"parameter 'filter-lang' must be one of {', '.join(FILTER_LANGUAGES)}"
-        )
-    if parse_crs(args.get("filter-crs"), "filter-crs") is not CRS84:
-        raise InvalidParameter("parameter 'filter-crs': only CRS84 is supported")
-    return language
-
-
-def parse_filter(args: Mapping[str, str], json_max_depth: int) -> ColumnElement[bool]:
-    """The `filter` parameter (CQL2-text or CQL2-JSON) as a condition, every literal checked."""
-    language = filter_language(args)
+def parse_filter(text: str, language: str, json_max_depth: int) -> ColumnElement[bool]:
+    """A `filter` (CQL2-text or CQL2-JSON) as a condition, every literal checked."""
     # CQL (pygeofilter, lark, dateparser) loads on the first filtered request, not at
     # start-up: it is a third of a second for every CLI command and worker otherwise.
     from geoapp.ogc import cql
 
     if language == "cql2-text":
-        tree = cql.parse_text(args["filter"])
+        tree = cql.parse_text(text)
     else:
         try:
-            document = loads_limited(args["filter"], json_max_depth)
+            document = loads_limited(text, json_max_depth)
         except JsonTooDeep as exc:
             raise InvalidParameter(f"parameter 'filter': {exc.message}") from None
         except ValueError:
@@ -234,80 +200,6 @@ def parse_filter(args: Mapping[str, str], json_max_depth: int) -> ColumnElement[
         name: cql.Property(name, q.column, q.kind) for name, q in QUERYABLES.items()
     }
     return cql.translate(tree, properties, features_sql.zones_intersecting_geojson)
-
-
-def parse_items_query(
-    args: Mapping[str, str],
-    default_limit: int,
-    max_limit: int,
-    json_max_depth: int = DEFAULT_MAX_DEPTH,
-) -> ItemsQuery:
-    """Validate every items parameter; unknown parameters are refused by name."""
-    unknown = sorted(
-        key
-        for key in args
-        if key not in STANDARD_PARAMETERS and key not in QUERYABLES and key not in PARAMETER_ALIASES
-    )
-    if unknown:
-        raise InvalidParameter(
-            f"unknown parameter(s): {', '.join(unknown)}; filterable properties are "
-            f"{', '.join(QUERYABLES)}",
-            code="unknown_parameter",
-        )
-    limit = default_limit
-    if args.get("limit"):
-        # Larger requests are served at the maximum, and the next link continues from there.
-        requested = whole_number(args["limit"], "limit", minimum=1, maximum=PG_BIGINT_MAX)
-        limit = min(requested, max_limit)
-    query = ItemsQuery(limit=limit)
-    if args.get("offset"):
-        query.offset = whole_number(args["offset"], "offset", minimum=0, maximum=MAX_OFFSET)
-    query.bbox_crs = parse_crs(args.get("bbox-crs"), "bbox-crs")
-    if args.get("bbox"):
-        query.bbox = parse_bbox(args["bbox"], query.bbox_crs)
-    query.crs = parse_crs(args.get("crs"), "crs")
-    query.precision = query.crs.default_precision
-    if args.get("precision"):
-        query.precision = whole_number(args["precision"], "precision", minimum=0, maximum=15)
-    if args.get("simplify"):
-        query.simplify = decimal_number(args["simplify"], "simplify")
-        if query.simplify < 0:
-            raise InvalidParameter("parameter 'simplify' must not be negative")
-    query.skip_geometry = parse_bool(args, "skipGeometry")
-    if args.get("datetime"):
-        query.date_range = parse_datetime(args["datetime"])
-    for key, raw in args.items():
-        name = PARAMETER_ALIASES.get(key, key)
-        if name in QUERYABLES and raw != "":
-            if name == "dataset":
-                query.dataset = parse_dataset_reference(args, key)
-                continue
-            queryable = QUERYABLES[name]
-            query.equals[name] = [queryable.parse(key, part) for part in raw.split(",")]
-    if args.get("sortby"):
-        for item in args["sortby"].split(","):
-            item = item.strip()
-            descending = item.startswith("-")
-            name = item.lstrip("+-")
-            if name not in SORTABLE:
-                raise InvalidParameter(
-                    f"parameter 'sortby': unknown property {name!r}; sortable are "
-                    f"{', '.join(SORTABLE)}"
-                )
-            query.sortby.append((name, descending))
-    if args.get("properties") is not None:
-        chosen = [name.strip() for name in args["properties"].split(",") if name.strip()]
-        unknown_props = [name for name in chosen if name not in PROPERTY_COLUMNS]
-        if unknown_props:
-            raise InvalidParameter(
-                f"parameter 'properties': unknown {', '.join(unknown_props)}; available are "
-                f"{', '.join(PROPERTIES)}"
-            )
-        query.properties = chosen
-    filter_language(args)  # checked even without a filter: a wrong value is still wrong
-    if args.get("filter"):
-        query.cql_filter = parse_filter(args, json_max_depth)
-    return query
 
 
 def conditions(query: ItemsQuery) -> list[ColumnElement[bool]]:

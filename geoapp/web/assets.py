@@ -13,6 +13,8 @@ bp = Blueprint("assets", __name__)
 SERVED_PREFIXES = (
     "leaflet/dist/", "jquery/dist/", "bootstrap/dist/", "leaflet.vectorgrid/dist/",
     "leaflet-draw/dist/",
+    # swagger-ui-dist has no dist folder: its bundle, preset and stylesheet only.
+    "swagger-ui-dist/swagger-ui",
 )
 
 # Local replacements for the CDN links Folium would otherwise write into the page.

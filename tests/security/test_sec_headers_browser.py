@@ -174,3 +174,16 @@ def test_analyst_pages_have_zero_violations(server, sample_in_db, analyst, watch
     assert asked == ["Delete this dataset and all its zones?"]
     assert page.url == f"{server}/datasets/{sample_in_db}"
     assert violations() == []
+
+
+def test_api_reference_renders_offline_with_zero_violations(server, watched) -> None:
+    """Swagger UI, served from /vendor, draws every operation and asks no other origin."""
+    page, violations, wait_for = watched
+    elsewhere: list[str] = []
+    page.on("request", lambda req: elsewhere.append(req.url)
+            if not req.url.startswith((server, "data:")) else None)
+    page.goto(f"{server}/api/docs")
+    wait_for("() => document.querySelectorAll('.opblock-summary').length > 20")
+    assert page.locator(".opblock-summary-path[data-path='/lookup']").count() == 1
+    assert elsewhere == []
+    assert violations() == []

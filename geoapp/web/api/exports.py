@@ -14,6 +14,7 @@ from geoapp.errors import Conflict, NotFound
 from geoapp.extensions import db
 from geoapp.ingest import export_jobs, exports, jobs, workdirs
 from geoapp.web.api import bp
+from geoapp.web.contract.queries import ExportQuery
 from geoapp.web.http import JSON, accept_prefers_html, api_url, json_response, send_open_file
 from geoapp.web.serializers import export_json as export_body
 from geoapp.web.serializers import link
@@ -67,7 +68,7 @@ def dataset_export(dataset_id: int) -> ResponseReturnValue:
     Small datasets are written during the request; larger ones by the worker: 202 with the
     export's status URL, or 303 to its file once written.
     """
-    fmt = exports.parse_format(request.args.get("format"))
+    fmt = ExportQuery.read(request.args).format
     dataset = db.session.get(Dataset, dataset_id)
     if dataset is None:
         raise NotFound(f"no dataset {dataset_id}")

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Response, current_app, render_template, request, stream_with_context
 from flask.typing import ResponseReturnValue
 
-from geoapp.errors import InvalidParameter
 from geoapp.extensions import db
-from geoapp.geo.crs import CRS84, parse_crs
-from geoapp.ogc import features, openapi
+from geoapp.ogc import features
 from geoapp.ogc.collections import Capability, Collection, registry
+from geoapp.web import contract
 from geoapp.web.api import bp
+from geoapp.web.contract.fields import wire_names
+from geoapp.web.contract.queries import (
+    DatasetItemQuery,
+    DatasetItemsQuery,
+    ItemsQueryModel,
+    RepairQuery,
+)
 from geoapp.web.http import (
     GEOJSON,
     HTML,
@@ -27,7 +34,7 @@ from geoapp.web.http import (
     self_links,
     wants_html,
 )
-from geoapp.web.params import PG_INTEGER_MAX, path_id, whole_number
+from geoapp.web.params import path_id
 from geoapp.web.serializers import (
     collection_json,
     dataset_feature,
@@ -88,15 +95,14 @@ def conformance() -> ResponseReturnValue:
 @bp.get("/openapi")
 def openapi_document() -> ResponseReturnValue:
     """The OpenAPI 3.0 definition."""
-    document = openapi.document(api_url("api.landing").rstrip("/"), current_app.config)
+    document = contract.document(api_url("api.landing").rstrip("/"), current_app.config)
     return json_response(document, mimetype=OPENAPI)
 
 
 @bp.get("/docs")
 def api_reference() -> ResponseReturnValue:
-    """An HTML reference generated from the OpenAPI definition."""
-    document = openapi.document(api_url("api.landing").rstrip("/"), current_app.config)
-    return render_template("api/docs.html", spec=document)
+    """The interactive API reference (Swagger UI) of the OpenAPI definition."""
+    return render_template("api/docs.html")
 
 
 def collection_links(collection: Collection) -> list[dict[str, str]]:
@@ -178,10 +184,13 @@ def page_links(collection: Collection, query: features.ItemsQuery,
 def parse_items_args() -> features.ItemsQuery:
     """The items parameters, with the configured page sizes."""
     config = current_app.config
-    return features.parse_items_query(
-        request.args, config["GEOAPP_ITEMS_DEFAULT_LIMIT"], config["GEOAPP_ITEMS_MAX_LIMIT"],
-        config["GEOAPP_JSON_MAX_DEPTH"],
-    )
+    args: Mapping[str, str] = request.args
+    if request.method in ("PUT", "PATCH"):
+        # A write is answered with the read of what it wrote: the write's own parameters
+        # (?repair=true) are not parameters of that read.
+        args = {name: value for name, value in request.args.items()
+                if name not in wire_names(RepairQuery).values()}
+    return ItemsQueryModel.read(args, config).to_query(config)
 
 
 def crs_header(query: features.ItemsQuery) -> str:
@@ -265,25 +274,10 @@ def zone_item(collection: Collection, zone_id: int, query: features.ItemsQuery) 
     return response
 
 
-def check_dataset_args(allowed: set[str]) -> None:
-    """Refuse parameters the datasets collection does not take, and any CRS but CRS84."""
-    unknown = set(request.args) - allowed
-    if unknown:
-        raise InvalidParameter(
-            f"unknown parameter(s): {', '.join(sorted(unknown))}", code="unknown_parameter"
-        )
-    if parse_crs(request.args.get("crs"), "crs") is not CRS84:
-        raise InvalidParameter("parameter 'crs': datasets are served in CRS84 only")
-
-
 def whole_items(collection: Collection) -> ResponseReturnValue:
     """All items of a small collection (the datasets) as one FeatureCollection."""
-    check_dataset_args({"f", "limit", "offset", "crs"})
     # All datasets are answered (they are few); paging values are still checked.
-    for name in ("limit", "offset"):
-        if request.args.get(name):
-            whole_number(request.args[name], name, minimum=0 if name == "offset" else 1,
-                         maximum=PG_INTEGER_MAX)
+    DatasetItemsQuery.read(request.args)
     assert collection.all_items is not None
     payload = whole_feature_collection(
         [dataset_feature(*row) for row in collection.all_items(db.session)],
@@ -302,7 +296,7 @@ def whole_items(collection: Collection) -> ResponseReturnValue:
 
 def whole_item(collection: Collection, item_id: str) -> ResponseReturnValue:
     """One item of a small collection (a dataset)."""
-    check_dataset_args({"f", "crs"})
+    DatasetItemQuery.read(request.args)
     dataset_id = path_id(item_id, collection.item_noun, collection.id_max)
     assert collection.one_item is not None
     document = dataset_feature(*collection.one_item(db.session, dataset_id, item_id))

@@ -7,21 +7,16 @@ from flask.typing import ResponseReturnValue
 
 from geoapp.risk.geocoding import search_places
 from geoapp.web.api import bp
+from geoapp.web.contract.queries import GeocodeQuery
 from geoapp.web.http import json_response
-from geoapp.web.params import parse_int
 from geoapp.web.serializers import places_json
-
-DEFAULT_PLACES = 5
-MAX_PLACES = 10
 
 
 @bp.get("/geocode")
 def geocode() -> ResponseReturnValue:
     """GET /api/geocode?q=..[&limit=5]: places for an address (404 when none is configured)."""
-    query = request.args.get("q", "")
-    limit = (parse_int(request.args, "limit", minimum=1, maximum=MAX_PLACES)
-             if "limit" in request.args else DEFAULT_PLACES)
+    params = GeocodeQuery.read(request.args)
     config = current_app.config
-    places = search_places(config["GEOAPP_GEOCODER_URL"], query, limit=limit,
+    places = search_places(config["GEOAPP_GEOCODER_URL"], params.q, limit=params.limit,
                            timeout_s=config["GEOAPP_GEOCODER_TIMEOUT_S"])
-    return json_response(places_json(query, places))
+    return json_response(places_json(params.q, places))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from flask import Response, current_app, request, stream_with_context
 from flask.typing import ResponseReturnValue
 
@@ -16,15 +14,8 @@ from geoapp.risk.exposure import ParcelLimits, parcel_exposure, parcel_geometry
 from geoapp.risk.lookup import lookup_point, lookup_points
 from geoapp.web.api import bp
 from geoapp.web.auth import read_only, require_role
+from geoapp.web.contract.queries import AreaQuery, BatchQuery, PointQuery
 from geoapp.web.http import json_response
-from geoapp.web.params import (
-    parse_bool,
-    parse_choice,
-    parse_dataset_reference,
-    parse_date,
-    parse_float,
-    parse_lon_lat,
-)
 from geoapp.web.serializers import (
     batch_row,
     exposure_json,
@@ -34,26 +25,21 @@ from geoapp.web.serializers import (
     stream_batch_json,
 )
 
-BATCH_FORMATS = ("json", "geojson", "csv")
 MEDIA_TYPES = {"json": "application/json", "geojson": "application/geo+json", "csv": "text/csv"}
 
 
-def parse_scope(args: Mapping[str, str]) -> Scope:
-    """The `dataset` and `as_of` parameters."""
-    return Scope(as_of=parse_date(args, "as_of"), dataset=parse_dataset_reference(args))
+def scope_of(params: PointQuery | BatchQuery | AreaQuery) -> Scope:
+    """The maps asked for: `dataset` and `as_of`."""
+    return Scope(as_of=params.as_of, dataset=params.dataset)
 
 
 @bp.get("/lookup")
 def lookup() -> ResponseReturnValue:
     """GET /api/lookup?lon=..&lat=..[&dataset=..][&as_of=YYYY-MM-DD][&nearest_radius=m]."""
-    lon, lat = parse_lon_lat(request.args)
-    limit = current_app.config["GEOAPP_NEAREST_MAX_RADIUS_M"]
-    radius = (
-        parse_float(request.args, "nearest_radius", minimum=0, maximum=limit)
-        if "nearest_radius" in request.args
-        else current_app.config["GEOAPP_NEAREST_RADIUS_M"]
-    )
-    report = lookup_point(db.session, lon, lat, parse_scope(request.args), radius)
+    params = PointQuery.read(request.args, current_app.config)
+    radius = (current_app.config["GEOAPP_NEAREST_RADIUS_M"] if params.nearest_radius is None
+              else params.nearest_radius)
+    report = lookup_point(db.session, params.lon, params.lat, scope_of(params), radius)
     return json_response(point_report_json(report))
 
 
@@ -86,11 +72,10 @@ def decode_text(raw: bytes) -> str:
         return raw.decode("cp1252", errors="replace")
 
 
-def batch_format() -> str:
+def batch_format(params: BatchQuery) -> str:
     """Output format from `f=` or the Accept header (JSON by default)."""
-    chosen = parse_choice(request.args, "f", BATCH_FORMATS)
-    if chosen:
-        return chosen
+    if params.f:
+        return params.f
     best = request.accept_mimetypes.best_match(
         ["application/json", "application/geo+json", "text/csv"], default="application/json"
     )
@@ -101,9 +86,10 @@ def batch_format() -> str:
 @require_role(Role.VIEWER)
 def lookup_batch() -> ResponseReturnValue:
     """POST /api/lookup/batch: reports for up to GEOAPP_BATCH_MAX_POINTS points, in input order."""
-    output = batch_format()
-    full = parse_choice(request.args, "detail", ("compact", "full"), "compact") == "full"
-    scope = parse_scope(request.args)
+    params = BatchQuery.read(request.args)
+    output = batch_format(params)
+    full = params.detail == "full"
+    scope = scope_of(params)
     points = read_batch(current_app.config["GEOAPP_BATCH_MAX_POINTS"])
     valid = [p for p in points if p.error is None]
     reports = iter(lookup_points(db.session, [(p.lon, p.lat) for p in valid], scope,
@@ -129,7 +115,8 @@ def lookup_area() -> ResponseReturnValue:
         raise InvalidInput(
             "the body must be a GeoJSON Polygon or MultiPolygon", code="invalid_json"
         )
-    geometry, repaired = parcel_geometry(body, parse_bool(request.args, "repair"),
+    params = AreaQuery.read(request.args)
+    geometry, repaired = parcel_geometry(body, params.repair,
                                          ParcelLimits.from_config(current_app.config))
-    exposure = parcel_exposure(db.session, geometry, repaired, parse_scope(request.args))
+    exposure = parcel_exposure(db.session, geometry, repaired, scope_of(params))
     return json_response(exposure_json(exposure))

@@ -6,11 +6,12 @@ from flask import g, request
 from flask.typing import ResponseReturnValue
 
 from geoapp.db.vocabulary import Role
-from geoapp.errors import InvalidInput, InvalidParameter
+from geoapp.errors import InvalidInput
 from geoapp.extensions import db
 from geoapp.users import accounts
 from geoapp.web.api import bp
 from geoapp.web.auth import require_role
+from geoapp.web.contract.bodies import TokenRequest
 from geoapp.web.http import json_response
 from geoapp.web.serializers import token_json
 
@@ -23,10 +24,7 @@ def token_name() -> str:
     if not isinstance(body, dict):
         raise InvalidInput('send no body, or a JSON object like {"name": "laptop"}',
                            code="invalid_json")
-    name = body.get("name", "")
-    if not isinstance(name, str) or "\x00" in name:  # PostgreSQL text cannot hold NUL
-        raise InvalidParameter("'name' must be a string without NUL characters")
-    return name
+    return TokenRequest.read(body).name
 
 
 @bp.post("/tokens")

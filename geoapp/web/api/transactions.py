@@ -14,8 +14,9 @@ from geoapp.ogc import zone_edits
 from geoapp.ogc.collections import Collection, registry
 from geoapp.web.api import bp
 from geoapp.web.auth import require_role
+from geoapp.web.contract.queries import RepairQuery
 from geoapp.web.http import answer_as, api_url, json_response
-from geoapp.web.params import parse_bool, path_id
+from geoapp.web.params import path_id
 from geoapp.web.serializers import created_items_json
 
 JSON_TYPES = ("application/json", "application/geo+json", "application/merge-patch+json")
@@ -49,6 +50,11 @@ def committed(operation: Any) -> Any:
         raise
 
 
+def repair_asked() -> bool:
+    """`repair=true`: repair invalid geometries instead of refusing them."""
+    return RepairQuery.read(request.args).repair
+
+
 @bp.post("/collections/<collection_id>/items")
 @require_role(Role.ANALYST)
 def create_items(collection_id: str) -> ResponseReturnValue:
@@ -56,7 +62,7 @@ def create_items(collection_id: str) -> ResponseReturnValue:
     collection = registry.writable(collection_id)
     body = json_body()
     zones = committed(
-        lambda: zone_edits.create_zones(db.session, body, parse_bool(request.args, "repair"))
+        lambda: zone_edits.create_zones(db.session, body, repair_asked())
     )
     ids = [zone.id for zone in zones]
     hrefs = [api_url("api.item", collection_id=collection.id, item_id=i) for i in ids]
@@ -75,7 +81,7 @@ def replace_item(collection_id: str, item_id: str) -> ResponseReturnValue:
     zone_id = zone_id_of(collection, item_id)
     committed(
         lambda: zone_edits.replace_zone(
-            db.session, zone_id, body, parse_bool(request.args, "repair")
+            db.session, zone_id, body, repair_asked()
         )
     )
     return answer_as("api.item", collection_id=collection_id, item_id=item_id)
@@ -89,7 +95,7 @@ def update_item(collection_id: str, item_id: str) -> ResponseReturnValue:
     body = json_body()
     zone_id = zone_id_of(collection, item_id)
     committed(
-        lambda: zone_edits.patch_zone(db.session, zone_id, body, parse_bool(request.args, "repair"))
+        lambda: zone_edits.patch_zone(db.session, zone_id, body, repair_asked())
     )
     return answer_as("api.item", collection_id=collection_id, item_id=item_id)
 

@@ -23,6 +23,7 @@ from geoapp.db.vocabulary import Role
 from geoapp.extensions import db
 from geoapp.users import audit
 from geoapp.web.auth import SAFE_METHODS, require_role
+from geoapp.web.contract.queries import AuditQuery
 from geoapp.web.http import json_response
 from geoapp.web.params import parse_int
 
@@ -44,7 +45,6 @@ CREATED_TYPES = {
 # Largest answer read back for the id of what it created or the error code it reports.
 MAX_BODY_INSPECTED = 65536
 PAGE_SIZE = 50
-MAX_API_LIMIT = 500
 
 
 def is_audited(endpoint: str, method: str) -> bool:
@@ -173,11 +173,9 @@ def page_filters() -> dict[str, str | None]:
 @require_role(Role.ADMIN)
 def audit_api() -> ResponseReturnValue:
     """GET /api/audit?user=&action=&limit=&offset=: audit events, newest first (admins)."""
-    limit = (parse_int(request.args, "limit", minimum=1, maximum=MAX_API_LIMIT)
-             if "limit" in request.args else PAGE_SIZE)
-    offset = (parse_int(request.args, "offset", minimum=0, maximum=10**9)
-              if "offset" in request.args else 0)
-    filters = page_filters()
+    params = AuditQuery.read(request.args)
+    limit, offset = params.limit, params.offset
+    filters = {"user": params.user, "action": params.action}
     page = audit.list_events(db.session, **filters, limit=limit, offset=offset)
     body: dict[str, Any] = {
         "events": [audit.event_json(event) for event in page.events],

@@ -1,0 +1,477 @@
+"""The bodies the API answers with, declared exactly: every member typed, no other member.
+
+The OpenAPI document's schemas are generated from these models, and the fuzz tests check
+every answer against them, so a renamed, retyped or added member fails a test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from geoapp.db import vocabulary
+from geoapp.ingest.exports import FORMATS
+from geoapp.nfhl.status import RiskStatus
+
+# Plain values, so that the document lists them as an enum of strings.
+Status = Literal[tuple(s.value for s in RiskStatus)]  # type: ignore[valid-type]
+DatasetStatus = Literal[tuple(s.value for s in vocabulary.DatasetStatus)]  # type: ignore[valid-type]
+ExportStatus = Literal[tuple(s.value for s in vocabulary.ExportStatus)]  # type: ignore[valid-type]
+ExportFormatName = Literal[tuple(FORMATS)]  # type: ignore[valid-type]
+GeometryType = Literal["Point", "LineString", "Polygon", "MultiPoint", "MultiLineString",
+                       "MultiPolygon"]
+Bbox = list[float]
+
+
+class Exact(BaseModel):
+    """A body with exactly these members (a member that is not declared is a violation)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Error(Exact):
+    """The body of every error answer."""
+
+    error: str
+    message: str
+
+
+class Link(Exact):
+    """An OGC API link."""
+
+    href: str
+    rel: str
+    type: str = None  # type: ignore[assignment]
+    title: str = None  # type: ignore[assignment]
+    templated: bool = None  # type: ignore[assignment]
+
+
+# --- OGC API - Features resources -----------------------------------------------------------
+
+
+class LandingPage(Exact):
+    """GET /: the API's landing page."""
+
+    title: str
+    description: str
+    links: list[Link]
+
+
+class Conformance(Exact):
+    """GET /conformance."""
+
+    conformsTo: list[str]  # noqa: N815 - the OGC member name
+
+
+class SpatialExtent(Exact):
+    bbox: list[Bbox] = Field(json_schema_extra={"items": {
+        "type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}}})
+    crs: str
+
+
+class TemporalExtent(Exact):
+    interval: list[list[dt.date | None]] = Field(json_schema_extra={"items": {
+        "type": "array", "minItems": 2, "maxItems": 2,
+        "items": {"type": "string", "format": "date", "nullable": True}}})
+    trs: str
+
+
+class Extent(Exact):
+    spatial: SpatialExtent
+    temporal: TemporalExtent = None  # type: ignore[assignment]
+
+
+class Collection(Exact):
+    """A collection's metadata."""
+
+    id: str
+    title: str
+    description: str
+    itemType: str  # noqa: N815
+    links: list[Link]
+    crs: list[str]
+    storageCrs: str  # noqa: N815
+    extent: Extent = None  # type: ignore[assignment]
+
+
+class Collections(Exact):
+    """GET /collections."""
+
+    collections: list[Collection]
+    links: list[Link]
+
+
+class Queryables(Exact):
+    """GET /collections/{id}/queryables: a JSON Schema (OGC API - Features part 3)."""
+
+    schema_: str = Field(alias="$schema")
+    id_: str = Field(alias="$id")
+    type: Literal["object"]
+    title: str
+    properties: dict[str, dict[str, Any]]
+    additionalProperties: bool  # noqa: N815
+
+
+class Geometry(Exact):
+    """A GeoJSON geometry of the served types."""
+
+    type: GeometryType
+    coordinates: list[Any]
+
+
+class ZoneProperties(Exact):
+    """A flood zone's properties (features.PROPERTIES; `properties=` may choose fewer)."""
+
+    fld_zone: str | None = None
+    zone_subty: str | None = None
+    risk_status: Status | None = None
+    sfha_tf: bool | None = None
+    static_bfe: float | None = None
+    v_datum: str | None = None
+    len_unit: str | None = None
+    depth: float | None = None
+    velocity: float | None = None
+    vel_unit: str | None = None
+    dfirm_id: str | None = None
+    fld_ar_id: str | None = None
+    dataset_id: int = None  # type: ignore[assignment]
+    dataset: str | None = None
+    effective_date: dt.date | None = None
+    attributes: dict[str, Any] | None = None
+
+
+class ZoneFeature(Exact):
+    """A flood zone as a GeoJSON Feature (its links only when served alone)."""
+
+    type: Literal["Feature"]
+    id: int
+    geometry: Geometry | None
+    properties: ZoneProperties
+    links: list[Link] = None  # type: ignore[assignment]
+
+
+class ZoneFeatureCollection(Exact):
+    """A page of flood zones."""
+
+    type: Literal["FeatureCollection"]
+    features: list[ZoneFeature]
+    timeStamp: dt.datetime | None = None  # noqa: N815
+    numberMatched: int = Field(None, ge=0)  # noqa: N815
+    numberReturned: int = Field(None, ge=0)  # noqa: N815
+    links: list[Link] = None  # type: ignore[assignment]
+
+
+class DatasetProperties(Exact):
+    """A dataset as a feature of the datasets collection."""
+
+    name: str
+    status: DatasetStatus
+    source_filename: str | None
+    source_crs: str | None
+    effective_date: dt.date | None
+    superseded_on: dt.date | None
+    feature_count: int | None
+    imported_at: dt.datetime | None
+
+
+class DatasetFeature(Exact):
+    """A dataset, its extent as geometry."""
+
+    type: Literal["Feature"]
+    id: int
+    geometry: Geometry | None
+    properties: DatasetProperties
+
+
+class DatasetFeatureCollection(Exact):
+    """All datasets."""
+
+    type: Literal["FeatureCollection"]
+    features: list[DatasetFeature]
+    numberMatched: int = Field(ge=0)  # noqa: N815
+    numberReturned: int = Field(ge=0)  # noqa: N815
+    links: list[Link]
+
+
+class Created(Exact):
+    """The ids of features a write added."""
+
+    ids: list[int]
+    links: list[Link]
+
+
+# --- tiles ----------------------------------------------------------------------------------
+
+
+class Tileset(Exact):
+    title: str
+    dataType: Literal["vector"]  # noqa: N815
+    crs: str
+    tileMatrixSetURI: str  # noqa: N815
+    links: list[Link]
+
+
+class Tilesets(Exact):
+    """GET /collections/{id}/tiles."""
+
+    tilesets: list[Tileset]
+
+
+class VectorLayer(Exact):
+    id: str
+    fields: dict[str, str]
+    minzoom: int
+    maxzoom: int
+
+
+class TileJSON(Exact):
+    """TileJSON 3.0 of the vector tiles."""
+
+    tilejson: str
+    name: str
+    tiles: list[str]
+    minzoom: int
+    maxzoom: int
+    bounds: Bbox = Field(min_length=4, max_length=4)
+    vector_layers: list[VectorLayer]
+
+
+# --- determinations -------------------------------------------------------------------------
+
+
+class DatasetRef(Exact):
+    id: int
+    name: str
+
+
+class DatasetInfo(Exact):
+    """Provenance of a dataset a determination used."""
+
+    id: int
+    name: str
+    source_filename: str | None
+    effective_date: dt.date | None
+    imported_at: dt.datetime | None
+
+
+class ZoneHit(Exact):
+    """A zone covering the point (or the parcel); absent values are null, never -9999."""
+
+    zone: str | None
+    subtype: str | None
+    status: Status
+    sfha: bool
+    floodway: bool
+    bfe: float | None
+    vertical_datum: str | None
+    length_unit: str | None
+    depth: float | None
+    velocity: float | None
+    velocity_unit: str | None
+    dfirm_id: str | None
+    fld_ar_id: str | None
+    zone_id: int
+    dataset: DatasetRef
+    effective_date: dt.date | None
+
+
+class LonLat(Exact):
+    lon: float
+    lat: float
+
+
+class NearestZone(Exact):
+    distance_m: float = Field(ge=0)
+    zone: str | None
+    subtype: str | None
+    zone_id: int
+    dataset: DatasetRef
+    nearest_point: LonLat
+
+
+class PointReport(Exact):
+    """GET /lookup: the flood risk of a point."""
+
+    query: LonLat
+    status: Status
+    status_label: str
+    in_sfha: bool
+    zones: list[ZoneHit]
+    nearest_high_risk: NearestZone | None
+    nearest_search_radius_m: float
+    datasets: list[DatasetInfo]
+
+
+class BatchRow(Exact):
+    """One point of a batch: the decisive facts (and the whole report with detail=full)."""
+
+    id: Any
+    lon: float | None
+    lat: float | None
+    status: Status | None
+    in_sfha: bool | None
+    zone: str | None
+    zones: list[str | None]
+    bfe: float | None
+    vertical_datum: str | None
+    depth: float | None
+    floodway: bool | None
+    dataset: str | None
+    effective_date: dt.date | None
+    error: str | None
+    report: PointReport = None  # type: ignore[assignment]
+
+
+class BatchResults(Exact):
+    """POST /lookup/batch as JSON."""
+
+    count: int = Field(ge=0)
+    results: list[BatchRow]
+
+
+class PointGeometry(Exact):
+    type: Literal["Point"]
+    coordinates: list[float] = Field(min_length=2)
+
+
+class BatchFeature(Exact):
+    type: Literal["Feature"]
+    id: Any = None
+    geometry: PointGeometry | None
+    # The input's own properties, then the row's members.
+    properties: dict[str, Any]
+
+
+class BatchFeatures(Exact):
+    """POST /lookup/batch as GeoJSON."""
+
+    type: Literal["FeatureCollection"]
+    features: list[BatchFeature]
+
+
+class StatusArea(Exact):
+    status: Status
+    label: str
+    area_m2: float
+    share: float
+
+
+class ZoneArea(ZoneHit):
+    area_m2: float
+    share: float
+
+
+class Exposure(Exact):
+    """POST /lookup/area: how much of a parcel is in each zone and risk status."""
+
+    area_m2: float = Field(ge=0)
+    max_status: Status
+    sfha_share: float
+    unmapped_share: float
+    repaired: bool
+    by_status: list[StatusArea]
+    by_zone: list[ZoneArea]
+    datasets: list[DatasetInfo]
+
+
+class Place(Exact):
+    label: str
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    bbox: Bbox | None = Field(min_length=4, max_length=4)
+
+
+class Places(Exact):
+    """GET /geocode."""
+
+    query: str
+    places: list[Place]
+
+
+# --- datasets, exports, tokens, users, audit -------------------------------------------------
+
+
+class DatasetState(Exact):
+    """A dataset's import state and report."""
+
+    id: int
+    name: str
+    status: DatasetStatus
+    progress: float | None
+    error: str | None
+    source_filename: str | None
+    source_crs: str | None
+    effective_date: dt.date | None
+    superseded_on: dt.date | None
+    feature_count: int | None
+    imported_at: dt.datetime | None
+    report: dict[str, Any] | None
+    links: list[Link]
+
+
+class DatasetList(Exact):
+    """GET /datasets."""
+
+    datasets: list[DatasetState]
+
+
+class Export(Exact):
+    """An export written by the worker."""
+
+    id: str
+    dataset_id: int
+    format: ExportFormatName
+    status: ExportStatus
+    filename: str
+    size_bytes: int | None
+    created_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    expires_at: dt.datetime | None
+    error: str | None
+    download: str = Field(None, description="The file, once ready")
+    links: list[Link]
+
+
+class Token(Exact):
+    """An API token's public record; `token` (the secret) only when created."""
+
+    id: int
+    name: str
+    prefix: str
+    created_at: dt.datetime | None
+    last_used_at: dt.datetime | None
+    revoked: bool
+    token: str = None  # type: ignore[assignment]
+
+
+class SignedOut(Exact):
+    """How many sign-ins of a user were ended."""
+
+    user_id: int
+    email: str
+    revoked_sign_ins: int = Field(ge=0)
+
+
+class AuditEvent(Exact):
+    id: int
+    occurred_at: str
+    user: dict[str, Any] | None
+    action: str
+    method: str | None
+    path: str | None
+    target: dict[str, Any] | None
+    status: int
+    client_addr: str | None
+    user_agent: str | None
+    details: dict[str, Any]
+
+
+class AuditPage(Exact):
+    """GET /audit: a page of events, newest first."""
+
+    events: list[AuditEvent]
+    limit: int
+    offset: int
+    links: list[Link]
