@@ -68,7 +68,8 @@ def test_healthz_names_missing_front_end_packages_but_stays_200(app, session, tm
     assert body["status"] == "ok"
     assert body["assets"]["ok"] is False
     assert set(body["assets"]["missing"]) == {"leaflet", "jquery", "bootstrap",
-                                              "leaflet.vectorgrid", "leaflet-draw"}
+                                              "leaflet.vectorgrid", "leaflet-draw",
+                                              "swagger-ui-dist"}
     assert "npm ci" in body["assets"]["fix"]
     assert str(tmp_path) not in response.get_data(as_text=True)  # no server paths to clients
 

@@ -50,7 +50,10 @@ def vendor_url(filename: str) -> str:
 def missing_packages(vendor_dir: str) -> list[str]:
     """The served front-end packages whose dist folder is not in ``vendor_dir``."""
     root = Path(vendor_dir)
-    return [prefix.split("/")[0] for prefix in SERVED_PREFIXES if not (root / prefix).is_dir()]
+    # A prefix ends in "/" (a dist folder) or names the start of files (swagger-ui-dist's).
+    return [prefix.split("/")[0] for prefix in SERVED_PREFIXES
+            if not ((root / prefix).is_dir() if prefix.endswith("/")
+                    else any((root / prefix).parent.glob(Path(prefix).name + "*")))]
 
 
 def assets_health(app: Flask) -> dict[str, object]:
