@@ -45,6 +45,7 @@ def create_pending(session: Session, request: ImportRequest, filename: str,
 def record_progress(engine: Engine, dataset_id: int, fraction: float) -> None:
     """Publish the progress of an import (its own short transaction)."""
     with engine.begin() as connection:
+        # SQL: moved by ingest (from ingest/imports.py, statement unchanged)
         connection.execute(update(Dataset).where(Dataset.id == dataset_id)
                            .values(status=IMPORTING, progress=round(fraction, 4)))
 
@@ -100,6 +101,7 @@ def run_queued_import(session: Session, dataset_id: int, upload: Path, request: 
 def fail(session: Session, dataset_id: int, message: str,
          report: dict[str, Any] | None = None) -> None:
     """Mark a dataset's import failed (committed)."""
+    # SQL: moved by ingest (from ingest/imports.py, statement unchanged)
     session.execute(update(Dataset).where(Dataset.id == dataset_id)
                     .values(status=FAILED, error=message, import_report=report))
     session.commit()

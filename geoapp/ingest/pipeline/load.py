@@ -67,6 +67,7 @@ def importer_cuts_pieces(dbapi: Any, on: bool) -> None:
 def retire_older_versions(session: Session, dataset: Dataset) -> list[int]:
     """Retire the ready datasets of the same name; they stay for `as_of` lookups."""
     superseded_on = dataset.effective_date or dt.date.today()
+    # SQL: moved by ingest (from ingest/pipeline.py, statement unchanged)
     retired = session.scalars(
         update(Dataset)
         .where(Dataset.name == dataset.name, Dataset.status == "ready", Dataset.id != dataset.id)
