@@ -103,7 +103,7 @@ def check_polygon(geometry: BaseGeometry, repair: bool, *, valid: bool | None = 
         return Checked(None, problem=NOT_FINITE)
     if not in_lon_lat_range(np.array([shapely.bounds(geometry)]))[0]:
         return Checked(None, problem=out_of_range(range_detail))
-    if valid if valid is not None else geometry.is_valid:
+    if geometry.is_valid if valid is None else valid:
         return Checked(geometry)
     reason = shapely.is_valid_reason(geometry)
     if not repair:
