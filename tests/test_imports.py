@@ -21,7 +21,7 @@ from geoapp.cli import SAMPLE_FILE
 from geoapp.db.models import Dataset, FloodZone, FloodZonePiece
 from geoapp.db.queries import Scope
 from geoapp.errors import InvalidInput, PayloadTooLarge
-from geoapp.ingest import files, runs
+from geoapp.ingest import files, jobs, runs
 from geoapp.ingest.pieces import PIECE_MAX_VERTICES
 from geoapp.ingest.pipeline import plan, read
 from geoapp.ingest.request import ImportRequest
@@ -280,6 +280,21 @@ def test_failed_run_is_recorded_and_upload_removed(session, tmp_path) -> None:
     assert result.status == "failed" and "zip" in result.error
     assert not upload_dir.exists()
     assert session.get(Dataset, dataset.id).feature_count == 0
+
+
+def test_a_job_whose_request_no_longer_parses_fails_its_dataset(app, session, tmp_path) -> None:
+    upload_dir = tmp_path / "upload"
+    upload_dir.mkdir()
+    upload = upload_dir / "zones.zip"
+    upload.write_bytes(b"PK\x03\x04")
+    request = ImportRequest.parse({"name": "older job"})
+    dataset = runs.create_pending(session, request, upload.name, None)
+    session.commit()
+    dataset_id = dataset.id  # the job's app context ends with the session it used
+    jobs.perform_import(app, dataset_id, str(upload), {**request.to_json(), "encoding": "klingon"})
+    failed = session.get(Dataset, dataset_id)
+    assert failed.status == "failed" and "klingon" in failed.error
+    assert not upload_dir.exists()
 
 
 def test_awkward_text_survives_the_bulk_load(session, tmp_path) -> None:

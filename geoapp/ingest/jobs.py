@@ -71,21 +71,21 @@ class JobQueue:
             conninfo=libpq_url(app.config["SQLALCHEMY_DATABASE_URI"]),
             kwargs={"application_name": "floodmanager-jobs"},
         )
-        queue = procrastinate.App(connector=connector)
+        tasks = procrastinate.App(connector=connector)
 
         # Registered on each queue by its full name: a shared procrastinate Blueprint is
         # renamed in place when added, so a second app in one process (tests, scripts) got
         # "geoapp:geoapp:..." and its jobs went to the default queue, which no worker reads.
         # The tasks close over their app: a worker runs them with no request or global app.
-        @queue.task(name=IMPORT_TASK, queue=QUEUE)
+        @tasks.task(name=IMPORT_TASK, queue=QUEUE)
         def import_dataset(dataset_id: int, upload: str, options: dict[str, Any]) -> None:
             perform_import(app, dataset_id, upload, options)
 
-        @queue.task(name=EXPORT_TASK, queue=EXPORT_QUEUE)
+        @tasks.task(name=EXPORT_TASK, queue=EXPORT_QUEUE)
         def export_dataset(export_id: str) -> None:
             perform_export(app, export_id)
 
-        app.extensions[self.extension] = queue
+        app.extensions[self.extension] = tasks
 
     def of(self, app: Flask) -> procrastinate.App:
         """The queue attached to the app."""
@@ -132,8 +132,13 @@ def perform_import(app: Flask, dataset_id: int, upload: str, options: dict[str, 
         def progress(done: int, total: int) -> None:
             runs.record_progress(engine, dataset_id, min(done / max(total, 1), 0.99))
 
-        runs.run_queued_import(db.session, dataset_id, Path(upload),
-                               ImportRequest.from_json(options),
+        try:
+            request = ImportRequest.from_json(options)
+        except AppError as error:  # a job queued by another version of the app
+            files.remove_tree(Path(upload).parent)
+            runs.fail(db.session, dataset_id, error.message)
+            return
+        runs.run_queued_import(db.session, dataset_id, Path(upload), request,
                                files.UnpackLimits.from_config(app.config), progress)
 
 
