@@ -200,3 +200,13 @@ def test_wrong_content_and_collections(client, analyst, dataset) -> None:
         400,
         404,
     )
+
+
+@pytest.mark.parametrize("kind", [["Polygon"], {"a": 1}, None, 3])
+def test_a_geometry_type_that_is_no_name_is_refused(client, analyst, dataset, kind) -> None:
+    geometry = {"type": kind, "coordinates": SQUARE["coordinates"]}
+    response = client.post(ITEMS, json=feature(dataset.id, geometry=geometry), headers=analyst)
+    assert response.status_code == 400
+    assert "Polygon or MultiPolygon" in response.get_json()["message"]
+    parcel = client.post("/api/lookup/area", json=geometry)
+    assert parcel.status_code == 400 and "Polygon or MultiPolygon" in parcel.get_json()["message"]

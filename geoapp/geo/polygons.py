@@ -20,7 +20,8 @@ from shapely.geometry.base import BaseGeometry
 
 from geoapp.errors import InvalidInput
 
-POLYGON_TYPES = frozenset({"Polygon", "MultiPolygon"})
+# A tuple, not a set: a client's "type" may be any JSON value, lists (unhashable) included.
+POLYGON_TYPES = ("Polygon", "MultiPolygon")
 EMPTY = "the geometry is empty"
 NOT_FINITE = "coordinates must be finite numbers"
 OUT_OF_RANGE = ("coordinates out of range (outside longitude -180..180 / latitude -90..90 of "
