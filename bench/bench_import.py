@@ -182,7 +182,8 @@ def through_worker(url: str, source: Path, workdir: Path) -> tuple[float, float,
     from geoapp.db.models import Dataset
     from geoapp.db.vocabulary import DatasetStatus
     from geoapp.extensions import db
-    from geoapp.ingest import imports, jobs
+    from geoapp.ingest import jobs, runs
+    from geoapp.ingest.request import ImportRequest
 
     upload = workdir / f"upload-{source.stem}"
     upload.mkdir()
@@ -197,8 +198,8 @@ def through_worker(url: str, source: Path, workdir: Path) -> tuple[float, float,
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": BENCH_SECRET_KEY})
         with app.app_context():
             time.sleep(WORKER_START_S)  # the worker is listening before the clock starts
-            options = imports.options_from_form({"name": BENCH_NAME})
-            dataset = imports.create_pending(db.session, options, archive.name, None)
+            options = ImportRequest.parse({"name": BENCH_NAME})
+            dataset = runs.create_pending(db.session, options, archive.name, None)
             db.session.commit()
             started = time.perf_counter()
             jobs.enqueue_import(app, dataset.id, archive, options)

@@ -53,6 +53,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     compress.init_app(app)
     rate_limits.init_app(app)
+    from geoapp.ingest import jobs
+
+    jobs.queue.init_app(app)
 
     from geoapp.web import api, assets, auth
     from geoapp.web.pages import catalog, health, maps

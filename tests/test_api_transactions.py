@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-import shapely.geometry
+from shapely.geometry import shape
 from sqlalchemy import func, select
 
 from geoapp.db.models import FloodZone, FloodZonePiece
@@ -105,11 +105,22 @@ def test_nan_coordinates_are_refused(client, analyst, dataset) -> None:
     assert "finite" in response.get_json()["message"]
 
 
-def test_repair_fixes_a_bowtie(client, analyst, dataset) -> None:
+def test_repair_fixes_a_bowtie(client, session, analyst, dataset) -> None:
     response = client.post(
         f"{ITEMS}?repair=true", json=feature(dataset.id, geometry=BOWTIE), headers=analyst
     )
     assert response.status_code == 201
+    # What was stored is valid (PostGIS's own verdict) and keeps both triangles of the bow tie.
+    location = response.headers["Location"]
+    created = client.get(location.replace("http://localhost", "")).get_json()
+    valid, parts, area = session.execute(
+        select(func.ST_IsValid(FloodZone.geom), func.ST_NumGeometries(FloodZone.geom),
+               func.ST_Area(FloodZone.geom)).where(FloodZone.id == created["id"])
+    ).one()
+    assert valid is True
+    assert parts == 2 and area == pytest.approx(0.01 * 0.01 / 2)
+    stored = shape(created["geometry"])
+    assert stored.is_valid and stored.area == pytest.approx(0.01 * 0.01 / 2)
 
 
 @pytest.mark.parametrize(
@@ -201,5 +212,15 @@ def test_a_repairing_write_is_answered_with_the_stored_item(client, analyst, dat
             else {"geometry": BOWTIE})
     response = getattr(client, method)(url, json=body, headers=analyst)
     assert response.status_code == 200, response.get_json()
-    answered = shapely.geometry.shape(response.get_json()["geometry"])
+    answered = shape(response.get_json()["geometry"])
     assert answered.is_valid and answered.area > 0
+
+
+@pytest.mark.parametrize("kind", [["Polygon"], {"a": 1}, None, 3])
+def test_a_geometry_type_that_is_no_name_is_refused(client, analyst, dataset, kind) -> None:
+    geometry = {"type": kind, "coordinates": SQUARE["coordinates"]}
+    response = client.post(ITEMS, json=feature(dataset.id, geometry=geometry), headers=analyst)
+    assert response.status_code == 400
+    assert "Polygon or MultiPolygon" in response.get_json()["message"]
+    parcel = client.post("/api/lookup/area", json=geometry)
+    assert parcel.status_code == 400 and "Polygon or MultiPolygon" in parcel.get_json()["message"]

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from geoapp.cli import SAMPLE_FILE
 from geoapp.db.models import Dataset
-from geoapp.ingest import imports, pipeline
+from geoapp.ingest import pipeline, runs
+from geoapp.ingest.request import ImportRequest
 from tests.conftest import SERVER_SECRET_KEY
 from tests.gazetteer import running_gazetteer
 from tests.live_server import live_server
@@ -36,8 +37,8 @@ TILES_PAINTED = """() => Array.from(document.querySelectorAll('.leaflet-tile-pan
 def sample_in_db(app, database_url):
     engine = sa.create_engine(database_url)
     with Session(engine) as session:
-        options = pipeline.ImportOptions(name="Browser sample <b>")
-        dataset = imports.create_pending(session, options, SAMPLE_FILE.name, None)
+        options = ImportRequest(name="Browser sample <b>")
+        dataset = runs.create_pending(session, options, SAMPLE_FILE.name, None)
         pipeline.import_layer(session, dataset, SAMPLE_FILE, options)
         session.commit()
         dataset_id = dataset.id

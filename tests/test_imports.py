@@ -21,8 +21,10 @@ from geoapp.cli import SAMPLE_FILE
 from geoapp.db.models import Dataset, FloodZone, FloodZonePiece
 from geoapp.db.queries.scope import Scope
 from geoapp.errors import InvalidInput, PayloadTooLarge
-from geoapp.ingest import imports, pipeline, uploads
+from geoapp.ingest import files, jobs, runs
 from geoapp.ingest.pieces import PIECE_MAX_VERTICES
+from geoapp.ingest.pipeline import plan, read
+from geoapp.ingest.request import ImportRequest
 from geoapp.ingest.sources import read_layer
 from geoapp.risk.lookup import lookup_point
 from tests.upload_files import (
@@ -34,7 +36,7 @@ from tests.upload_files import (
     zip_files,
 )
 
-LIMITS = uploads.UnpackLimits(max_uncompressed_bytes=50 << 20, max_ratio=100)
+LIMITS = files.UnpackLimits(max_uncompressed_bytes=50 << 20, max_ratio=100)
 
 
 def zone_count(session) -> int:
@@ -42,12 +44,10 @@ def zone_count(session) -> int:
 
 
 def do_import(session, path, tmp_path, **options):
-    """Import a file into a new dataset (not committed), returning (dataset, report)."""
-    opts = imports.options_from_form({"name": options.pop("name", "trial"), **options})
-    dataset = imports.create_pending(session, opts, path.name, None)
-    workdir = tmp_path / f"work-{dataset.id}"
-    workdir.mkdir()
-    return dataset, imports.run(session, dataset, path, workdir, opts, LIMITS)
+    """Import a file into a new dataset (committed: a savepoint here); (dataset, report)."""
+    opts = ImportRequest.parse({"name": options.pop("name", "trial"), **options})
+    dataset = runs.create_pending(session, opts, path.name, None)
+    return dataset, runs.run_import(session, dataset, path, opts, LIMITS)
 
 
 def refused(session, path, tmp_path, code, **options) -> str:
@@ -273,13 +273,28 @@ def test_failed_run_is_recorded_and_upload_removed(session, tmp_path) -> None:
     upload_dir.mkdir()
     bad = upload_dir / "broken.zip"
     bad.write_bytes(io.BytesIO(b"PK\x03\x04 not really").getvalue())
-    opts = imports.options_from_form({"name": "broken"})
-    dataset = imports.create_pending(session, opts, bad.name, None)
+    opts = ImportRequest.parse({"name": "broken"})
+    dataset = runs.create_pending(session, opts, bad.name, None)
     session.commit()
-    result = imports.run_to_completion(session, dataset.id, bad, opts, LIMITS)
+    result = runs.run_queued_import(session, dataset.id, bad, opts, LIMITS)
     assert result.status == "failed" and "zip" in result.error
     assert not upload_dir.exists()
     assert session.get(Dataset, dataset.id).feature_count == 0
+
+
+def test_a_job_whose_request_no_longer_parses_fails_its_dataset(app, session, tmp_path) -> None:
+    upload_dir = tmp_path / "upload"
+    upload_dir.mkdir()
+    upload = upload_dir / "zones.zip"
+    upload.write_bytes(b"PK\x03\x04")
+    request = ImportRequest.parse({"name": "older job"})
+    dataset = runs.create_pending(session, request, upload.name, None)
+    session.commit()
+    dataset_id = dataset.id  # the job's app context ends with the session it used
+    jobs.perform_import(app, dataset_id, str(upload), {**request.to_json(), "encoding": "klingon"})
+    failed = session.get(Dataset, dataset_id)
+    assert failed.status == "failed" and "klingon" in failed.error
+    assert not upload_dir.exists()
 
 
 def test_awkward_text_survives_the_bulk_load(session, tmp_path) -> None:
@@ -303,15 +318,15 @@ def test_overlong_text_is_cut_for_the_column_and_kept_whole(session, tmp_path) -
 
 def test_options_are_validated() -> None:
     with pytest.raises(InvalidInput, match="name"):
-        imports.options_from_form({"name": " "})
+        ImportRequest.parse({"name": " "})
     with pytest.raises(InvalidInput, match="YYYY-MM-DD"):
-        imports.options_from_form({"name": "a", "effective_date": "June 2024"})
+        ImportRequest.parse({"name": "a", "effective_date": "June 2024"})
     with pytest.raises(InvalidInput, match="field_map"):
-        imports.options_from_form({"name": "a", "field_map": ["FLD_ZONE"]})
+        ImportRequest.parse({"name": "a", "field_map": ["FLD_ZONE"]})
     with pytest.raises(InvalidInput, match="unknown text encoding 'klingon'"):
-        imports.options_from_form({"name": "a", "encoding": "klingon"})
-    assert imports.options_from_form({"name": "a", "encoding": " cp1252 "}).encoding == "cp1252"
-    assert pipeline.ImportOptions(name="a").repair is True
+        ImportRequest.parse({"name": "a", "encoding": "klingon"})
+    assert ImportRequest.parse({"name": "a", "encoding": " cp1252 "}).encoding == "cp1252"
+    assert ImportRequest(name="a").repair is True
 
 
 def test_large_zones_are_cut_into_pieces_by_the_importer(session, tmp_path) -> None:
@@ -362,13 +377,13 @@ def test_chunks_follow_the_vertex_budget(tmp_path, monkeypatch) -> None:
              for i in range(20)]
     path = write_layer(tmp_path / "detailed.geojson", zones, {"FLD_ZONE": ["X"] * 20},
                        driver="GeoJSON")
-    monkeypatch.setattr(pipeline, "READ_BATCH", 2)
+    monkeypatch.setattr(read, "READ_BATCH", 2)
 
     def chunks(**options):
-        options = pipeline.ImportOptions(name="t", **options)
-        plan = pipeline.plan_layer(path, options)
+        options = ImportRequest(name="t", **options)
+        layer_plan = plan.plan_layer(path, options)
         return [(first, len(geometries))
-                for first, geometries, _, _ in pipeline.read_chunks(plan, options)]
+                for first, geometries, _, _ in read.read_chunks(layer_plan, options)]
 
     opened = []
     open_arrow = pyogrio.raw.open_arrow

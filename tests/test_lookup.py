@@ -116,7 +116,8 @@ def test_batch_split_across_connections_matches_one_query(app, monkeypatch, tmp_
     from sqlalchemy.orm import Session
 
     from geoapp.extensions import db
-    from geoapp.ingest import imports, pipeline
+    from geoapp.ingest import pipeline, runs
+    from geoapp.ingest.request import ImportRequest
     from geoapp.risk import lookup
     from tests.upload_files import write_layer
 
@@ -126,9 +127,9 @@ def test_batch_split_across_connections_matches_one_query(app, monkeypatch, tmp_
                          {"FLD_ZONE": ["AE"] * 5, "FLD_AR_ID": [str(i) for i in range(5)]},
                          driver="GeoJSON")
     points = [(x / 10 + 0.05, 50.5) for x in range(100)]
-    options = pipeline.ImportOptions(name="parallel batch")
+    options = ImportRequest(name="parallel batch")
     with app.app_context(), Session(db.engine) as session:
-        dataset = imports.create_pending(session, options, source.name, None)
+        dataset = runs.create_pending(session, options, source.name, None)
         pipeline.import_layer(session, dataset, source, options)
         session.commit()
         try:

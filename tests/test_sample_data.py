@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from pyproj import CRS
 
 from geoapp.cli import SAMPLE_FILE
-from geoapp.ingest import imports, pipeline
+from geoapp.ingest import pipeline, runs
+from geoapp.ingest.request import ImportRequest
 from geoapp.ingest.sources import read_layer
 from geoapp.risk import lookup
 
@@ -77,8 +78,8 @@ def test_shapefile_reprojects_onto_the_geojson(geojson_layer, shapefile_layer) -
 
 @pytest.fixture()
 def sample(session, geojson_layer):
-    options = pipeline.ImportOptions(name="Sample under test")
-    dataset = imports.create_pending(session, options, SAMPLE_FILE.name, None)
+    options = ImportRequest(name="Sample under test")
+    dataset = runs.create_pending(session, options, SAMPLE_FILE.name, None)
     pipeline.import_layer(session, dataset, SAMPLE_FILE, options)
     session.commit()
     return dataset

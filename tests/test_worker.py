@@ -18,7 +18,8 @@ from shapely.geometry import box
 from sqlalchemy.orm import Session
 
 from geoapp.db.models import Dataset, FloodZone
-from geoapp.ingest import imports, jobs
+from geoapp.ingest import jobs, runs
+from geoapp.ingest.request import ImportRequest
 from tests.conftest import SERVER_SECRET_KEY
 from tests.upload_files import write_layer
 
@@ -42,12 +43,12 @@ def big_shapefile(directory: Path, count: int) -> Path:
 
 def queue_import(app, engine, source: Path, upload_dir: Path, name: str) -> int:
     """A committed pending dataset and its queued job; the upload, a zipped shapefile of
-    `source`'s folder, waits in `upload_dir` (made here) as intake leaves it."""
+    `source`'s folder, waits in `upload_dir` (made here) as geoapp.web.uploads leaves it."""
     upload_dir.mkdir(parents=True)
     archive = Path(shutil.make_archive(str(upload_dir / "zones"), "zip", source.parent))
-    options = imports.options_from_form({"name": name})
+    options = ImportRequest.parse({"name": name})
     with Session(engine) as session:
-        dataset = imports.create_pending(session, options, archive.name, None)
+        dataset = runs.create_pending(session, options, archive.name, None)
         session.commit()
         dataset_id = dataset.id
     jobs.enqueue_import(app, dataset_id, archive, options)

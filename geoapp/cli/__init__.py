@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import tempfile
 from pathlib import Path
 
 import click
@@ -19,7 +18,8 @@ from geoapp.db.queries.datasets import dataset_named
 from geoapp.db.vocabulary import Role
 from geoapp.errors import AppError
 from geoapp.extensions import db
-from geoapp.ingest import imports, jobs, pipeline
+from geoapp.ingest import files, jobs, runs
+from geoapp.ingest.request import ImportRequest
 from geoapp.users import accounts, audit
 
 SAMPLE_FILE = PROJECT_DIR / "data" / "sample" / "manasquan_nfhl.geojson"
@@ -82,12 +82,12 @@ def load_sample(path: Path, name: str) -> None:
         return
     try:
         # The sample must be clean: any refused feature fails the load (repair off).
-        options = imports.options_from_form(
+        request = ImportRequest.parse(
             {"name": name, "effective_date": SAMPLE_EFFECTIVE_DATE, "repair": False}
         )
-        dataset = imports.create_pending(db.session, options, path.name, None)
-        pipeline.import_layer(db.session, dataset, path, options)
-        db.session.commit()
+        dataset = runs.create_pending(db.session, request, path.name, None)
+        runs.run_import(db.session, dataset, path, request,
+                        files.UnpackLimits.from_config(current_app.config))
     except AppError as error:
         db.session.rollback()
         audited("zones.load-sample", error.status, "dataset", file=path.name)
@@ -113,26 +113,21 @@ def import_file(path: Path, name: str | None, layer: str | None, source_crs: str
                 repair: bool) -> None:
     """Import a flood zone file (zipped shapefile or FileGDB, GeoPackage, GeoJSON, KML, ...)."""
     try:
-        mapping = json.loads(field_map) if field_map else {}
-    except json.JSONDecodeError as exc:
-        raise click.BadParameter(f"not JSON: {exc}", param_hint="--field-map") from None
-    try:
-        options = imports.options_from_form({
+        request = ImportRequest.parse({
             "name": name or path.stem, "layer": layer, "source_crs": source_crs,
-            "encoding": encoding, "effective_date": effective_date, "field_map": mapping,
+            "encoding": encoding, "effective_date": effective_date, "field_map": field_map,
             "repair": repair,
         })
-        dataset = imports.create_pending(db.session, options, path.name, None)
-        with tqdm(total=0, unit=" features", desc="importing") as bar, \
-                tempfile.TemporaryDirectory(prefix="geoapp-import-") as workdir:
+        dataset = runs.create_pending(db.session, request, path.name, None)
+        with tqdm(total=0, unit=" features", desc="importing") as bar:
 
             def progress(done: int, total: int) -> None:
                 bar.total = total
                 bar.update(done - bar.n)
 
-            report = imports.run(db.session, dataset, path, Path(workdir), options,
-                                 jobs.upload_limits(current_app.config), progress)
-        db.session.commit()
+            report = runs.run_import(db.session, dataset, path, request,
+                                     files.UnpackLimits.from_config(current_app.config),
+                                     progress)
     except AppError as error:
         db.session.rollback()
         audited("zones.import", error.status, "dataset", file=path.name)

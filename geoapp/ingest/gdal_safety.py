@@ -22,7 +22,7 @@ import os
 import threading
 from pathlib import Path
 
-# Drivers that read uploads (geoapp.ingest.uploads.EXPECTED_DRIVERS) and write exports
+# Drivers that read uploads (geoapp.ingest.files.EXPECTED_DRIVERS) and write exports
 # (geoapp.ingest.exports.FORMATS; tests write their upload files with the same ones). CSV is kept
 # for writing only: no upload is ever read with it (the pipeline checks the driver).
 READ_DRIVERS = frozenset({"ESRI Shapefile", "OpenFileGDB", "GPKG", "GeoJSON", "LIBKML", "KML",

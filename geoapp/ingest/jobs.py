@@ -1,7 +1,8 @@
 """Background imports and exports on procrastinate, a job queue kept in PostgreSQL.
 
-`flask worker` runs the worker; `queue_for(app)` gives the queue to defer jobs on. An import
-job carries the dataset id, the upload's working directory and the import options; an export
+`queue.init_app(app)` (done by create_app) attaches a queue to the app, its tasks bound to that
+app; `queue_for(app)` gives it back to defer jobs on, and `flask worker` runs its worker. An
+import job carries the dataset id, the upload's path and the ImportRequest as JSON; an export
 job carries the export's id. procrastinate hands each job to exactly one worker, however many
 run.
 
@@ -18,17 +19,20 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import procrastinate
 import procrastinate.jobs
-from flask import Flask
 
 from geoapp.db.queries import imports as imports_sql
 from geoapp.db.vocabulary import DatasetStatus
 from geoapp.errors import AppError
 from geoapp.extensions import db
-from geoapp.ingest import export_jobs, exports, imports, pipeline, uploads, workdirs
+from geoapp.ingest import export_jobs, exports, files, runs, workdirs
+from geoapp.ingest.request import ImportRequest
+
+if TYPE_CHECKING:  # the app is handed in by create_app and `flask worker`; never imported here
+    from flask import Flask
 
 QUEUE = "imports"
 EXPORT_QUEUE = "exports"
@@ -43,10 +47,8 @@ MAX_ATTEMPTS = 3
 # Working directories the web processes and `flask zones import` make in the system's
 # temporary directory; unlocked, so only their age tells that their owner died. A day: a CLI
 # import of a whole state may run for hours and does not touch its directory meanwhile.
-SYSTEM_TEMP_PREFIXES = ("geoapp-import-", "geoapp-export-")
+SYSTEM_TEMP_PREFIXES = (runs.WORKDIR_PREFIX, "geoapp-export-")
 SYSTEM_TEMP_MAX_AGE_S = 24 * 3600.0
-# The Flask app of a worker process, set by `flask worker` (jobs run outside any request).
-_worker_app: dict[str, Flask] = {}
 
 
 def libpq_url(sqlalchemy_url: str) -> str:
@@ -55,30 +57,51 @@ def libpq_url(sqlalchemy_url: str) -> str:
     return f"postgresql://{rest}" if scheme.startswith("postgresql") else sqlalchemy_url
 
 
-def queue_for(app: Flask) -> procrastinate.App:
-    """The job queue on the app's database (one per app, created on first use)."""
-    queue = app.extensions.get("geoapp.queue")
-    if queue is None:
+class JobQueue:
+    """The job queue of each app (a Flask extension): `init_app` attaches it, `of` finds it."""
+
+    extension = "geoapp.queue"
+
+    def init_app(self, app: Flask) -> None:
+        """Attach a queue on the app's database, its tasks running in that app's context.
+
+        Nothing connects until the queue is opened (to defer a job, or by the worker).
+        """
         connector = procrastinate.PsycopgConnector(
             conninfo=libpq_url(app.config["SQLALCHEMY_DATABASE_URI"]),
             kwargs={"application_name": "floodmanager-jobs"},
         )
-        queue = procrastinate.App(connector=connector)
+        tasks = procrastinate.App(connector=connector)
+
         # Registered on each queue by its full name: a shared procrastinate Blueprint is
         # renamed in place when added, so a second app in one process (tests, scripts) got
         # "geoapp:geoapp:..." and its jobs went to the default queue, which no worker reads.
-        queue.task(name=IMPORT_TASK, queue=QUEUE)(import_dataset)
-        queue.task(name=EXPORT_TASK, queue=EXPORT_QUEUE)(export_dataset)
-        app.extensions["geoapp.queue"] = queue
-    return queue
+        # The tasks close over their app: a worker runs them with no request or global app.
+        @tasks.task(name=IMPORT_TASK, queue=QUEUE)
+        def import_dataset(dataset_id: int, upload: str, options: dict[str, Any]) -> None:
+            perform_import(app, dataset_id, upload, options)
+
+        @tasks.task(name=EXPORT_TASK, queue=EXPORT_QUEUE)
+        def export_dataset(export_id: str) -> None:
+            perform_export(app, export_id)
+
+        app.extensions[self.extension] = tasks
+
+    def of(self, app: Flask) -> procrastinate.App:
+        """The queue attached to the app."""
+        try:
+            return app.extensions[self.extension]
+        except KeyError:
+            raise RuntimeError("no job queue on this app: call geoapp.ingest.jobs.queue."
+                               "init_app(app) (create_app does)") from None
 
 
-def upload_limits(config: Any) -> uploads.UnpackLimits:
-    """Unpacking limits from the app's settings."""
-    return uploads.UnpackLimits(
-        max_uncompressed_bytes=config["GEOAPP_UPLOAD_MAX_UNPACKED_MB"] * 1024 * 1024,
-        max_ratio=config["GEOAPP_UPLOAD_MAX_RATIO"],
-    )
+queue = JobQueue()
+
+
+def queue_for(app: Flask) -> procrastinate.App:
+    """The job queue attached to the app by `queue.init_app`."""
+    return queue.of(app)
 
 
 def _instance_subdir(app: Flask, setting: str, default: str) -> Path:
@@ -107,16 +130,16 @@ def perform_import(app: Flask, dataset_id: int, upload: str, options: dict[str, 
         engine = db.engine
 
         def progress(done: int, total: int) -> None:
-            imports.record_progress(engine, dataset_id, min(done / max(total, 1), 0.99))
+            runs.record_progress(engine, dataset_id, min(done / max(total, 1), 0.99))
 
-        imports.run_to_completion(db.session, dataset_id, Path(upload),
-                                  imports.options_from_form(options), upload_limits(app.config),
-                                  progress)
-
-
-def import_dataset(dataset_id: int, upload: str, options: dict[str, Any]) -> None:
-    """The queued import job (runs in `flask worker`)."""
-    perform_import(_worker_app["app"], dataset_id, upload, options)
+        try:
+            request = ImportRequest.from_json(options)
+        except AppError as error:  # a job queued by another version of the app
+            files.remove_tree(Path(upload).parent)
+            runs.fail(db.session, dataset_id, error.message)
+            return
+        runs.run_queued_import(db.session, dataset_id, Path(upload), request,
+                               files.UnpackLimits.from_config(app.config), progress)
 
 
 def perform_export(app: Flask, export_id: str) -> None:
@@ -154,25 +177,19 @@ def perform_export(app: Flask, export_id: str) -> None:
             raise
 
 
-def export_dataset(export_id: str) -> None:
-    """The queued export job (runs in `flask worker`)."""
-    perform_export(_worker_app["app"], export_id)
-
-
-def enqueue_import(app: Flask, dataset_id: int, upload: Path,
-                   options: pipeline.ImportOptions) -> None:
+def enqueue_import(app: Flask, dataset_id: int, upload: Path, request: ImportRequest) -> None:
     """Queue an import job for a pending dataset."""
-    queue = queue_for(app)
-    with queue.open():
-        queue.configure_task(IMPORT_TASK).defer(
-            dataset_id=dataset_id, upload=str(upload), options=imports.options_json(options))
+    jobs = queue_for(app)
+    with jobs.open():
+        jobs.configure_task(IMPORT_TASK).defer(
+            dataset_id=dataset_id, upload=str(upload), options=request.to_json())
 
 
 def enqueue_export(app: Flask, export_id: str) -> None:
     """Queue the job that writes an export."""
-    queue = queue_for(app)
-    with queue.open():
-        queue.configure_task(EXPORT_TASK).defer(export_id=export_id)
+    jobs = queue_for(app)
+    with jobs.open():
+        jobs.configure_task(EXPORT_TASK).defer(export_id=export_id)
 
 
 @dataclass
@@ -205,7 +222,7 @@ async def _retry_stalled(queue: procrastinate.App,
 
 def _fail_unfinished_import(dataset_id: int, message: str) -> None:
     """Mark an import failed unless it finished after all (its worker died after the commit)."""
-    # Here rather than imports.fail, which marks failed whatever the state.
+    # Here rather than runs.fail, which marks failed whatever the state.
     db.session.execute(imports_sql.set_dataset_state(
         dataset_id, only_if_status=(DatasetStatus.QUEUED, DatasetStatus.IMPORTING),
         status=DatasetStatus.FAILED, error=message))
@@ -222,7 +239,7 @@ def record_abandoned(app: Flask, abandoned: list[procrastinate.jobs.Job]) -> Non
             if job.task_name == IMPORT_TASK:
                 _fail_unfinished_import(int(kwargs["dataset_id"]),
                                         f"the import failed: {message}")
-                uploads.remove_tree(Path(str(kwargs["upload"])).parent)
+                files.remove_tree(Path(str(kwargs["upload"])).parent)
             elif job.task_name == EXPORT_TASK:
                 export_jobs.mark_failed(db.session, str(kwargs["export_id"]),
                                         f"the export failed: {message}")
@@ -276,7 +293,7 @@ def _remove_older(entries: list[Path], oldest_allowed: float, keep: set[Path]) -
         except FileNotFoundError:
             continue
         if stale and entry.resolve() not in keep:
-            uploads.remove_tree(entry)
+            files.remove_tree(entry)
             removed.append(entry)
     return removed
 
@@ -304,7 +321,7 @@ def sweep_files(app: Flask, needed_uploads: set[Path],
     if exported.is_dir():
         for entry in exported.iterdir():
             if entry.is_dir() and entry.name not in live:
-                uploads.remove_tree(entry)
+                files.remove_tree(entry)
                 report.removed.append(entry)
     waiting = upload_dir(app)
     oldest_allowed = time.time() - app.config["GEOAPP_ORPHAN_UPLOAD_AGE_S"]
@@ -358,7 +375,6 @@ def run_worker(app: Flask, concurrency: int = 1, stalled_after_s: float = 30.0) 
     stopped is ever taken as stalled. Its scratch directory (where imports unpack) is locked
     for its lifetime, so the other workers remove it if it is killed.
     """
-    _worker_app["app"] = app
     queue = queue_for(app)
     scratch = workdirs.create(work_dir(app), WORKER_DIR_PREFIX)
     system_temp = Path(tempfile.gettempdir())

@@ -17,7 +17,7 @@ from shapely.geometry.base import BaseGeometry
 from geoapp.errors import InvalidInput
 from geoapp.geo.crs import parse_source_crs
 from geoapp.ingest import gdal_safety
-from geoapp.ingest.uploads import public_reason
+from geoapp.ingest.files import public_reason
 
 WGS84 = CRS.from_epsg(4326)
 

@@ -6,18 +6,24 @@ request either writes all its features or none.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
-import shapely
 from geoalchemy2.shape import from_shape
-from shapely.geometry import MultiPolygon, Polygon, shape
+from shapely.geometry import MultiPolygon, shape
 from sqlalchemy.orm import Session
 
 from geoapp.db.models import Dataset, FloodZone
 from geoapp.db.queries.datasets import refresh_dataset_summary
 from geoapp.errors import InvalidInput, NotFound
+from geoapp.geo.polygons import (
+    MALFORMED,
+    POLYGON_TYPES,
+    PolygonRefused,
+    check_rings,
+    not_polygonal,
+    valid_polygon,
+)
 from geoapp.nfhl.attributes import FLAG_FIELDS, NUMBER_FIELDS, TEXT_FIELDS, json_safe, zone_columns
 from geoapp.nfhl.status import valid_zone_code
 
@@ -30,80 +36,19 @@ def _label(index: int | None) -> str:
     return f"feature {index}: " if index is not None else ""
 
 
-def check_rings(coordinates: Any, depth: int, label: str) -> None:
-    """Positions are finite lon/lat pairs and every ring is closed with at least 4 of them."""
-    if depth == 0:
-        if (
-            not isinstance(coordinates, list | tuple)
-            or len(coordinates) < 2
-            or not all(
-                isinstance(v, int | float) and not isinstance(v, bool) for v in coordinates[:2]
-            )
-        ):
-            raise InvalidInput(f"{label}a position must be [lon, lat]", code="invalid_geometry")
-        lon, lat = coordinates[0], coordinates[1]
-        if not (math.isfinite(lon) and math.isfinite(lat)):
-            raise InvalidInput(
-                f"{label}coordinates must be finite numbers", code="invalid_geometry"
-            )
-        if abs(lon) > 180 or abs(lat) > 90:
-            raise InvalidInput(
-                f"{label}coordinates out of range for CRS84 lon/lat: [{lon}, {lat}]",
-                code="invalid_geometry",
-            )
-        return
-    if not isinstance(coordinates, list | tuple) or not coordinates:
-        raise InvalidInput(f"{label}empty or malformed coordinates", code="invalid_geometry")
-    if depth == 1:
-        if len(coordinates) < 4:
-            raise InvalidInput(f"{label}a ring needs at least 4 positions", code="invalid_geometry")
-        for position in coordinates:
-            check_rings(position, 0, label)
-        if list(coordinates[0][:2]) != list(coordinates[-1][:2]):
-            raise InvalidInput(
-                f"{label}a ring is not closed (first position ≠ last)", code="invalid_geometry"
-            )
-        return
-    for part in coordinates:
-        check_rings(part, depth - 1, label)
-
-
 def parse_geometry(geometry: Any, repair: bool, index: int | None = None) -> MultiPolygon:
-    """A valid MultiPolygon from GeoJSON; invalid ones are refused with GEOS's reason (the
-    same library and wording as PostGIS's ST_IsValidReason) unless ``repair`` is set."""
+    """A valid MultiPolygon from GeoJSON; invalid ones are refused with GEOS's reason unless
+    ``repair`` is set (geoapp.geo.polygons)."""
     label = _label(index)
-    if not isinstance(geometry, Mapping) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
+    if not isinstance(geometry, Mapping) or geometry.get("type") not in POLYGON_TYPES:
         kind = geometry.get("type") if isinstance(geometry, Mapping) else type(geometry).__name__
-        raise InvalidInput(
-            f"{label}geometry must be a Polygon or MultiPolygon, got {kind}",
-            code="invalid_geometry",
-        )
+        raise PolygonRefused(f"{label}{not_polygonal(str(kind))}")
     check_rings(geometry.get("coordinates"), 2 if geometry["type"] == "Polygon" else 3, label)
     try:
         parsed = shape(geometry)
     except (ValueError, TypeError) as exc:
-        raise InvalidInput(f"{label}malformed geometry: {exc}", code="invalid_geometry") from None
-    if not parsed.is_valid:
-        reason = shapely.is_valid_reason(parsed)
-        if not repair:
-            raise InvalidInput(
-                f"{label}invalid geometry: {reason} (send repair=true to fix it)",
-                code="invalid_geometry",
-            )
-        fixed = shapely.make_valid(parsed)
-        polygons = [g for g in getattr(fixed, "geoms", [fixed]) if isinstance(g, Polygon)]
-        polygons += [
-            p
-            for g in getattr(fixed, "geoms", [fixed])
-            if isinstance(g, MultiPolygon)
-            for p in g.geoms
-        ]
-        if not polygons:
-            raise InvalidInput(
-                f"{label}invalid geometry that cannot be repaired: {reason}",
-                code="invalid_geometry",
-            )
-        parsed = MultiPolygon(polygons)
+        raise PolygonRefused(f"{label}{MALFORMED}: {exc}") from None
+    parsed, _repaired = valid_polygon(parsed, repair, label)
     return parsed if isinstance(parsed, MultiPolygon) else MultiPolygon([parsed])
 
 

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import shapely
-from shapely.geometry import MultiPolygon, Polygon, shape
+from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
 from geoapp.db.queries import lookup as lookup_sql
 from geoapp.db.queries.scope import ACTIVE, Scope
 from geoapp.errors import InvalidInput, PayloadTooLarge
+from geoapp.geo.polygons import (
+    MALFORMED,
+    POLYGON_TYPES,
+    PolygonRefused,
+    not_polygonal,
+    valid_polygon,
+)
 from geoapp.nfhl.status import STATUS_ORDER, RiskStatus, combined_status
 from geoapp.risk.lookup import (
     DatasetInfo,
@@ -26,7 +32,6 @@ from geoapp.risk.lookup import (
     zone_hit_from_row,
 )
 
-POLYGONAL = ("Polygon", "MultiPolygon")
 # The authalic (equal-area) radius of WGS84, for areas from an equal-area projection.
 AUTHALIC_RADIUS_M = 6_371_007.2
 
@@ -136,42 +141,16 @@ def parcel_geometry(body: Any, repair: bool, limits: ParcelLimits = ParcelLimits
         body = body.get("geometry")
     if not isinstance(body, dict) or "type" not in body:
         raise InvalidInput("the body must be a GeoJSON Polygon or MultiPolygon (or a Feature)")
-    if body["type"] not in POLYGONAL:
-        raise InvalidInput(
-            f"expected a Polygon or MultiPolygon, got {body['type']!r}", code="invalid_geometry"
-        )
+    if body["type"] not in POLYGON_TYPES:
+        raise PolygonRefused(not_polygonal(str(body["type"])))
     check_vertex_count(body, limits)
     try:
         geometry = shape(body)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-        raise InvalidInput(f"malformed {body['type']}: {exc}", code="invalid_geometry") from None
-    coords = shapely.get_coordinates(geometry)
-    if geometry.is_empty or len(coords) == 0:
-        raise InvalidInput("the polygon is empty", code="invalid_geometry")
-    if not all(math.isfinite(v) for v in coords.ravel()):
-        raise InvalidInput("coordinates must be finite numbers", code="invalid_geometry")
-    if (abs(coords[:, 0]) > 180).any() or (abs(coords[:, 1]) > 90).any():
-        raise InvalidInput(
-            "coordinates must be longitude, latitude in degrees (CRS84)", code="invalid_geometry"
-        )
-    if geometry.is_valid:
-        check_area(geometry, limits)
-        return geometry, False
-    reason = shapely.is_valid_reason(geometry)
-    if not repair:
-        raise InvalidInput(
-            f"invalid polygon: {reason}; send repair=true to fix it", code="invalid_geometry"
-        )
-    fixed = shapely.make_valid(geometry)
-    parts = [g for g in getattr(fixed, "geoms", [fixed]) if isinstance(g, Polygon | MultiPolygon)]
-    polygons = [p for part in parts for p in getattr(part, "geoms", [part])]
-    if not polygons:
-        raise InvalidInput(
-            f"invalid polygon that cannot be repaired: {reason}", code="invalid_geometry"
-        )
-    repaired = MultiPolygon(polygons)
-    check_area(repaired, limits)
-    return repaired, True
+        raise PolygonRefused(f"{MALFORMED}: {exc}") from None
+    geometry, repaired = valid_polygon(geometry, repair)
+    check_area(geometry, limits)
+    return geometry, repaired
 
 
 def parcel_exposure(

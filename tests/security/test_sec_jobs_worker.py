@@ -91,7 +91,7 @@ def scratch_dirs(work: Path) -> set[Path]:
 
 def queue_upload(app, engine, uploads: Path, tmp_path: Path, zones: int, name: str) -> tuple[
         int, Path]:
-    """A committed pending dataset and its queued import, the upload where intake puts it."""
+    """A committed pending dataset and its queued import, the upload where the web puts it."""
     source = tmp_path / "src"
     source.mkdir()
     upload = uploads / uuid.uuid4().hex

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import current_app, request
@@ -13,12 +12,13 @@ from geoapp.db.queries import datasets as datasets_sql
 from geoapp.db.vocabulary import Role
 from geoapp.errors import InvalidInput, NotFound
 from geoapp.extensions import db
-from geoapp.ingest import exports, imports, intake
+from geoapp.ingest import exports
+from geoapp.ingest.request import ImportRequest
+from geoapp.web import uploads
 from geoapp.web.api import bp
 from geoapp.web.auth import require_role
 from geoapp.web.handlers import public_message
 from geoapp.web.http import JSON, api_url, json_response
-from geoapp.web.params import parse_bool
 from geoapp.web.serializers import dataset_state_json, link
 
 
@@ -35,37 +35,25 @@ def dataset_json(dataset: Dataset) -> dict[str, Any]:
     return body
 
 
-def import_form() -> dict[str, Any]:
-    """The import fields of a multipart request."""
+def import_fields() -> dict[str, str]:
+    """The import fields of a multipart request, each given once."""
     for key, values in request.form.lists():
         if len(values) > 1:  # as for query parameters: one value each
             raise InvalidInput(f"field {str(key)[:40]!r} is given {len(values)} times; "
                                "give it once", code="repeated_field")
-    form: dict[str, Any] = {key: request.form.get(key) for key in
-                            ("name", "effective_date", "source_crs", "encoding", "layer")}
-    raw_map = request.form.get("field_map")
-    if raw_map:
-        try:
-            form["field_map"] = current_app.json.loads(raw_map)  # nesting-limited
-        except json.JSONDecodeError:
-            form["field_map"] = None
-        if not isinstance(form["field_map"], dict):  # JSON null, [] or 0 are no mapping either
-            raise InvalidInput('field_map must be a JSON object, like {"FLD_ZONE": "ZONE"}',
-                               code="invalid_field_mapping")
-    form["repair"] = parse_bool(request.form, "repair", default=True)
-    return form
+    return request.form.to_dict()
 
 
 @bp.post("/datasets")
 @require_role(Role.ANALYST)
 def create_dataset_import() -> ResponseReturnValue:
     """Queue an import; 202 with the status URL (the worker does the work)."""
-    intake.raise_upload_limit()
-    options = imports.options_from_form(import_form())
+    uploads.raise_upload_limit()
+    import_request = ImportRequest.parse(import_fields(), current_app.json.loads)
     if request.mimetype != "multipart/form-data":
         raise InvalidInput("send the file as multipart/form-data in a field named 'file'",
                            code="missing_file")
-    return accepted(intake.accept(request.files.get("file"), options))
+    return accepted(uploads.accept(request.files.get("file"), import_request))
 
 
 def accepted(dataset: Dataset) -> ResponseReturnValue:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -15,9 +14,11 @@ from wtforms.validators import DataRequired, Length, Optional
 from geoapp.db.models import Dataset
 from geoapp.db.queries import datasets as datasets_sql
 from geoapp.db.vocabulary import Role
-from geoapp.errors import AppError, InvalidInput, NotFound
+from geoapp.errors import AppError, NotFound
 from geoapp.extensions import db
-from geoapp.ingest import exports, imports, intake
+from geoapp.ingest import exports
+from geoapp.ingest.request import ImportRequest
+from geoapp.web import uploads
 from geoapp.web.auth import require_role
 from geoapp.web.folium_maps import build_extent_map, render_parts
 
@@ -40,33 +41,23 @@ class UploadForm(FlaskForm):
     repair = BooleanField("Repair invalid polygons", default=True)
 
 
-def form_options(form: UploadForm) -> dict[str, Any]:
-    """The form's values as import options."""
-    field_map: Any = {}
-    if form.field_map.data and form.field_map.data.strip():
-        try:
-            field_map = current_app.json.loads(form.field_map.data)  # nesting-limited
-        except json.JSONDecodeError:
-            raise InvalidInput('the field mapping must be JSON, like {"FLD_ZONE": "ZONE"}',
-                               code="invalid_field_mapping") from None
-    return {
-        "name": form.name.data, "effective_date": form.effective_date.data,
-        "source_crs": form.source_crs.data, "encoding": form.encoding.data,
-        "layer": form.layer.data, "field_map": field_map, "repair": bool(form.repair.data),
-    }
+def form_fields(form: UploadForm) -> dict[str, Any]:
+    """The form's values, for ImportRequest.parse."""
+    return {name: getattr(form, name).data for name in
+            ("name", "effective_date", "source_crs", "encoding", "layer", "field_map", "repair")}
 
 
 @bp.route("/upload", methods=["GET", "POST"])
 @require_role(Role.ANALYST)
 def upload() -> ResponseReturnValue:
     """Upload a flood map file for import."""
-    intake.raise_upload_limit()
+    uploads.raise_upload_limit()
     form = UploadForm()
     error = None
     if form.validate_on_submit():
         try:
-            options = imports.options_from_form(form_options(form))
-            dataset = intake.accept(request.files.get("file"), options)
+            import_request = ImportRequest.parse(form_fields(form), current_app.json.loads)
+            dataset = uploads.accept(request.files.get("file"), import_request)
             return redirect(url_for("datasets.detail", dataset_id=dataset.id))
         except AppError as exc:
             db.session.rollback()

@@ -1,4 +1,4 @@
-"""Uploaded files made safe to hand to GDAL: content sniffed, archives unpacked under limits.
+"""Receiving an upload: files made safe to hand to GDAL, content sniffed, archives unpacked.
 
 Refused: empty files, files whose content is not what their extension says (a .kml must be a
 KML document, a .geojson a JSON object, ...), KML that links to other documents (NetworkLink,
@@ -18,10 +18,10 @@ import re
 import shutil
 import stat
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, Any
 
 from geoapp.errors import InvalidInput, PayloadTooLarge
 
@@ -60,6 +60,12 @@ class UnpackLimits:
     max_uncompressed_bytes: int = 4 << 30
     max_ratio: float = 200.0
     max_entries: int = 10_000
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> UnpackLimits:
+        """The limits set by GEOAPP_UPLOAD_MAX_UNPACKED_MB and GEOAPP_UPLOAD_MAX_RATIO."""
+        return cls(max_uncompressed_bytes=config["GEOAPP_UPLOAD_MAX_UNPACKED_MB"] * 1024 * 1024,
+                   max_ratio=config["GEOAPP_UPLOAD_MAX_RATIO"])
 
 
 def describe(head: bytes) -> str:

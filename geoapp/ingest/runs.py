@@ -1,0 +1,107 @@
+"""Running an import, the one way the web, the API, the CLI and the worker all take.
+
+`create_pending` makes the dataset that reports the import's progress; `run_import` unpacks
+the upload, runs the pipeline and commits, or rolls everything back and raises. A small web
+upload and a CLI import create the dataset in the same transaction as the import, so a
+refusal leaves no trace; a queued upload's dataset was committed when it was queued, and
+`run_queued_import` records a refusal on it.
+
+The pipeline writes inside one transaction; progress is written on separate, short
+transactions so that other connections see it while that one runs, and a failure is recorded
+after the import's transaction was rolled back.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from geoapp.db.models import Dataset, User
+from geoapp.db.queries import imports as imports_sql
+from geoapp.db.vocabulary import DatasetStatus
+from geoapp.errors import AppError
+from geoapp.ingest import files, pipeline
+from geoapp.ingest.request import ImportRequest
+
+# Working directories of imports (see geoapp.ingest.jobs.SYSTEM_TEMP_PREFIXES).
+WORKDIR_PREFIX = "geoapp-import-"
+
+
+def create_pending(session: Session, request: ImportRequest, filename: str,
+                   user: User | None) -> Dataset:
+    """A dataset row in `queued` state that reports the import's progress; not committed."""
+    dataset = Dataset(name=request.name, source_filename=filename[:255],
+                      status=DatasetStatus.QUEUED,
+                      effective_date=request.effective_date, progress=0.0,
+                      imported_by_id=user.id if user else None)
+    session.add(dataset)
+    session.flush()
+    return dataset
+
+
+def record_progress(engine: Engine, dataset_id: int, fraction: float) -> None:
+    """Publish the progress of an import (its own short transaction)."""
+    with engine.begin() as connection:
+        connection.execute(imports_sql.set_dataset_state(
+            dataset_id, status=DatasetStatus.IMPORTING, progress=round(fraction, 4)))
+
+
+def run_import(session: Session, dataset: Dataset, upload: Path, request: ImportRequest,
+               limits: files.UnpackLimits,
+               progress: Callable[[int, int], None] | None = None) -> pipeline.ImportReport:
+    """Unpack an upload and import it into its pending dataset, then commit.
+
+    All or nothing: on any error the session is rolled back (with the dataset, if it was
+    created in this transaction) and the error raised. The upload itself is left alone;
+    archives are unpacked in a working directory removed here.
+    """
+    workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
+    try:
+        source = files.prepare(upload, workdir, limits, request.layer)
+        report = pipeline.import_layer(session, dataset, source, request, progress)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    finally:
+        files.remove_tree(workdir)
+    return report
+
+
+def run_queued_import(session: Session, dataset_id: int, upload: Path, request: ImportRequest,
+                      limits: files.UnpackLimits,
+                      progress: Callable[[int, int], None] | None = None) -> Dataset | None:
+    """Import into a committed pending dataset; a refusal is recorded on it; the upload's
+    directory is removed.
+
+    Unexpected errors are recorded as an internal failure and raised again.
+    """
+    try:
+        dataset = session.get(Dataset, dataset_id)
+        if dataset is None or dataset.status not in (DatasetStatus.QUEUED, DatasetStatus.IMPORTING):
+            return dataset
+        try:
+            run_import(session, dataset, upload, request, limits, progress)
+        except AppError as error:
+            report = getattr(error, "report", None)
+            fail(session, dataset_id, error.message, report.as_json() if report else None)
+        except Exception:
+            fail(session, dataset_id, "the import failed on an internal error; nothing was "
+                 "imported")
+            raise
+        return session.get(Dataset, dataset_id)
+    finally:
+        files.remove_tree(upload.parent)
+
+
+def fail(session: Session, dataset_id: int, message: str,
+         report: dict[str, Any] | None = None) -> None:
+    """Mark a dataset's import failed (committed)."""
+    session.execute(imports_sql.set_dataset_state(
+        dataset_id, status=DatasetStatus.FAILED, error=message, import_report=report))
+    session.commit()
