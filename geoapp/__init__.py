@@ -36,8 +36,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config["GEOAPP_VENDOR_DIR"]:
         app.config["GEOAPP_VENDOR_DIR"] = str(PROJECT_DIR / "node_modules")
 
+    from geoapp.web.http import BoundedIntConverter
     from geoapp.web.json_provider import ClientJSONProvider
-    from geoapp.web.params import BoundedIntConverter
 
     app.json = ClientJSONProvider(app)  # client JSON past a nesting depth is a 400
     app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
@@ -45,7 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from geoapp.extensions import compress, csrf, db, login_manager, migrate, rate_limits
 
     db.init_app(app)
-    from geoapp.web import request_db
+    from geoapp.web.guards import request_db
 
     request_db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"), compare_type=True)
@@ -87,9 +87,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_read_guard(app)
     register_input_guard(app)
 
-    from geoapp.web.cors import register_cors
-    from geoapp.web.public_url import install_public_address
-    from geoapp.web.security_headers import register_security_headers
+    from geoapp.web.guards.cors import register_cors
+    from geoapp.web.guards.public_url import install_public_address
+    from geoapp.web.guards.security_headers import register_security_headers
 
     register_security_headers(app)
     register_cors(app)

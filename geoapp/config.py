@@ -20,7 +20,7 @@ DEFAULTS: dict[str, Any] = {
     # Statement timeouts (ms), so one bad query cannot pin a worker (0: none). The first is
     # the connections' default (CLI, worker) and the budget of requests of no listed kind;
     # single reads (lookup, item, tile, page) get READ, batches, parcels, exports and pages
-    # of more than GEOAPP_ITEMS_LARGE_PAGE features HEAVY (see geoapp/web/request_db.py).
+    # of more than GEOAPP_ITEMS_LARGE_PAGE features HEAVY (see geoapp/web/guards/request_db.py).
     "GEOAPP_STATEMENT_TIMEOUT_MS": 30000,
     "GEOAPP_STATEMENT_TIMEOUT_READ_MS": 5000,
     "GEOAPP_STATEMENT_TIMEOUT_HEAVY_MS": 60000,
@@ -40,7 +40,7 @@ DEFAULTS: dict[str, Any] = {
     # (a surveyed lot has tens to hundreds) and area in km² (a large farm or campus fits).
     "GEOAPP_PARCEL_MAX_VERTICES": 10000,
     "GEOAPP_PARCEL_MAX_AREA_KM2": 100.0,
-    # Rate limits per client of the expensive endpoints (geoapp/web/ratelimit.py), in the
+    # Rate limits per client of the expensive endpoints (geoapp/web/guards/ratelimit.py), in the
     # `limits` notation ("10/minute", "100/hour;10/minute"); over them: 429 + Retry-After.
     "GEOAPP_RATELIMIT_ENABLED": True,
     "GEOAPP_RATELIMIT_BATCH": "10/minute",

@@ -8,7 +8,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
 from geoapp.db.models import Base
-from geoapp.web.ratelimit import RateLimits
+from geoapp.web.guards.ratelimit import RateLimits
 
 
 class FileSafeCompress(Compress):

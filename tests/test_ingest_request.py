@@ -8,7 +8,7 @@ import pytest
 
 from geoapp.errors import InvalidInput, InvalidParameter
 from geoapp.ingest.request import ImportRequest
-from geoapp.web.json_input import loads_limited
+from geoapp.inputs.json_input import loads_limited
 
 FIELDS = {"name": " Monmouth 2024 ", "effective_date": "2024-06-20", "source_crs": "EPSG:3424",
           "encoding": "cp1252", "layer": "S_FLD_HAZ_AR", "field_map": '{"FLD_ZONE": "ZONE"}',

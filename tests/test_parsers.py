@@ -7,9 +7,9 @@ import math
 import pytest
 
 from geoapp.errors import InvalidParameter
+from geoapp.inputs.params import parse_lon_lat
 from geoapp.nfhl.attributes import clean_flag, clean_number, zone_columns
 from geoapp.nfhl.status import combined_status, zone_status
-from geoapp.web.params import parse_lon_lat
 
 
 def test_zone_columns_turn_sentinels_and_blanks_into_null() -> None:

@@ -17,14 +17,14 @@ from geoapp.db.queries import features as features_sql
 from geoapp.db.queries import scope as scope_sql
 from geoapp.errors import InvalidParameter, NotFound
 from geoapp.geo.crs import CRS84, ApiCrs
-from geoapp.nfhl.status import CANONICAL_CODES, STATUS_ORDER
-from geoapp.web.json_input import JsonTooDeep, loads_limited
-from geoapp.web.params import (
+from geoapp.inputs.json_input import JsonTooDeep, loads_limited
+from geoapp.inputs.params import (
     PG_INTEGER_MAX,
     decimal_number,
     parse_bool,
     whole_number,
 )
+from geoapp.nfhl.status import CANONICAL_CODES, STATUS_ORDER
 
 COLLECTION_ID = "flood_zones"
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from geoapp.db.models import AuditEvent, User
 from geoapp.db.queries import audit as audit_sql
-from geoapp.web.params import PG_INTEGER_MAX, digits_value
+from geoapp.inputs.params import PG_INTEGER_MAX, digits_value
 
 # Column sizes of audit_log: longer values are cut, never refused (the write happened).
 MAX_PATH = 512

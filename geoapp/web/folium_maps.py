@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from geoapp.db.queries import tiles as tiles_sql
 from geoapp.web.assets import DRAW_CSS, DRAW_JS, FOLIUM_CSS, FOLIUM_JS, VECTORGRID_JS, vendor_url
-from geoapp.web.security_headers import add_nonce, csp_nonce
+from geoapp.web.guards.security_headers import add_nonce, csp_nonce
 
 if TYPE_CHECKING:
     import folium

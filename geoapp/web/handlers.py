@@ -20,9 +20,9 @@ from geoapp.errors import (
     Unauthorized,
 )
 from geoapp.extensions import db
+from geoapp.web.guards.redaction import strip_server_paths
+from geoapp.web.guards.request_db import is_query_timeout
 from geoapp.web.http import json_response
-from geoapp.web.redaction import strip_server_paths
-from geoapp.web.request_db import is_query_timeout
 from geoapp.web.serializers import error_json
 
 log = logging.getLogger(__name__)

@@ -15,13 +15,14 @@ from typing import IO, Any, NamedTuple
 from flask import Response, current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
+from werkzeug.routing import IntegerConverter
 from werkzeug.wsgi import FileWrapper
 
 from geoapp.db.queries import features as features_sql
 from geoapp.extensions import db
+from geoapp.inputs.params import PG_INTEGER_MAX, parse_choice
 from geoapp.ogc import tiles
 from geoapp.web.json_provider import COMPACT
-from geoapp.web.params import parse_choice
 from geoapp.web.serializers import link
 
 JSON = "application/json"
@@ -173,3 +174,20 @@ def send_open_file(handle: IO[bytes], media_type: str, content_disposition: str,
     if response.status_code in (304, 412) or request.method == "HEAD":
         handle.close()  # no body is sent
     return response
+
+
+# --- routing
+
+
+class BoundedIntConverter(IntegerConverter):
+    """The ``<int:...>`` route converter, for ASCII digits within PostgreSQL's integer only.
+
+    Werkzeug's matches ``\\d+`` (any script's digits) and has no upper bound; other paths
+    answer 404 just the same.
+    """
+
+    regex = r"[0-9]+"
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", PG_INTEGER_MAX)
+        super().__init__(map, *args, **kwargs)

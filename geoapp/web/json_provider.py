@@ -4,7 +4,7 @@ Writing: views answer through ``geoapp.web.http.json_response`` (or return a dic
 handler likewise, and the streamed GeoJSON/JSON bodies encode their pieces with ``encode``:
 one encoder, one set of options. Reading: Flask parses every request body
 (``request.get_json``) and the form fields the views hand it (``current_app.json.loads``)
-through this, with the nesting limit of ``geoapp.web.json_input``, enforced in one place.
+through this, with the nesting limit of ``geoapp.inputs.json_input``, enforced in one place.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 from flask.json.provider import DefaultJSONProvider
 
-from geoapp.web.json_input import DEFAULT_MAX_DEPTH, loads_limited
+from geoapp.inputs.json_input import DEFAULT_MAX_DEPTH, loads_limited
 
 # The separators of whole JSON bodies (as Flask writes a returned dict outside debug mode).
 COMPACT = (",", ":")

@@ -13,7 +13,7 @@ from werkzeug.exceptions import NotFound
 from geoapp import PROJECT_DIR, create_app
 from geoapp.errors import InvalidInput
 from geoapp.extensions import db
-from geoapp.web.redaction import strip_server_paths
+from geoapp.web.guards.redaction import strip_server_paths
 
 TEMP = tempfile.gettempdir()
 

@@ -10,7 +10,7 @@ from flask import Flask
 
 from geoapp import create_app
 from geoapp.extensions import db
-from geoapp.web.public_url import allowed_hosts, parse_public_url
+from geoapp.web.guards.public_url import allowed_hosts, parse_public_url
 
 EVIL = "evil.example"
 ITEMS = "/api/collections/flood_zones/items"

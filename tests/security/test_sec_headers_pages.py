@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from geoapp.web.security_headers import content_security_policy, tile_source
+from geoapp.web.guards.security_headers import content_security_policy, tile_source
 from tests.conftest import TEST_PASSWORD
 
 SQUARE = "POLYGON((-74.1 40.0, -74.0 40.0, -74.0 40.1, -74.1 40.1, -74.1 40.0))"

@@ -112,7 +112,7 @@ def test_a_streamed_page_reads_under_its_budget_and_is_cut_visibly(budget_app, a
     # in a session of their own (Flask has ended the view's by then).
     response = budget_app.test_client().get("/api/collections/flood_zones/items?limit=10")
     assert response.status_code == 200
-    with caplog.at_level(logging.ERROR, logger="geoapp.web.request_db"):
+    with caplog.at_level(logging.ERROR, logger="geoapp.web.guards.request_db"):
         with zones_locked(admin_engine):
             started = time.perf_counter()
             with pytest.raises(OperationalError) as raised:
@@ -126,7 +126,7 @@ def test_a_streamed_page_reads_under_its_budget_and_is_cut_visibly(budget_app, a
 
 
 def test_a_stream_cut_mid_way_is_logged_and_not_completed(session, caplog):
-    from geoapp.web.request_db import watched_stream
+    from geoapp.web.guards.request_db import watched_stream
 
     def body() -> Iterator[str]:
         yield '{"type":"FeatureCollection","features":['
@@ -135,7 +135,7 @@ def test_a_stream_cut_mid_way_is_logged_and_not_completed(session, caplog):
         yield "]}"
 
     received: list[str] = []
-    with caplog.at_level(logging.ERROR, logger="geoapp.web.request_db"):
+    with caplog.at_level(logging.ERROR, logger="geoapp.web.guards.request_db"):
         with pytest.raises(OperationalError):
             for chunk in watched_stream(body(), "/api/collections/flood_zones/items"):
                 received.append(chunk)
@@ -245,7 +245,7 @@ def test_a_real_server_cuts_a_stream_that_times_out_instead_of_completing_it(
         # the huge zone is not, and it happens while the body streams, after the 200.
         connection.request("GET", "/api/collections/flood_zones/items?limit=1&sortby=-id"
                            "&crs=http://www.opengis.net/def/crs/EPSG/0/3857")
-        with caplog.at_level(logging.ERROR, logger="geoapp.web.request_db"):
+        with caplog.at_level(logging.ERROR, logger="geoapp.web.guards.request_db"):
             response = connection.getresponse()
             assert response.status == 200
             assert response.getheader("Transfer-Encoding") == "chunked"

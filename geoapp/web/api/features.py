@@ -10,6 +10,7 @@ from flask import Response, current_app, render_template, request, stream_with_c
 from flask.typing import ResponseReturnValue
 
 from geoapp.extensions import db
+from geoapp.inputs.params import path_id
 from geoapp.ogc import features
 from geoapp.ogc.collections import Capability, Collection, registry
 from geoapp.web import contract
@@ -34,7 +35,6 @@ from geoapp.web.http import (
     self_links,
     wants_html,
 )
-from geoapp.web.params import path_id
 from geoapp.web.serializers import (
     collection_json,
     dataset_feature,

@@ -10,13 +10,13 @@ from flask.typing import ResponseReturnValue
 from geoapp.db.vocabulary import Role
 from geoapp.errors import InvalidInput, UnsupportedMediaType
 from geoapp.extensions import db
+from geoapp.inputs.params import path_id
 from geoapp.ogc import zone_edits
 from geoapp.ogc.collections import Collection, registry
 from geoapp.web.api import bp
 from geoapp.web.auth import require_role
 from geoapp.web.contract.queries import RepairQuery
 from geoapp.web.http import answer_as, api_url, json_response
-from geoapp.web.params import path_id
 from geoapp.web.serializers import created_items_json
 
 JSON_TYPES = ("application/json", "application/geo+json", "application/merge-patch+json")

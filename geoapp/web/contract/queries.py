@@ -16,6 +16,17 @@ from pydantic import Field, ValidationInfo, create_model
 from geoapp.errors import InvalidParameter
 from geoapp.geo.crs import CRS84, SUPPORTED, ApiCrs, parse_crs
 from geoapp.ingest.exports import FORMATS, ExportFormat, parse_format
+from geoapp.inputs.params import (
+    PG_BIGINT_MAX,
+    PG_INTEGER_MAX,
+    decimal_number,
+    parse_bool,
+    parse_choice,
+    parse_dataset_reference,
+    parse_date,
+    parse_float,
+    whole_number,
+)
 from geoapp.ogc import features
 from geoapp.ogc.features import (
     FILTER_LANGUAGES,
@@ -27,17 +38,6 @@ from geoapp.ogc.features import (
     SORTABLE,
 )
 from geoapp.web.contract.fields import QueryModel, config_of, parsed, refuse_unknown, wire
-from geoapp.web.params import (
-    PG_BIGINT_MAX,
-    PG_INTEGER_MAX,
-    decimal_number,
-    parse_bool,
-    parse_choice,
-    parse_dataset_reference,
-    parse_date,
-    parse_float,
-    whole_number,
-)
 
 CRS_URIS = [crs.uri for crs in SUPPORTED]
 BATCH_FORMATS = ("json", "geojson", "csv")

@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session
 
 from geoapp.db.vocabulary import Role
 from geoapp.extensions import db
+from geoapp.inputs.params import parse_int
 from geoapp.users import audit
 from geoapp.web.auth import SAFE_METHODS, require_role
 from geoapp.web.contract.queries import AuditQuery
 from geoapp.web.http import json_response
-from geoapp.web.params import parse_int
 
 log = logging.getLogger(__name__)
 

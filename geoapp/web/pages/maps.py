@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 
 from geoapp.db.queries import datasets as datasets_sql
 from geoapp.extensions import db
+from geoapp.inputs.params import parse_choice, parse_float, parse_lon_lat
 from geoapp.nfhl.status import STATUS_LABELS, STATUS_ORDER, RiskStatus
 from geoapp.ogc.collections import FLOOD_ZONES
 from geoapp.risk.lookup import lookup_point
@@ -23,7 +24,6 @@ from geoapp.risk.report_map import DEFAULT_HALF_WIDTH_M, report_map
 from geoapp.web.assets import is_served_asset
 from geoapp.web.folium_maps import MAX_ZOOM, build_zone_map, render_parts
 from geoapp.web.http import tile_url_template
-from geoapp.web.params import parse_choice, parse_float, parse_lon_lat
 from geoapp.web.pdf import html_to_pdf, local_fetcher
 from geoapp.web.serializers import point_report_json
 

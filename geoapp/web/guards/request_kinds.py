@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from geoapp.web.params import digits_value
+from geoapp.inputs.params import digits_value
 
 
 def is_large_page(args: Mapping[str, str], threshold: int) -> bool:

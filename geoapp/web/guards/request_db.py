@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from geoapp.db.queries import health as health_sql
 from geoapp.extensions import db
-from geoapp.web.request_kinds import is_large_page
+from geoapp.web.guards.request_kinds import is_large_page
 
 log = logging.getLogger(__name__)
 

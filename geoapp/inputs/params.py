@@ -13,9 +13,6 @@ import datetime as dt
 import math
 import re
 from collections.abc import Mapping
-from typing import Any
-
-from werkzeug.routing import IntegerConverter
 
 from geoapp.errors import InvalidParameter, NotFound
 
@@ -73,20 +70,6 @@ def path_id(raw: str, what: str, maximum: int = PG_BIGINT_MAX) -> int:
     if value is None:
         raise NotFound(f"no {what} with id {raw[:40]!r}")
     return value
-
-
-class BoundedIntConverter(IntegerConverter):
-    """The ``<int:...>`` route converter, for ASCII digits within PostgreSQL's integer only.
-
-    Werkzeug's matches ``\\d+`` (any script's digits) and has no upper bound; other paths
-    answer 404 just the same.
-    """
-
-    regex = r"[0-9]+"
-
-    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", PG_INTEGER_MAX)
-        super().__init__(map, *args, **kwargs)
 
 
 def parse_float(args: Mapping[str, str], name: str, *, minimum: float, maximum: float) -> float:

@@ -17,7 +17,7 @@ from flask import Flask, current_app, request
 from flask_limiter import Limit, Limiter
 from limits import parse
 
-from geoapp.web.request_kinds import is_large_page
+from geoapp.web.guards.request_kinds import is_large_page
 
 # Endpoint -> kind of limited request. To limit another endpoint, add it here (with a new
 # kind, also add its setting to KIND_SETTINGS and config.DEFAULTS).
