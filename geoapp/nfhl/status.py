@@ -60,7 +60,7 @@ _HIGH, _MODERATE, _MINIMAL = RiskStatus.HIGH_RISK, RiskStatus.MODERATE_RISK, Ris
 # The one table of FEMA flood zone codes, read by the rules below, by the check on edited zones
 # (geoapp.ogc.zone_edits) and by the queryables document (geoapp.ogc.features).
 # The order matters: the SQL of the stored risk_status column lists codes in this order, and
-# it must stay the text the migrations created (tests/test_vocabulary.py checks it).
+# it must stay the text the migrations created (tests/unit/test_vocabulary.py checks it).
 ZONE_TABLE: tuple[ZoneCode, ...] = (
     ZoneCode("A", "1% annual chance floodplain, no BFE determined", _HIGH),
     ZoneCode("AE", "1% annual chance floodplain with base flood elevations", _HIGH),

@@ -21,7 +21,7 @@ from geoapp.db.models import User
 from geoapp.users import accounts
 from tests.conftest import SERVER_SECRET_KEY, TEST_PASSWORD
 from tests.live_server import live_server
-from tests.test_browser import KNOWN, TILES_DRAWN, sample_in_db
+from tests.browser.test_browser import KNOWN, TILES_DRAWN, sample_in_db
 
 pytestmark = pytest.mark.browser
 PROJECT = Path(__file__).resolve().parents[2]
@@ -33,7 +33,7 @@ document.addEventListener("securitypolicyviolation", function (event) {
 });
 """
 BASEMAP_DRAWN = "() => document.querySelectorAll('img.leaflet-tile-loaded').length > 0"
-__all__ = ["sample_in_db"]  # a fixture shared with tests/test_browser.py
+__all__ = ["sample_in_db"]  # a fixture shared with tests/browser/test_browser.py
 
 
 def png_tile() -> bytes:

@@ -15,7 +15,7 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 # Not part of a source tree; copying them would only slow the build down.
 NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "node_modules", "var", "instance", "build",
                                     "*.egg-info", "__pycache__", "*.pyc", ".pytest_cache",

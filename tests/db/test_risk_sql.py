@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import Boolean, String, literal, select
 
 from geoapp.nfhl.status import status_expression, zone_status
-from tests.test_parsers import ZONE_CASES
+from tests.unit.test_parsers import ZONE_CASES
 
 
 @pytest.mark.parametrize(("zone", "subtype", "sfha", "status"), ZONE_CASES)

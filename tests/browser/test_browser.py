@@ -24,7 +24,7 @@ from tests.gazetteer import running_gazetteer
 from tests.live_server import live_server
 
 pytestmark = pytest.mark.browser
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 KNOWN = {p["name"]: p for p in json.loads(
     (SAMPLE_FILE.parent / "known_points.json").read_text(encoding="utf-8"))}

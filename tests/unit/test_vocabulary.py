@@ -21,7 +21,7 @@ from geoapp.nfhl.status import (
     zone_status,
 )
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations" / "versions"
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations" / "versions"
 
 
 def migrated_risk_status_sql() -> str:

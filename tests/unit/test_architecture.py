@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "geoapp"
+PACKAGE = Path(__file__).resolve().parents[2] / "geoapp"
 # Where SQL may be written: the models, the queries package, the rate-limit storage.
 SQL_HOME = PACKAGE / "db"
 
@@ -34,7 +34,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("nfhl/status.py", "func"): (
         "the zone-status rule is written once beside its Python twin, as the column expression "
         "of the generated column flood_zones.risk_status (DDL, not a statement); "
-        "tests/test_risk_sql.py proves the two agree"
+        "tests/db/test_risk_sql.py proves the two agree"
     ),
 }
 
