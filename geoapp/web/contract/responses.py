@@ -393,20 +393,12 @@ class Places(Exact):
 # --- datasets, exports, tokens, users, audit -------------------------------------------------
 
 
-class DatasetState(Exact):
-    """A dataset's import state and report."""
+class DatasetState(DatasetProperties):
+    """A dataset's import state and report: its provenance (as in its feature) and more."""
 
     id: int
-    name: str
-    status: DatasetStatus
     progress: float | None
     error: str | None
-    source_filename: str | None
-    source_crs: str | None
-    effective_date: dt.date | None
-    superseded_on: dt.date | None
-    feature_count: int | None
-    imported_at: dt.datetime | None
     report: dict[str, Any] | None
     links: list[Link]
 
