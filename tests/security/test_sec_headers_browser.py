@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from geoapp.db.models import User
 from geoapp.users import accounts
+from tests.browser.test_browser import KNOWN, TILES_DRAWN, sample_in_db
 from tests.conftest import SERVER_SECRET_KEY, TEST_PASSWORD
 from tests.live_server import live_server
-from tests.browser.test_browser import KNOWN, TILES_DRAWN, sample_in_db
 
 pytestmark = pytest.mark.browser
 PROJECT = Path(__file__).resolve().parents[2]

@@ -27,7 +27,13 @@ from geoapp.db.models import Dataset, ExportJob, FloodZone
 from geoapp.db.queries.datasets import refresh_dataset_summary
 from geoapp.ingest import jobs
 from tests.conftest import SERVER_SECRET_KEY
-from tests.db.test_worker import big_shapefile, dataset_state, queue_import, remove_dataset, wait_for
+from tests.db.test_worker import (
+    big_shapefile,
+    dataset_state,
+    queue_import,
+    remove_dataset,
+    wait_for,
+)
 
 FLASK = Path(sys.executable).parent / "flask"
 # Short enough for a test, long enough that a busy but living worker is never taken as dead
