@@ -84,3 +84,42 @@ def test_domain_module_imports_nothing_from_flask(name: str) -> None:
     module = importlib.import_module(name)
     imported = runtime_imports(ast.parse(inspect.getsource(module)))
     assert not {found for found in imported if is_web(found)}
+
+
+def view_modules() -> list[str]:
+    """The blueprint modules: every module of geoapp.web.api and geoapp.web.pages."""
+    return [name for package in ("web.api", "web.pages") for name in package_modules(package)
+            if not name.endswith((".api", ".pages"))]
+
+
+def imported_names(tree: ast.AST) -> set[str]:
+    """Dotted names an AST imports: modules, and `module.name` of each `from module import`."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def other_views_imported(name: str, tree: ast.AST, views: set[str]) -> set[str]:
+    """View modules that module `name` imports (as a module or from its package)."""
+    return {found for found in imported_names(tree) if found in views and found != name}
+
+
+def test_the_view_check_sees_a_view_importing_a_view() -> None:
+    views = set(view_modules())
+    tree = ast.parse("from geoapp.web.api.features import api_url\nfrom geoapp.web.api import bp\n"
+                     "from geoapp.web.api import exports as export_views\n")
+    assert other_views_imported("geoapp.web.api.tiles", tree, views) == {
+        "geoapp.web.api.features", "geoapp.web.api.exports"}
+
+
+@pytest.mark.parametrize("name", view_modules())
+def test_a_view_imports_no_other_view(name: str) -> None:
+    # Shared view code belongs in the toolkit (geoapp.web.http) or the domain, not in a view.
+    views = set(view_modules())
+    tree = ast.parse(inspect.getsource(importlib.import_module(name)))
+    assert not other_views_imported(name, tree, views)
