@@ -1,7 +1,9 @@
-"""Features API benchmark: FloodManager and pygeoapi serving the same PostGIS table.
+"""Features API benchmark: FloodManager, tipg and pygeoapi serving the same PostGIS table.
 
-Both run under gunicorn with the same workers and threads on loopback, and wrk sends both the
-same requests (random paths from one list) with the same concurrency:
+FloodManager and pygeoapi run under gunicorn with the same workers and threads, tipg under
+uvicorn with the same number of worker processes (it is async: one event loop each), all on
+loopback; wrk sends each the same requests (random paths from one list, the collection's own
+id put in) with the same concurrency:
 
 - ``items?limit=100``                   first pages of the whole collection,
 - ``items?bbox=...&limit=100`` x 3      random boxes of about 1 km, 5 km and 20 km,
@@ -13,19 +15,24 @@ FloodManager; pygeoapi builds each page in memory).
     .venv/bin/python bench/bench_features.py [--duration 10] [--clients 16]
 
 pygeoapi is installed into var/bench/pygeoapi-venv on first use (its last release that runs
-on Python 3.11), with its PostgreSQL provider, pointed at the bench database.
+on Python 3.11), with its PostgreSQL provider, pointed at the bench database; tipg into
+var/bench/tipg-venv, publishing only the flood_zones table, asked for FloodManager's
+properties and its `geom` column (the table also has a stored overview geometry).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -37,6 +44,7 @@ from common import (  # noqa: E402
     bench_database_url,
     dataset_extent,
     ensure_large_dataset,
+    free_port,
     gunicorn,
     gunicorn_app,
     parse_wrk,
@@ -51,7 +59,11 @@ from geoapp.ogc.features import PROPERTIES  # noqa: E402
 
 PYGEOAPI_VERSION = "0.21.0"
 PYGEOAPI_VENV = PROJECT / "var" / "bench" / "pygeoapi-venv"
+TIPG_VERSION = "1.6.1"
+TIPG_VENV = PROJECT / "var" / "bench" / "tipg-venv"
 COLLECTION = "flood_zones"
+# The served properties, as every server is asked for them (tipg would add every column).
+SERVED_PROPERTIES = [name for name in PROPERTIES if name in FloodZone.__table__.columns]
 BBOX_SIZES_DEG = {"bbox ~1 km": 0.01, "bbox ~5 km": 0.05, "bbox ~20 km": 0.2}
 PATHS_PER_SCENARIO = 2000
 
@@ -110,8 +122,7 @@ def pygeoapi_config(url: sa.URL, base: str) -> dict:
                     "geom_field": "geom",
                     # The table's columns that FloodManager serves too. Listed, because the
                     # stored overview (a second geometry column) breaks pygeoapi's JSON.
-                    "properties": [name for name in PROPERTIES
-                                   if name in FloodZone.__table__.columns],
+                    "properties": SERVED_PROPERTIES,
                 }],
             }
         },
@@ -132,9 +143,70 @@ def pygeoapi_server(url: sa.URL, workdir: Path, workers: int, threads: int):
                         f"/collections/{COLLECTION}", workers, threads, cwd=workdir)
 
 
+def tipg_bin() -> Path:
+    """The bin directory of a virtualenv with tipg and uvicorn."""
+    if not (TIPG_VENV / "bin" / "uvicorn").exists():
+        print(f"installing tipg {TIPG_VERSION} into {TIPG_VENV} ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(TIPG_VENV)], check=True)
+        subprocess.run([str(TIPG_VENV / "bin" / "pip"), "install", "--quiet",
+                        f"tipg=={TIPG_VERSION}", "uvicorn"], check=True)
+    return TIPG_VENV / "bin"
+
+
+@contextlib.contextmanager
+def tipg_server(url: sa.URL, workers: int, _threads: int) -> Iterator[tuple[str, subprocess.Popen]]:
+    """tipg under uvicorn on a free loopback port; yields (base URL, master process)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url.set(drivername="postgresql").render_as_string(hide_password=False),
+        "TIPG_DB_SCHEMAS": '["public"]',
+        "TIPG_DB_TABLES": f'["public.{COLLECTION}"]',
+        "TIPG_DB_SPATIAL_EXTENT": "false",  # its extent query scans the table at start
+        "TIPG_MAX_FEATURES_PER_QUERY": "10000",
+    }
+    process = subprocess.Popen(
+        [str(tipg_bin() / "uvicorn"), "tipg.main:app", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(workers), "--log-level", "warning", "--no-access-log"], env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/collections/{TIPG_COLLECTION}", timeout=5).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("tipg did not start") from None
+                time.sleep(0.5)
+        yield base, process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+TIPG_COLLECTION = f"public.{COLLECTION}"
+# What tipg is asked on top of the common path, so that it serves what the others serve.
+TIPG_QUERY = f"properties={','.join(SERVED_PROPERTIES)}&geom-column=geom"
+
+
+def for_server(paths: list[str], collection: str, extra_query: str = "") -> list[str]:
+    """The scenario's paths with a server's collection id (and query parameters) put in."""
+    out = []
+    for path in paths:
+        path = path.replace("{collection}", collection)
+        if extra_query:
+            path += ("&" if "?" in path else "?") + extra_query
+        out.append(path)
+    return out
+
+
 def scenario_paths(engine: sa.Engine, bbox) -> dict[str, list[str]]:
-    """The request paths of every scenario (relative to the API root)."""
-    items = f"/collections/{COLLECTION}/items"
+    """The request paths of every scenario (relative to the API root, `{collection}` open)."""
+    items = "/collections/{collection}/items"
     xmin, ymin, xmax, ymax = bbox
     paths = {"items?limit=100": [f"{items}?limit=100"]}
     for label, size in BBOX_SIZES_DEG.items():
@@ -165,14 +237,18 @@ def run_wrk(base: str, prefix: str, paths: list[str], clients: int, duration: in
                                     check=True).stdout)
 
 
-def big_page_memory(base: str, prefix: str, process, pages: int = 3) -> dict:
+def big_page_memory(base: str, prefix: str, process, collection: str = COLLECTION,
+                    extra_query: str = "", pages: int = 3) -> dict:
     """Peak RSS of the single worker before and after serving 10,000-feature pages."""
-    [worker] = worker_pids(process.pid)
-    urllib.request.urlopen(f"{base}{prefix}/collections/{COLLECTION}/items?limit=10").read()
+    # uvicorn with one worker serves from its main process; gunicorn always forks one.
+    [worker] = worker_pids(process.pid) or [process.pid]
+    extra = f"&{extra_query}" if extra_query else ""
+    urllib.request.urlopen(f"{base}{prefix}/collections/{collection}/items?limit=10{extra}").read()
     idle = peak_rss_mib([worker])
     size, start = 0, time.perf_counter()
     for page in range(pages):
-        url = f"{base}{prefix}/collections/{COLLECTION}/items?limit=10000&offset={page * 10000}"
+        url = (f"{base}{prefix}/collections/{collection}/items?limit=10000"
+               f"&offset={page * 10000}{extra}")
         with urllib.request.urlopen(url, timeout=300) as response:
             while chunk := response.read(1 << 16):
                 size += len(chunk)
@@ -206,29 +282,35 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         servers = {
-            "FloodManager": (lambda w, t: gunicorn(url, w, t), "/api"),
+            "FloodManager": (lambda w, t: gunicorn(url, w, t), "/api", COLLECTION, ""),
+            f"tipg {TIPG_VERSION}": (lambda w, t: tipg_server(db_url, w, t), "",
+                                     TIPG_COLLECTION, TIPG_QUERY),
             f"pygeoapi {PYGEOAPI_VERSION}": (
-                lambda w, t: pygeoapi_server(db_url, workdir, w, t), ""),
+                lambda w, t: pygeoapi_server(db_url, workdir, w, t), "", COLLECTION, ""),
         }
-        for name, (start, prefix) in servers.items():
+        for name, (start, prefix, collection, extra) in servers.items():
             with start(args.workers, args.threads) as (base, _process):
                 for scenario, scenario_list in paths.items():
                     results.setdefault(scenario, {})[name] = run_wrk(
-                        base, prefix, scenario_list, args.clients, args.duration, workdir)
+                        base, prefix, for_server(scenario_list, collection, extra),
+                        args.clients, args.duration, workdir)
             with start(1, 1) as (base, process):
-                memory[name] = big_page_memory(base, prefix, process)
+                memory[name] = big_page_memory(base, prefix, process, collection, extra)
 
     names = list(servers)
     print(f"\n{zones} zones; gunicorn {args.workers} workers x {args.threads} threads each, "
           f"wrk {args.clients} connections, {args.duration} s per run")
     header = "".join(f"{n + ' req/s':>22}{'p50 ms':>9}{'p99 ms':>9}" for n in names)
-    print(f"{'scenario':20}{header}{'ratio':>8}")
+    ratios = "".join(f"{'vs ' + n.split()[0]:>12}" for n in names[1:])
+    print(f"{'scenario':20}{header}{ratios}")
     for scenario, by_server in results.items():
         cells = "".join(f"{by_server[n]['rate']:>22.1f}{by_server[n]['p50']:>9.1f}"
                         f"{by_server[n]['p99']:>9.1f}" for n in names)
-        ratio = by_server[names[0]]["rate"] / max(by_server[names[1]]["rate"], 1e-9)
+        ratio = "".join(
+            f"{by_server[names[0]]['rate'] / max(by_server[n]['rate'], 1e-9):>11.1f}x"
+            for n in names[1:])
         errors = {n: by_server[n]["non_2xx"] for n in names if by_server[n]["non_2xx"]}
-        print(f"{scenario:20}{cells}{ratio:>7.1f}x" + (f"  non-2xx: {errors}" if errors else ""))
+        print(f"{scenario:20}{cells}{ratio}" + (f"  non-2xx: {errors}" if errors else ""))
     print("\nitems?limit=10000, one worker (1 thread), 3 pages:")
     for name in names:
         m = memory[name]
