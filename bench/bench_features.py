@@ -26,7 +26,6 @@ import argparse
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -50,6 +49,7 @@ from common import (  # noqa: E402
     parse_wrk,
     peak_rss_mib,
     require_tool,
+    serving,
     worker_pids,
 )
 from generate_large import random_points  # noqa: E402
@@ -168,24 +168,9 @@ def tipg_server(url: sa.URL, workers: int, _threads: int) -> Iterator[tuple[str,
     process = subprocess.Popen(
         [str(tipg_bin() / "uvicorn"), "tipg.main:app", "--host", "127.0.0.1", "--port", str(port),
          "--workers", str(workers), "--log-level", "warning", "--no-access-log"], env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/collections/{TIPG_COLLECTION}", timeout=5).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("tipg did not start") from None
-                time.sleep(0.5)
+    with serving(process, f"http://127.0.0.1:{port}", f"/collections/{TIPG_COLLECTION}",
+                 "tipg", start_timeout_s=120) as base:
         yield base, process
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 TIPG_COLLECTION = f"public.{COLLECTION}"

@@ -95,18 +95,25 @@ def gunicorn_app(gunicorn_bin: Path | str, app: str, env: dict[str, str], ready_
          "--threads", str(threads), "--log-level", "warning", app],
         cwd=cwd, env={**os.environ, **env},
     )
-    base = f"http://127.0.0.1:{port}"
+    with serving(process, f"http://127.0.0.1:{port}", ready_path, app) as base:
+        yield base, process
+
+
+@contextlib.contextmanager
+def serving(process: subprocess.Popen, base: str, ready_path: str, name: str,
+            start_timeout_s: float = 60) -> Iterator[str]:
+    """Wait until a started server answers `ready_path`, yield its base URL, then stop it."""
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + start_timeout_s
         while True:
             try:
                 urllib.request.urlopen(base + ready_path, timeout=5).read()
                 break
             except OSError:
                 if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError(f"{app} did not start") from None
+                    raise RuntimeError(f"{name} did not start") from None
                 time.sleep(0.3)
-        yield base, process
+        yield base
     finally:
         process.send_signal(signal.SIGTERM)
         try:
