@@ -48,12 +48,11 @@ def vendor_url(filename: str) -> str:
 
 
 def missing_packages(vendor_dir: str) -> list[str]:
-    """The served front-end packages whose dist folder is not in ``vendor_dir``."""
+    """The served front-end packages of which ``vendor_dir`` holds no file to serve."""
     root = Path(vendor_dir)
-    # A prefix ends in "/" (a dist folder) or names the start of files (swagger-ui-dist's).
+    # The same rule as serving: a package is there when some file starts with its prefix.
     return [prefix.split("/")[0] for prefix in SERVED_PREFIXES
-            if not ((root / prefix).is_dir() if prefix.endswith("/")
-                    else any((root / prefix).parent.glob(Path(prefix).name + "*")))]
+            if next(root.glob(prefix + "*"), None) is None]
 
 
 def assets_health(app: Flask) -> dict[str, object]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from flask import Flask
+
 from geoapp import create_app
 
 
@@ -13,16 +15,14 @@ def test_healthz_ok(client) -> None:
     assert response.get_json() == {"status": "ok"}
 
 
+def dead_database_app(**config: str) -> Flask:
+    """The app on a database nobody answers for: port 9 (discard) on loopback refuses."""
+    return create_app({"TESTING": True, "SECRET_KEY": "x",
+                       "DATABASE_URL": "postgresql+psycopg2://nobody@127.0.0.1:9/none", **config})
+
+
 def test_healthz_reports_a_dead_database_as_503() -> None:
-    # Port 9 (discard) on loopback: nothing listens there, so the connection is refused.
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "x",
-            "DATABASE_URL": "postgresql+psycopg2://nobody@127.0.0.1:9/none",
-        }
-    )
-    response = app.test_client().get("/healthz")
+    response = dead_database_app().test_client().get("/healthz")
     assert response.status_code == 503
     body = response.get_json()
     assert body["error"] == "database_unavailable"
@@ -30,20 +30,14 @@ def test_healthz_reports_a_dead_database_as_503() -> None:
 
 
 def test_lookup_with_a_dead_database_is_a_clean_503() -> None:
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "x",
-            "DATABASE_URL": "postgresql+psycopg2://nobody@127.0.0.1:9/none",
-        }
-    )
-    response = app.test_client().get("/api/lookup?lon=0&lat=0")
+    response = dead_database_app().test_client().get("/api/lookup?lon=0&lat=0")
     assert response.status_code == 503
     assert response.get_json()["error"] == "database_unavailable"
 
 
 def test_missing_front_end_packages_are_logged_at_start_with_the_fix(tmp_path, caplog) -> None:
     (tmp_path / "leaflet" / "dist").mkdir(parents=True)  # one of them installed, the rest not
+    (tmp_path / "leaflet" / "dist" / "leaflet.js").write_text("")
     with caplog.at_level(logging.WARNING, logger="geoapp"):
         create_app({"TESTING": True, "SECRET_KEY": "x", "GEOAPP_VENDOR_DIR": str(tmp_path)})
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
@@ -76,8 +70,7 @@ def test_healthz_names_missing_front_end_packages_but_stays_200(app, session, tm
 
 def test_healthz_with_a_dead_database_still_answers_503_and_names_missing_assets(
         tmp_path) -> None:
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "GEOAPP_VENDOR_DIR": str(tmp_path),
-                      "DATABASE_URL": "postgresql+psycopg2://nobody@127.0.0.1:9/none"})
+    app = dead_database_app(GEOAPP_VENDOR_DIR=str(tmp_path))
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["assets"]["missing"]
