@@ -19,12 +19,12 @@ from geoapp.db.models import Dataset
 from geoapp.db.queries import datasets as datasets_sql
 from geoapp.errors import MethodNotAllowed, NotFound
 from geoapp.geo.crs import CRS84, SUPPORTED
-from geoapp.ogc import features
 
 # Largest ids of the id columns (zones: bigint, datasets: integer): a longer path id is a 404,
 # not a database error.
-BIGINT_MAX = 2**63 - 1
-INTEGER_MAX = 2**31 - 1
+from geoapp.inputs.params import PG_BIGINT_MAX as BIGINT_MAX
+from geoapp.inputs.params import PG_INTEGER_MAX as INTEGER_MAX
+from geoapp.ogc import features
 
 
 class Capability(StrEnum):

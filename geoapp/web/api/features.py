@@ -220,7 +220,7 @@ def paged_items(collection: Collection, query: features.ItemsQuery,
                 features=feature_list,
                 page=page,
                 links=page_links(collection, query, page.has_next),
-                collection=collection_metadata(collection),
+                collection=collection,  # the page shows its title and id only
             ),
             mimetype=HTML,
         )
@@ -289,7 +289,7 @@ def whole_items(collection: Collection) -> ResponseReturnValue:
             features=payload["features"],
             page=None,
             links=payload["links"],
-            collection=collection_metadata(collection),
+            collection=collection,  # the page shows its title and id only
         )
     return json_response(payload, mimetype=GEOJSON)
 
