@@ -24,8 +24,6 @@ from typing import TYPE_CHECKING, Any
 import procrastinate
 import procrastinate.jobs
 
-from geoapp.db.queries import imports as imports_sql
-from geoapp.db.vocabulary import DatasetStatus
 from geoapp.errors import AppError
 from geoapp.extensions import db
 from geoapp.ingest import export_jobs, exports, files, runs, workdirs
@@ -220,15 +218,6 @@ async def _retry_stalled(queue: procrastinate.App,
     return found
 
 
-def _fail_unfinished_import(dataset_id: int, message: str) -> None:
-    """Mark an import failed unless it finished after all (its worker died after the commit)."""
-    # Here rather than runs.fail, which marks failed whatever the state.
-    db.session.execute(imports_sql.set_dataset_state(
-        dataset_id, only_if_status=(DatasetStatus.QUEUED, DatasetStatus.IMPORTING),
-        status=DatasetStatus.FAILED, error=message))
-    db.session.commit()
-
-
 def record_abandoned(app: Flask, abandoned: list[procrastinate.jobs.Job]) -> None:
     """Mark the imports and exports of given-up jobs failed, and remove their uploads."""
     message = (f"its worker stopped {MAX_ATTEMPTS} times while doing it (out of memory?); "
@@ -237,8 +226,8 @@ def record_abandoned(app: Flask, abandoned: list[procrastinate.jobs.Job]) -> Non
         for job in abandoned:
             kwargs = job.task_kwargs
             if job.task_name == IMPORT_TASK:
-                _fail_unfinished_import(int(kwargs["dataset_id"]),
-                                        f"the import failed: {message}")
+                runs.fail(db.session, int(kwargs["dataset_id"]),
+                          f"the import failed: {message}", unless_finished=True)
                 files.remove_tree(Path(str(kwargs["upload"])).parent)
             elif job.task_name == EXPORT_TASK:
                 export_jobs.mark_failed(db.session, str(kwargs["export_id"]),

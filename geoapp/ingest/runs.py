@@ -100,8 +100,11 @@ def run_queued_import(session: Session, dataset_id: int, upload: Path, request: 
 
 
 def fail(session: Session, dataset_id: int, message: str,
-         report: dict[str, Any] | None = None) -> None:
-    """Mark a dataset's import failed (committed)."""
+         report: dict[str, Any] | None = None, *, unless_finished: bool = False) -> None:
+    """Mark a dataset's import failed (committed); with `unless_finished`, only if it is still
+    queued or importing (its worker may have died after the commit)."""
     session.execute(imports_sql.set_dataset_state(
-        dataset_id, status=DatasetStatus.FAILED, error=message, import_report=report))
+        dataset_id,
+        only_if_status=(DatasetStatus.QUEUED, DatasetStatus.IMPORTING) if unless_finished else None,
+        status=DatasetStatus.FAILED, error=message, import_report=report))
     session.commit()

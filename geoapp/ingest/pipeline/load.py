@@ -61,10 +61,7 @@ def importer_cuts_pieces(dbapi: Any, on: bool) -> None:
 def retire_older_versions(session: Session, dataset: Dataset) -> list[int]:
     """Retire the ready datasets of the same name; they stay for `as_of` lookups."""
     superseded_on = dataset.effective_date or dt.date.today()
-    retired = session.scalars(imports_sql.retire_older_versions(dataset, superseded_on)).all()
-    return list(retired)
-
-
+    return list(session.scalars(imports_sql.retire_older_versions(dataset, superseded_on)))
 
 
 def mark_ready(session: Session, dataset: Dataset, plan: LayerPlan, request: ImportRequest,
