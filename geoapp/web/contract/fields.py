@@ -88,9 +88,15 @@ def wire_names(model: type[BaseModel]) -> dict[str, str]:
     return {name: info.alias or name for name, info in model.model_fields.items()}
 
 
+@cache
+def declared_names(model: type[BaseModel]) -> frozenset[str]:
+    """The query-string names a model declares (built once per model, not per request)."""
+    return frozenset(wire_names(model).values())
+
+
 def refuse_unknown(model: type[BaseModel], args: Mapping[str, str], hint: str = "") -> None:
     """Refuse, by name, query parameters the model does not declare."""
-    declared = set(wire_names(model).values())
+    declared = declared_names(model)
     unknown = sorted(key for key in args if key not in declared)
     if unknown:
         raise InvalidParameter(f"unknown parameter(s): {', '.join(unknown)}{hint}",
