@@ -13,6 +13,7 @@ after the import's transaction was rolled back.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +28,11 @@ from geoapp.db.vocabulary import DatasetStatus
 from geoapp.errors import AppError
 from geoapp.ingest import files, pipeline
 from geoapp.ingest.request import ImportRequest
+
+log = logging.getLogger(__name__)
+
+# Imports of at least this many zones refresh the planner's statistics when they commit.
+ANALYZE_AFTER_ZONES = 1000
 
 # Working directories of imports (see geoapp.ingest.jobs.SYSTEM_TEMP_PREFIXES).
 WORKDIR_PREFIX = "geoapp-import-"
@@ -70,7 +76,23 @@ def run_import(session: Session, dataset: Dataset, upload: Path, request: Import
         raise
     finally:
         files.remove_tree(workdir)
+    if report.imported >= ANALYZE_AFTER_ZONES:
+        refresh_statistics(session)
     return report
+
+
+def refresh_statistics(session: Session) -> None:
+    """Analyze the zone tables after a large import (committed; a failure is only logged).
+
+    Until autovacuum gets to it (a minute or more on a busy server), the planner works
+    from the tables' old statistics: those of an empty table, for a first import.
+    """
+    try:
+        session.execute(imports_sql.refresh_statistics())
+        session.commit()
+    except Exception:  # the import is already committed: stale statistics are not an error
+        session.rollback()
+        log.warning("could not analyze the zone tables after an import", exc_info=True)
 
 
 def run_queued_import(session: Session, dataset_id: int, upload: Path, request: ImportRequest,

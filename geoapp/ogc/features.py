@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -19,6 +22,7 @@ from geoapp.errors import InvalidParameter, NotFound
 from geoapp.geo.crs import CRS84, ApiCrs
 from geoapp.inputs.json_input import JsonTooDeep, loads_limited
 from geoapp.inputs.params import (
+    PG_BIGINT_MAX,
     PG_INTEGER_MAX,
     decimal_number,
     parse_bool,
@@ -137,6 +141,83 @@ class ItemsQuery:
     precision: int = CRS84.default_precision
     cql_filter: ColumnElement[bool] | None = None
     dataset: int | str | None = None
+    # Where the page starts when it follows a `next` link: the last row before it.
+    after: PageKey | None = None
+
+
+@dataclass(frozen=True)
+class PageKey:
+    """The sort values and id of the last row of a page, and how many rows came before the
+    next one: what a `next` cursor carries."""
+
+    values: tuple[Any, ...]
+    last_id: int
+    offset: int
+
+
+# A cursor is a few sort values and two numbers; anything much longer was not made here.
+MAX_CURSOR_LENGTH = 4096
+
+
+def _key_text(value: Any) -> str | None:
+    """A sort value as cursor text, read back exactly by its queryable's parser."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return repr(value)  # int, or float (repr round-trips exactly)
+
+
+def encode_cursor(key: PageKey, sortby: list[tuple[str, bool]]) -> str:
+    """The opaque `cursor` of the page after ``key``: URL-safe, the same in every process."""
+    document = {
+        "o": key.offset,
+        "id": key.last_id,
+        "k": [[("-" if desc else "") + name, _key_text(value)]
+              for (name, desc), value in zip(sortby, key.values, strict=True)],
+    }
+    raw = json.dumps(document, separators=(",", ":"), ensure_ascii=True).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(raw: str, sortby: list[tuple[str, bool]]) -> PageKey:
+    """The page key in a `cursor`, refused unless it was made for this same order."""
+    invalid = InvalidParameter(
+        "parameter 'cursor' is not a cursor of this collection; follow the 'next' link "
+        "as given, or page with offset"
+    )
+    if len(raw) > MAX_CURSOR_LENGTH:
+        raise invalid
+    try:
+        document = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    except (binascii.Error, ValueError):
+        raise invalid from None
+    if not isinstance(document, dict) or set(document) != {"o", "id", "k"}:
+        raise invalid
+    offset, last_id, keys = document["o"], document["id"], document["k"]
+    if (type(offset) is not int or not 0 <= offset <= MAX_OFFSET
+            or type(last_id) is not int or not -PG_BIGINT_MAX - 1 <= last_id <= PG_BIGINT_MAX
+            or not isinstance(keys, list)):
+        raise invalid
+    expected = [("-" if desc else "") + name for name, desc in sortby]
+    if [key[0] if isinstance(key, list) and len(key) == 2 else None for key in keys] != expected:
+        raise InvalidParameter(
+            "parameter 'cursor' was made for another sortby; follow the 'next' link as given"
+        )
+    values: list[Any] = []
+    for (name, _desc), (_label, text) in zip(sortby, keys, strict=True):
+        if text is None:
+            values.append(None)
+        elif not isinstance(text, str):
+            raise invalid
+        elif name == "id":
+            values.append(whole_number(text, "cursor", minimum=-PG_BIGINT_MAX - 1,
+                                       maximum=PG_BIGINT_MAX))
+        else:
+            values.append(QUERYABLES[name].parse("cursor", text))
+    return PageKey(tuple(values), last_id, offset)
 
 
 def parse_bbox(raw: str, crs: ApiCrs) -> tuple[float, float, float, float]:
@@ -232,40 +313,66 @@ class ItemsPage:
     number_matched: int | None
     returned: int = 0
     has_next: bool = False
+    last_row: PageKey | None = None
+
+    @property
+    def offset(self) -> int:
+        """How many matching rows come before this page."""
+        return self.query.after.offset if self.query.after else self.query.offset
+
+    def next_key(self) -> PageKey | None:
+        """Where the next page starts (known once the rows were read), or None on the last."""
+        return self.last_row if self.has_next else None
 
     def features(self) -> Iterator[tuple[int, str | None, str]]:
         """The rows, counting them and noting whether one more page exists."""
         # A server-side cursor read 100 rows at a time: memory follows the largest zones, not
         # the page size (a 10,000-feature page of 47 MiB adds about 30 MiB to a worker).
         statement = items_statement(self.query).execution_options(yield_per=100)
+        last: Any = None
         for index, row in enumerate(self.session.execute(statement)):
             if index == self.query.limit:
                 self.has_next = True
                 break
             self.returned += 1
-            yield row
+            last = row
+            yield row[0], row[1], row[2]
+        if last is not None:
+            self.last_row = PageKey(tuple(last[3:]), last[0], self.offset + self.returned)
         if not self.has_next and self.number_matched is None:
             # The last page tells the exact total for free.
-            self.number_matched = self.query.offset + self.returned
+            self.number_matched = self.offset + self.returned
+
+
+def sort_keys(query: ItemsQuery) -> list[tuple[Any, bool]]:
+    """(column, descending) of the requested order (the id, ascending, always ends it)."""
+    return [(PROPERTY_COLUMNS.get(name, FloodZone.id), desc) for name, desc in query.sortby]
 
 
 def items_statement(query: ItemsQuery) -> Select[Any]:
-    """The SELECT for one page, fetching one row more than the limit to detect a next page."""
-    return (
-        features_sql.zone_features(
-            where=conditions(query),
-            order_by=[
-                (PROPERTY_COLUMNS.get(name, FloodZone.id), desc) for name, desc in query.sortby
-            ],
-            properties={name: PROPERTY_COLUMNS[name] for name in query.properties},
-            srid=query.crs.srid,
-            lat_first=query.crs.lat_first,
-            precision=query.precision,
-            simplify=query.simplify,
-            skip_geometry=query.skip_geometry,
-        )
-        .limit(query.limit + 1)
-        .offset(query.offset)
+    """The SELECT for one page, fetching one row more than the limit to detect a next page.
+
+    The page's rows are picked first (by keyset after a `next` cursor, else by OFFSET) and
+    only those are turned into GeoJSON; rows are (id, geometry, properties, *sort values).
+    """
+    order_by = sort_keys(query)
+    where = conditions(query)
+    offset = query.offset
+    if query.after is not None:
+        where.append(features_sql.after_row(order_by, query.after.values, query.after.last_id))
+        offset = 0
+    page = features_sql.zone_page(where=where, order_by=order_by, limit=query.limit + 1,
+                                  offset=offset)
+    return features_sql.zone_features(
+        where=[],
+        order_by=order_by,
+        properties={name: PROPERTY_COLUMNS[name] for name in query.properties},
+        srid=query.crs.srid,
+        lat_first=query.crs.lat_first,
+        precision=query.precision,
+        simplify=query.simplify,
+        skip_geometry=query.skip_geometry,
+        page=page,
     )
 
 

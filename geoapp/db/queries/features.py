@@ -15,11 +15,13 @@ from sqlalchemy import (
     Select,
     String,
     Text,
+    and_,
     bindparam,
     cast,
     func,
     literal,
     literal_column,
+    or_,
     select,
 )
 
@@ -78,6 +80,62 @@ def one_zone() -> ColumnElement[bool]:
     return FloodZone.id == bindparam(ZONE_ID, type_=BigInteger)
 
 
+def sort_ordering(order_by: Sequence[tuple[Any, bool]]) -> list[Any]:
+    """ORDER BY terms of a page: the sort keys, missing values last either way, then the id."""
+    # Missing values last either way: "-static_bfe" should start with the highest BFE.
+    return [
+        *((column.desc() if descending else column.asc()).nulls_last()
+          for column, descending in order_by),
+        FloodZone.id.asc(),
+    ]
+
+
+def after_row(order_by: Sequence[tuple[Any, bool]], values: Sequence[Any], last_id: int
+              ) -> ColumnElement[bool]:
+    """Rows that sort after a given row (its sort values and id): the keyset of `next`.
+
+    Spelled as an OR of prefixes (k1 beyond v1, or k1 = v1 and k2 beyond v2, ...) because the
+    keys may mix directions and hold NULLs (sorted last), which a row comparison cannot say;
+    with the default order it is just ``id > :last_id``, a range scan of the primary key.
+    """
+    alternatives: list[ColumnElement[bool]] = []
+    equal_so_far: list[ColumnElement[bool]] = []
+    for (column, descending), value in zip(order_by, values, strict=True):
+        if value is None:
+            # NULLs come last: after a NULL, only other NULLs, ordered by the later keys.
+            equal_so_far.append(column.is_(None))
+            continue
+        # Bound with the column's type: SQLAlchemy compares no Python bool with < or >.
+        bound = literal(value, column.type)
+        beyond = column < bound if descending else column > bound
+        alternatives.append(and_(*equal_so_far, or_(beyond, column.is_(None))))
+        equal_so_far.append(column == bound)
+    alternatives.append(and_(*equal_so_far, FloodZone.id > last_id))
+    return or_(*alternatives)
+
+
+def zone_page(
+    *,
+    where: Sequence[ColumnElement[bool]],
+    order_by: Sequence[tuple[Any, bool]],
+    limit: int,
+    offset: int,
+) -> Select[Any]:
+    """The ids (and sort keys) of one page, in order: rows are chosen before any GeoJSON is made.
+
+    OFFSET then skips bare index entries, not features turned into text and thrown away.
+    """
+    sort_keys = [column.label(f"sort_{index}") for index, (column, _) in enumerate(order_by)]
+    return (
+        select(FloodZone.id, *sort_keys)
+        .join(FloodZone.dataset)
+        .where(*where)
+        .order_by(*sort_ordering(order_by))
+        .limit(limit)
+        .offset(offset)
+    )
+
+
 def zone_features(
     *,
     where: Sequence[ColumnElement[bool]],
@@ -88,11 +146,13 @@ def zone_features(
     precision: int,
     simplify: float | None,
     skip_geometry: bool,
+    page: Select[Any] | None = None,
 ) -> Select[Any]:
     """Zones as (id, GeoJSON geometry text, properties JSON text), both made by PostGIS.
 
     Geometry is transformed, simplified (in output units) and axis-swapped in the database,
-    so Python only concatenates text and memory does not grow with the page size.
+    so Python only concatenates text and memory does not grow with the page size. With a
+    ``page`` (from `zone_page`), only the zones it picked are turned into text, in its order.
     """
     geometry_text: ColumnElement[Any]
     if skip_geometry:
@@ -110,16 +170,22 @@ def zone_features(
     for name, column in properties.items():
         pairs += [literal(name, String), column]
     properties_text = cast(func.json_build_object(*pairs), Text)
-    # Missing values last either way: "-static_bfe" should start with the highest BFE.
+    statement = select(
+        FloodZone.id, geometry_text.label("geometry"), properties_text.label("properties")
+    ).join(FloodZone.dataset)
+    if page is None:
+        return statement.where(*where).order_by(*sort_ordering(order_by))
+    picked = page.subquery("page")
+    # The page's own sort keys order the result: the same values, already computed.
     ordering = [
-        (column.desc() if descending else column.asc()).nulls_last()
-        for column, descending in order_by
+        (picked.c[f"sort_{index}"].desc() if descending
+         else picked.c[f"sort_{index}"].asc()).nulls_last()
+        for index, (_, descending) in enumerate(order_by)
     ]
     return (
-        select(FloodZone.id, geometry_text.label("geometry"), properties_text.label("properties"))
-        .join(FloodZone.dataset)
-        .where(*where)
-        .order_by(*ordering, FloodZone.id)
+        statement.join(picked, picked.c.id == FloodZone.id)
+        .add_columns(*(picked.c[f"sort_{index}"] for index in range(len(order_by))))
+        .order_by(*ordering, picked.c.id)
     )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from psycopg2 import sql
-from sqlalchemy import Update, update
+from sqlalchemy import TextClause, Update, text, update
 
 from geoapp.db.models import Dataset
 from geoapp.db.queries.scope import dataset_is_active
@@ -64,3 +64,8 @@ def retire_older_versions(dataset: Dataset, superseded_on: dt.date) -> Update:
         .values(status=DatasetStatus.RETIRED, superseded_on=superseded_on)
         .returning(Dataset.id)
     )
+
+
+def refresh_statistics() -> TextClause:
+    """ANALYZE of the zone tables, so the planner sees a large import before autovacuum does."""
+    return text("ANALYZE flood_zones, flood_zone_pieces")

@@ -158,26 +158,32 @@ def queryables(collection_id: str) -> ResponseReturnValue:
     return json_response(schema, mimetype="application/schema+json")
 
 
-def page_links(collection: Collection, query: features.ItemsQuery,
-               has_next: bool) -> list[dict[str, str]]:
-    """self, alternate, prev and next links of an items page."""
-    args = request.args.to_dict()
-    args.pop("f", None)
+def page_links(collection: Collection, page: features.ItemsPage) -> list[dict[str, str]]:
+    """self, alternate, prev and next links of an items page (read to its end).
 
-    def at(offset: int, fmt: str) -> str:
-        values = {**args, "offset": str(offset), "limit": str(query.limit), "f": fmt}
-        return api_url("api.items", collection_id=collection.id, **values)
+    `next` carries a cursor (the last row's sort values and id), so every page costs what the
+    first does; `prev` goes back by offset, which picks rows before making any GeoJSON.
+    """
+    query = page.query
+    args = {name: value for name, value in request.args.items()
+            if name not in ("f", "offset", "cursor")}
+    args["limit"] = str(query.limit)
 
+    def at(fmt: str, **start: str) -> str:
+        return api_url("api.items", collection_id=collection.id, **args, **start, f=fmt)
+
+    here = {"cursor": request.args["cursor"]} if query.after else {"offset": str(query.offset)}
     links = [
-        link(at(query.offset, "json"), "self", GEOJSON, "This page"),
-        link(at(query.offset, "html"), "alternate", HTML, "This page as HTML"),
+        link(at("json", **here), "self", GEOJSON, "This page"),
+        link(at("html", **here), "alternate", HTML, "This page as HTML"),
     ]
-    if query.offset > 0:
-        links.append(
-            link(at(max(0, query.offset - query.limit), "json"), "prev", GEOJSON, "Previous page")
-        )
-    if has_next:
-        links.append(link(at(query.offset + query.limit, "json"), "next", GEOJSON, "Next page"))
+    if page.offset > 0:
+        links.append(link(at("json", offset=str(max(0, page.offset - query.limit))), "prev",
+                          GEOJSON, "Previous page"))
+    next_key = page.next_key()
+    if next_key is not None:
+        links.append(link(at("json", cursor=features.encode_cursor(next_key, query.sortby)),
+                          "next", GEOJSON, "Next page"))
     return links
 
 
@@ -219,7 +225,7 @@ def paged_items(collection: Collection, query: features.ItemsQuery,
                 "api/items.html",
                 features=feature_list,
                 page=page,
-                links=page_links(collection, query, page.has_next),
+                links=page_links(collection, page),
                 collection=collection,  # the page shows its title and id only
             ),
             mimetype=HTML,
@@ -232,7 +238,7 @@ def paged_items(collection: Collection, query: features.ItemsQuery,
         }
         if page.number_matched is not None:
             members["numberMatched"] = page.number_matched
-        members["links"] = page_links(collection, query, page.has_next)
+        members["links"] = page_links(collection, page)
         return members
 
     body = stream_feature_collection(page.features(), trailer)

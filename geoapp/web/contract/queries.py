@@ -271,6 +271,13 @@ def _equals(queryable: str) -> Any:
     return parsed(parse, empty_is_absent=True)
 
 
+def _cursor(raw: str, name: str, info: ValidationInfo) -> str:
+    # Read with the page's sortby in to_query; here only its size is bounded.
+    if len(raw) > features.MAX_CURSOR_LENGTH:
+        raise InvalidParameter(f"parameter '{name}' is too long to be a cursor")
+    return raw
+
+
 class ItemsStandardQuery(QueryModel):
     """The standard items parameters, in the order their errors are reported."""
 
@@ -279,6 +286,10 @@ class ItemsStandardQuery(QueryModel):
         "Page size; served at most {GEOAPP_ITEMS_MAX_LIMIT}"))
     offset: Annotated[int | None, _whole(0, MAX_OFFSET)] = Field(None, json_schema_extra=wire(
         {"type": "integer", "minimum": 0, "default": 0}, "Features to skip"))
+    cursor: Annotated[str | None, parsed(_cursor, empty_is_absent=True)] = Field(
+        None, json_schema_extra=wire(
+            {"type": "string", "maxLength": features.MAX_CURSOR_LENGTH},
+            "Where the page starts, as put in the 'next' link (opaque; instead of offset)"))
     bbox_crs: Annotated[ApiCrs, parsed(_crs)] = Field(CRS84, alias="bbox-crs",
                                                       json_schema_extra=wire(
         {"type": "string", "enum": CRS_URIS}, "CRS of bbox"))
@@ -372,6 +383,12 @@ class ItemsQueryModel(_ItemsWithQueryables):  # type: ignore[misc, valid-type]
             precision=self.crs.default_precision if self.precision is None else self.precision,
             cql_filter=self.filter,
         )
+        if self.cursor is not None:
+            if self.offset is not None:
+                raise InvalidParameter(
+                    "parameter 'cursor' already says where the page starts: send it or "
+                    "'offset', not both")
+            query.after = features.decode_cursor(self.cursor, query.sortby)
         if self.properties is not None:
             query.properties = list(self.properties)
         for key in (*QUERYABLES, *PARAMETER_ALIASES):
