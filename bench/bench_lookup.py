@@ -223,6 +223,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=15, help="seconds per load run (b)")
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients (b)")
     parser.add_argument("--batch", type=int, default=100000, help="points in the batch (c)")
+    parser.add_argument("--parts", default="abc", help="which parts to run, e.g. 'b' or 'bc'")
     args = parser.parse_args()
 
     url = bench_database_url()
@@ -241,7 +242,7 @@ def main() -> None:
         "random points in the region": random_points(args.points, seed=7, bbox=bbox),
         "points inside zones of > 50,000 vertices": points_in_large_zones(engine, args.points),
     }
-    for label, points in point_sets.items():
+    for label, points in point_sets.items() if "a" in args.parts else ():
         a = part_a(engine, points)
         print(f"\n(a) one point lookup in SQL, {a['points']} {label}; answers differing: "
               f"{a['mismatches']}")
@@ -255,7 +256,14 @@ def main() -> None:
               f"the server, {a['naive'][1]['mean'] / a['subdivided'][1]['mean']:.1f}x round trip")
     engine.dispose()
 
-    b = part_b(url, bbox, args.clients, args.duration)
+    if "b" in args.parts:
+        print_part_b(part_b(url, bbox, args.clients, args.duration), args)
+    if "c" in args.parts:
+        print_part_c(part_c(url, bbox, args.batch))
+
+
+def print_part_b(b: dict, args: argparse.Namespace) -> None:
+    """The figures of part (b)."""
     print(f"\n(b) /api/lookup under gunicorn (2 workers x 4 threads), {args.clients} clients, "
           f"{args.duration}s each")
     print(f"{'':22}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
@@ -266,7 +274,9 @@ def main() -> None:
     print(f"HTTP / SQL: {b['http']['rate'] / b['sql']['rate']:.0%}  "
           f"(non-2xx: {b['http']['non_2xx']})")
 
-    c = part_c(url, bbox, args.batch)
+
+def print_part_c(c: dict) -> None:
+    """The figures of part (c)."""
     print(f"\n(c) batch of {c['points']} points over HTTP ({c['body_mib']:.1f} MiB of GeoJSON): "
           f"{c['seconds']:.2f} s, server worker peak RSS {c['peak_mib']:.0f} MiB "
           f"(idle {c['idle_mib']:.0f} MiB); statuses {c['statuses']}")

@@ -175,6 +175,7 @@ def generate(database_url: str, zones: int = 50000, seed: int = 1,
         raw.dbapi_connection.autocommit = True
         cursor.execute("VACUUM ANALYZE flood_zones")
         cursor.execute("VACUUM ANALYZE flood_zone_pieces")
+        cursor.execute("ANALYZE datasets")  # as imports do: autovacuum never analyzes it
     finally:
         raw.close()
         engine.dispose()

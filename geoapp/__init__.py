@@ -45,6 +45,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from geoapp.extensions import compress, csrf, db, login_manager, migrate, rate_limits
 
     db.init_app(app)
+    from geoapp.db import connections
+
+    with app.app_context():
+        connections.install(db.engine)  # pooled connections checked without a round trip
     from geoapp.web.guards import request_db
 
     request_db.init_app(app)

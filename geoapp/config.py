@@ -250,6 +250,29 @@ def _wait_for_key(key_file: Path) -> str:
     raise RuntimeError(f"{key_file} is empty; delete it or set SECRET_KEY")
 
 
+def engine_options(config: dict[str, Any]) -> dict[str, Any]:
+    """SQLAlchemy engine options of the app's database, from the settings."""
+    return {
+        # Checkouts are checked without a round trip instead (geoapp/db/connections.py).
+        "pool_pre_ping": False,
+        "connect_args": {
+            "connect_timeout": config["GEOAPP_DB_CONNECT_TIMEOUT"],
+            "application_name": "floodmanager",
+            # A connection's own statement timeout is the budget of single reads, the
+            # commonest request, so those spend no statement on setting it; every other
+            # transaction sets its budget locally (geoapp/web/guards/request_db.py).
+            # JIT compiles for ~0.2 s when the planner's estimates are large (a batch of 100k
+            # points), which is longer than such a query runs. Streamed pages use server-side
+            # cursors and are always read to the end, so plan them for all rows, not the
+            # first 10% (the default fraction picks slow "fast start" plans for bbox pages).
+            "options": (
+                f"-c statement_timeout={config['GEOAPP_STATEMENT_TIMEOUT_READ_MS']} -c jit=off "
+                "-c cursor_tuple_fraction=1"
+            ),
+        },
+    }
+
+
 def build_config(instance_path: str, test_config: dict[str, Any] | None = None) -> dict[str, Any]:
     """Return the full configuration mapping for one application instance."""
     config: dict[str, Any] = {}
@@ -264,21 +287,6 @@ def build_config(instance_path: str, test_config: dict[str, Any] | None = None) 
         "DATABASE_URL", DEFAULT_DATABASE_URL
     )
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(database_url)
-    config["SQLALCHEMY_ENGINE_OPTIONS"] = {
-        "pool_pre_ping": True,
-        "connect_args": {
-            "connect_timeout": config["GEOAPP_DB_CONNECT_TIMEOUT"],
-            "application_name": "floodmanager",
-            # JIT compiles for ~0.2 s when the planner's estimates are large (a batch of 100k
-            # points), which is longer than such a query runs. Streamed pages use server-side
-            # cursors and are always read to the end, so plan them for all rows, not the
-            # first 10% (the default fraction picks slow "fast start" plans for bbox pages).
-            "options": (
-                f"-c statement_timeout={config['GEOAPP_STATEMENT_TIMEOUT_MS']} -c jit=off "
-                "-c cursor_tuple_fraction=1"
-            ),
-        },
-    }
     config["SECRET_KEY"] = test_config.pop("SECRET_KEY", None) or _secret_key(instance_path)
     config["MAX_CONTENT_LENGTH"] = config["GEOAPP_MAX_REQUEST_MB"] * 1024 * 1024
     config["WTF_CSRF_ENABLED"] = True
@@ -303,6 +311,7 @@ def build_config(instance_path: str, test_config: dict[str, Any] | None = None) 
     config["SESSION_COOKIE_HTTPONLY"] = True
     config["SESSION_COOKIE_SAMESITE"] = "Lax"
     config.update(test_config)
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(config))
     check_secret_key(config)
     # The remember cookie carries a revocable sign-in secret (see geoapp/web/auth.py), with the
     # same protections as the session cookie.

@@ -76,19 +76,20 @@ def run_import(session: Session, dataset: Dataset, upload: Path, request: Import
         raise
     finally:
         files.remove_tree(workdir)
-    if report.imported >= ANALYZE_AFTER_ZONES:
-        refresh_statistics(session)
+    refresh_statistics(session, zone_tables=report.imported >= ANALYZE_AFTER_ZONES)
     return report
 
 
-def refresh_statistics(session: Session) -> None:
-    """Analyze the zone tables after a large import (committed; a failure is only logged).
+def refresh_statistics(session: Session, zone_tables: bool) -> None:
+    """Analyze the datasets table, and the zone tables after a large import (committed; a
+    failure is only logged).
 
-    Until autovacuum gets to it (a minute or more on a busy server), the planner works
-    from the tables' old statistics: those of an empty table, for a first import.
+    Until autovacuum gets to it (a minute or more on a busy server, never for a table of a
+    few rows), the planner works from the tables' old statistics: those of an empty table,
+    for a first import.
     """
     try:
-        session.execute(imports_sql.refresh_statistics())
+        session.execute(imports_sql.refresh_statistics(zone_tables))
         session.commit()
     except Exception:  # the import is already committed: stale statistics are not an error
         session.rollback()

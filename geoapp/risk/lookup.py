@@ -150,8 +150,9 @@ def nearest_high_risk_row(
 ) -> Any | None:
     """The row of `lookup_sql.nearest_high_risk` for the nearest high-risk piece within
     ``radius_m`` metres, searched in boxes bounded in metres (two across the antimeridian)."""
+    connection = session.connection()
     rows = [
-        session.execute(
+        connection.execute(
             lookup_sql.nearest_high_risk(scope),
             lookup_sql.nearest_high_risk_params(lon, lat, radius_m, box),
         ).first()
@@ -171,7 +172,9 @@ def lookup_point(
     """The full report for (lon, lat) in WGS84: covering zones, status, nearest SFHA zone."""
     check_scope(session, scope)
     datasets: dict[int, DatasetInfo] = {}
-    rows = session.execute(
+    # On the session's connection (Core): these statements select columns, not entities, and
+    # skipping the ORM's execution layer saved a tenth of a lookup's Python time.
+    rows = session.connection().execute(
         lookup_sql.zones_covering_point(scope), {lookup_sql.LON: lon, lookup_sql.LAT: lat}
     )
     hits = mapped_hits([zone_hit_from_row(row, datasets) for row in rows])

@@ -94,7 +94,8 @@ def load_signed_in_user() -> None:
     """
     if request.endpoint in ASSET_ENDPOINTS:
         return
-    if not current_user.is_authenticated and "_user_id" in session:
+    # The cookie first: without one there is no user to load (most API calls).
+    if "_user_id" in session and not current_user.is_authenticated:
         session.pop("_user_id")
         session["_remember"] = "clear"  # Flask-Login deletes the remember cookie
 

@@ -66,6 +66,15 @@ def retire_older_versions(dataset: Dataset, superseded_on: dt.date) -> Update:
     )
 
 
-def refresh_statistics() -> TextClause:
-    """ANALYZE of the zone tables, so the planner sees a large import before autovacuum does."""
-    return text("ANALYZE flood_zones, flood_zone_pieces")
+def refresh_statistics(zone_tables: bool) -> TextClause:
+    """ANALYZE of the datasets table (and of the zone tables after a large import), so the
+    planner sees an import before autovacuum does.
+
+    Autovacuum never analyzes a table of a few rows (it waits for 50 changed rows): without
+    statistics the planner takes `datasets` for a table of a thousand rows and a page of
+    zones, joined to it for their status, for 1/40th of its size (a sorted hash join for
+    deep pages instead of the id index).
+    """
+    if zone_tables:
+        return text("ANALYZE datasets, flood_zones, flood_zone_pieces")
+    return text("ANALYZE datasets")

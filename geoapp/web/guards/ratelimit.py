@@ -121,5 +121,9 @@ class RateLimits:
             key_prefix="floodmanager",
             enabled=bool(app.config["GEOAPP_RATELIMIT_ENABLED"]),
         )
+        # Requests of no limited kind skip the limits' evaluation altogether (most requests:
+        # it cost a lookup about 6 % of its time).
+        limiter.request_filter(
+            lambda: limited_kind(request.endpoint, request.args, current_app.config) is None)
         limiter.init_app(app)
         app.extensions["geoapp_rate_limits"] = limiter

@@ -2,26 +2,31 @@
 that is visibly cut when the database fails mid-way, and a session end that never turns a
 lost connection into a 500.
 
-The budget is applied with ``set_config('statement_timeout', ..., true)`` (SET LOCAL) at the
-start of every transaction opened while a request is handled, on any connection of the
-app's engine: the view's, a parallel batch's extra connections (which run in a copy of the
-request's context), and the fresh session a streamed body reads from (Flask ends the app
-context, and with it the view's session, before the body is sent). It is scoped to the
-transaction, so it never leaks into the pool and works behind pgbouncer in transaction
-mode. CLI commands and the worker run outside requests and keep the connection's default
-(GEOAPP_STATEMENT_TIMEOUT_MS).
+A connection's own statement timeout is the read budget (``config.engine_options``), so
+single reads spend no statement on it. Any other budget is applied with
+``set_config('statement_timeout', ..., true)`` (SET LOCAL) at the start of every transaction
+opened while a request of that kind is handled, on any connection of the app's engine: the
+view's, a parallel batch's extra connections (which run in a copy of the request's context),
+and the fresh session a streamed body reads from (Flask ends the app context, and with it the
+view's session, before the body is sent). It is scoped to the transaction, so it never leaks
+into the pool. CLI commands and the worker run outside requests and get
+GEOAPP_STATEMENT_TIMEOUT_MS the same way.
+
+Requests that only read, one statement after another (``AUTOCOMMIT_READS``), run without a
+transaction: no BEGIN, no ROLLBACK (``geoapp/db/connections.py``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from flask import Flask, Response, g, has_request_context, request
 from sqlalchemy import Connection, event
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from geoapp.db import connections
 from geoapp.db.queries import health as health_sql
 from geoapp.extensions import db
 from geoapp.web.guards.request_kinds import is_large_page
@@ -64,6 +69,14 @@ ENDPOINT_KINDS = {
     "api.dataset_export": HEAVY,
 }
 
+# Read endpoints whose statements need no common snapshot and that never write (a bearer
+# token's last use is one UPDATE, atomic on its own): they run in autocommit. Not items (a
+# streamed page reads through a server-side cursor, which lives in a transaction).
+AUTOCOMMIT_READS = frozenset({
+    "api.lookup", "api.item", "api.tile", "api.tilejson", "api.tilesets", "api.collection",
+    "api.collections", "api.queryables", "api.landing", "health.healthz",
+})
+
 # PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout (or a cancel request).
 QUERY_CANCELED = "57014"
 
@@ -82,11 +95,23 @@ def budget_ms(kind: str, config: Mapping[str, Any]) -> int:
     return int(config[BUDGET_SETTINGS[kind]])
 
 
-def apply_budget(connection: Connection) -> None:
-    """At a transaction's start: the current request's budget, for this transaction only."""
-    budget = g.get("statement_budget_ms") if has_request_context() else None
-    if budget is not None:
-        connection.execute(health_sql.transaction_statement_timeout(budget))
+def transaction_start(config: Mapping[str, Any]) -> Callable[[Connection], None]:
+    """The hook run as every transaction begins: the budget, unless the connection has it;
+    no transaction at all for the reads of ``AUTOCOMMIT_READS``."""
+    connection_default = budget_ms(READ, config)
+    outside_requests = budget_ms(DEFAULT, config)
+
+    def begin(connection: Connection) -> None:
+        if not has_request_context():
+            budget = outside_requests
+        else:
+            budget = g.get("statement_budget_ms", connection_default)
+            if budget == connection_default and request.endpoint in AUTOCOMMIT_READS:
+                connections.read_without_transaction(connection)
+        if budget != connection_default:
+            connection.execute(health_sql.transaction_statement_timeout(budget))
+
+    return begin
 
 
 def is_query_timeout(error: BaseException) -> bool:
@@ -150,5 +175,5 @@ def init_app(app: Flask) -> None:
     # Flask-SQLAlchemy's own (which then finds nothing left to remove).
     app.teardown_appcontext(end_session)
     with app.app_context():
-        event.listen(db.engine, "begin", apply_budget)
+        event.listen(db.engine, "begin", transaction_start(app.config))
 

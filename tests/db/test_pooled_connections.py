@@ -1,0 +1,114 @@
+"""Pooled connections: single reads spend no statement on transactions, budgets or pings, and a
+connection the server dropped is replaced before a request sees it (geoapp/db/connections.py).
+
+The app here has an engine of its own and no test transaction: the round trips counted are
+those a server makes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy import event
+
+from geoapp import create_app
+from geoapp.extensions import db
+
+
+@pytest.fixture()
+def own_app(app: Flask, database_url: str) -> Iterator[Flask]:
+    """An app on the test database with its own engine (the shared app fixture migrated it)."""
+    application = create_app({
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret",
+        "GEOAPP_TILE_CACHE_MB": 0,
+        "GEOAPP_RATELIMIT_ENABLED": False,
+    })
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture()
+def statements(own_app: Flask) -> Iterator[list[tuple[str, bool]]]:
+    """Every statement the app's engine sends, with whether its connection was in autocommit."""
+    seen: list[tuple[str, bool]] = []
+
+    def record(connection, _cursor, statement, _parameters, _context, _many) -> None:
+        seen.append((statement, connection.connection.dbapi_connection.autocommit))
+
+    with own_app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(engine, "before_cursor_execute", record)
+
+
+def test_a_lookup_sends_only_its_queries_outside_a_transaction(own_app, statements):
+    client = own_app.test_client()
+    assert client.get("/api/lookup?lon=0&lat=0").status_code == 200  # warm the pool
+    statements.clear()
+    response = client.get("/api/lookup?lon=0&lat=0")
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "unmapped"
+    # The zones covering the point, then the nearest high-risk zone: nothing else (no ping,
+    # no statement budget), and in autocommit (psycopg2 sends no BEGIN, the end no ROLLBACK).
+    assert len(statements) == 2, [text for text, _ in statements]
+    assert all("flood_zone_pieces" in text for text, _ in statements)
+    assert all(autocommit for _, autocommit in statements)
+    with own_app.app_context(), db.engine.connect() as connection:
+        # Back in the pool, the connection is transactional again for whoever borrows it.
+        assert connection.connection.dbapi_connection.autocommit is False
+
+
+def test_other_requests_keep_their_transaction_and_budget(own_app, statements):
+    client = own_app.test_client()
+    response = client.get("/api/collections/flood_zones/items?limit=10")
+    assert response.status_code == 200
+    response.get_data()
+    assert statements and not any(autocommit for _, autocommit in statements)
+    statements.clear()
+    with own_app.app_context():
+        # Outside requests (CLI, worker) each transaction sets the default budget.
+        assert db.session.execute(sa.text("SHOW statement_timeout")).scalar() == "30s"
+        db.session.rollback()
+    assert "set_config" in statements[0][0]
+
+
+def test_a_pooled_connection_the_server_dropped_is_replaced_unseen(own_app, database_url):
+    opened: list[int] = []
+    with own_app.app_context():
+        engine = db.engine
+
+    def remember_backend(dbapi_connection, _record) -> None:
+        opened.append(dbapi_connection.get_backend_pid())
+
+    event.listen(engine, "connect", remember_backend)
+    client = own_app.test_client()
+    assert client.get("/api/lookup?lon=0&lat=0").status_code == 200
+    assert opened, "the request opened a connection"
+    killed = list(opened)
+    admin = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text("SELECT pg_terminate_backend(pid) FROM unnest(:pids) AS pid"),
+                           {"pids": killed})
+        for _ in range(100):
+            alive = connection.execute(sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)"),
+                {"pids": killed}).scalar()
+            if not alive:
+                break
+            time.sleep(0.05)
+    admin.dispose()
+    # The pool still holds the dead connection; the checkout sees it was closed and opens
+    # another, without a ping and without the request noticing.
+    response = client.get("/api/lookup?lon=0&lat=0")
+    assert response.status_code == 200
+    assert len(opened) > len(killed)
+    assert not set(opened[len(killed):]) & set(killed)
+    event.remove(engine, "connect", remember_backend)
