@@ -330,7 +330,8 @@ class ItemsPage:
         # the page size (a 10,000-feature page of 47 MiB adds about 30 MiB to a worker).
         statement = items_statement(self.query).execution_options(yield_per=100)
         last: Any = None
-        for index, row in enumerate(self.session.execute(statement)):
+        # Core, on the session's connection: the rows are columns, not entities.
+        for index, row in enumerate(self.session.connection().execute(statement)):
             if index == self.query.limit:
                 self.has_next = True
                 break

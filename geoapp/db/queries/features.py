@@ -24,6 +24,10 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from geoapp.db.models import Dataset, DataVersion, FloodZone, FloodZonePiece
 from geoapp.db.queries.scope import dataset_is_active
@@ -194,18 +198,29 @@ def zone_count(where: Sequence[ColumnElement[bool]]) -> Select[tuple[int]]:
     return select(func.count(FloodZone.id)).join(FloodZone.dataset).where(*where)
 
 
-def estimated_rows(session: Any, statement: Select[Any]) -> float:
-    """The planner's row estimate for a query's input, from EXPLAIN, without running it.
+class Explain(Executable, ClauseElement):
+    """``EXPLAIN (FORMAT JSON)`` of a statement: compiled once per shape, like any statement
+    (SQLAlchemy's cache), with its values bound, never formatted into the SQL."""
 
-    The statement is compiled with bound parameters, so no value is ever formatted into SQL.
-    """
-    compiled = statement.compile(
-        dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True}
-    )
-    connection = session.connection()
-    plan = connection.exec_driver_sql(
-        "EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params
-    ).scalar()
+    inherit_cache = True
+    _traverse_internals = [("statement", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+
+
+@compiles(Explain)
+def _compile_explain(element: Explain, compiler: Any, **kw: Any) -> str:
+    sql = "EXPLAIN (FORMAT JSON) " + compiler.process(element.statement, **kw)
+    # What EXPLAIN returns is one plan, not the statement's columns: rows are read by
+    # position, as for textual SQL.
+    compiler._result_columns = []
+    return sql
+
+
+def estimated_rows(session: Any, statement: Select[Any]) -> float:
+    """The planner's row estimate for a query's input, from EXPLAIN, without running it."""
+    plan = session.connection().execute(Explain(statement)).scalar()
     node = plan[0]["Plan"]
     # An aggregate's own estimate is 1 row: look at what feeds it.
     while node.get("Node Type") == "Aggregate" and node.get("Plans"):
