@@ -419,7 +419,7 @@ def one_item(session: Session, zone_id: int, query: ItemsQuery) -> tuple[int, st
         query.simplify,
         query.skip_geometry,
     )
-    row = session.execute(statement, {features_sql.ZONE_ID: zone_id}).first()
+    row = session.connection().execute(statement, {features_sql.ZONE_ID: zone_id}).first()
     if row is None:
         raise NotFound(f"no flood zone with id {zone_id}")
     return tuple(row)  # type: ignore[return-value]
