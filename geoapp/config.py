@@ -63,8 +63,10 @@ DEFAULTS: dict[str, Any] = {
     # Items pages of the OGC API: default and largest page size.
     "GEOAPP_ITEMS_DEFAULT_LIMIT": 100,
     "GEOAPP_ITEMS_MAX_LIMIT": 10000,
-    # numberMatched is counted exactly when the planner expects at most this many rows.
-    "GEOAPP_EXACT_COUNT_LIMIT": 100000,
+    # numberMatched is counted exactly when the planner expects at most this many rows
+    # (counting is most of a page's cost above that: 25 ms of 35 for 50,000 zones; the last
+    # page gives the exact total anyway).
+    "GEOAPP_EXACT_COUNT_LIMIT": 10000,
     # Deepest nesting of arrays/objects accepted in client JSON (bodies, field_map, CQL2-JSON);
     # deeper is refused with 400 invalid_json (a GeoJSON FeatureCollection is 8 deep).
     "GEOAPP_JSON_MAX_DEPTH": 64,

@@ -93,8 +93,8 @@ class TileCache:
 
     def put(self, key: tuple[str, int, int, int], data: bytes) -> None:
         """Remember a tile, evicting the least recently used ones over the budget."""
-        if len(data) > self.max_bytes:
-            return
+        if self.max_bytes <= 0 or len(data) > self.max_bytes:
+            return  # no cache (an empty tile, 0 bytes, fits even a budget of 0)
         with self.lock:
             if key in self.entries:
                 return

@@ -108,3 +108,9 @@ def test_tile_cache_keeps_recent_tiles_within_its_budget() -> None:
     assert cache.get(("1", 0, 0, 0)) == b"aaaa" and cache.size == 8
     cache.put(("1", 3, 0, 0), b"x" * 11)  # larger than the whole budget: not kept
     assert cache.get(("1", 3, 0, 0)) is None
+
+
+def test_a_tile_cache_of_no_bytes_keeps_not_even_empty_tiles() -> None:
+    cache = tiles.TileCache(max_bytes=0)
+    cache.put(("1", 6, 15, 26), b"")  # an empty tile (answered 204) is 0 bytes
+    assert cache.get(("1", 6, 15, 26)) is None
