@@ -5,33 +5,60 @@ uvicorn with the same number of worker processes (it is async: one event loop ea
 loopback; wrk sends each the same requests (random paths from one list, the collection's own
 id put in) with the same concurrency:
 
-- ``items?limit=100``                   first pages of the whole collection,
-- ``items?bbox=...&limit=100`` x 3      random boxes of about 1 km, 5 km and 20 km,
-- ``items/{id}``                        random single zones.
+- ``items?limit=100``                   first pages of the whole collection      (first)
+- ``items?limit=100&offset=...``        pages at random offsets in [0, zones)    (offsets)
+- ``items?bbox=...&limit=100`` x 3      random boxes of about 1 km, 5 km, 20 km  (bbox1,
+                                                                                  bbox5, bbox20)
+- ``items/{id}``                        random single zones                      (item)
 
-Then the memory of one worker while it serves ``items?limit=10000`` pages (streamed by
+Before the wrk runs, the first paths of each scenario are asked of every server once and the
+features they return counted, so that servers answering differently show; after each run,
+the requests wrk left in flight are let finish in the database before the next one starts.
+Then, one client at a time (deep): ``items?limit=100`` at offset 0, 10,000 and the last page
+(median of 3), and 400 pages reached by following each server's own ``next`` links from the
+first page (FloodManager's carry a cursor, tipg's and pygeoapi's an offset). Last (bigpage),
+the memory of one worker while it serves ``items?limit=10000`` pages (streamed by
 FloodManager; pygeoapi builds each page in memory).
 
     .venv/bin/python bench/bench_features.py [--duration 10] [--clients 16]
+        [--database floodmanager_bench_cli] [--only FloodManager,tipg]
+        [--scenarios first,offsets,bbox1,bbox5,bbox20,item,deep,bigpage] [--next-pages 400]
+    .venv/bin/python bench/bench_features.py --explain [--scenarios ...]
+
+``--database`` picks the map: the default bench database with the large synthetic dataset
+(generated on first use), or another one that already holds zones, such as
+``floodmanager_bench_cli`` (made by bench/generate_gpkg.py through ``flask zones import``).
+``--explain`` starts no server: it prints ``EXPLAIN (ANALYZE, BUFFERS)`` of the SQL that
+FloodManager runs for each scenario (first page, offset 10,000, the last page, a cursor page,
+one box of each size, one zone; with the count behind numberMatched when the app runs it),
+built by the app's own parameter model and query builders and run on a connection with the
+app's settings.
 
 pygeoapi is installed into var/bench/pygeoapi-venv on first use (its last release that runs
 on Python 3.11), with its PostgreSQL provider, pointed at the bench database; tipg into
 var/bench/tipg-venv, publishing only the flood_zones table, asked for FloodManager's
-properties and its `geom` column (the table also has a stored overview geometry).
+properties and its `geom` column (the table also has a stored overview geometry). Both
+publish the bare table: if it holds zones of datasets that are not ready, they serve more
+zones than FloodManager (the bench says so).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
+import random
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -39,10 +66,10 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (  # noqa: E402
+    BENCH_DB,
+    BENCH_SECRET_KEY,
     PROJECT,
-    bench_database_url,
-    dataset_extent,
-    ensure_large_dataset,
+    bench_map,
     free_port,
     gunicorn,
     gunicorn_app,
@@ -50,6 +77,7 @@ from common import (  # noqa: E402
     peak_rss_mib,
     require_tool,
     serving,
+    wait_idle,
     worker_pids,
 )
 from generate_large import random_points  # noqa: E402
@@ -64,7 +92,6 @@ TIPG_VENV = PROJECT / "var" / "bench" / "tipg-venv"
 COLLECTION = "flood_zones"
 # The served properties, as every server is asked for them (tipg would add every column).
 SERVED_PROPERTIES = [name for name in PROPERTIES if name in FloodZone.__table__.columns]
-BBOX_SIZES_DEG = {"bbox ~1 km": 0.01, "bbox ~5 km": 0.05, "bbox ~20 km": 0.2}
 PATHS_PER_SCENARIO = 2000
 
 
@@ -154,8 +181,11 @@ def tipg_bin() -> Path:
 
 
 @contextlib.contextmanager
-def tipg_server(url: sa.URL, workers: int, _threads: int) -> Iterator[tuple[str, subprocess.Popen]]:
-    """tipg under uvicorn on a free loopback port; yields (base URL, master process)."""
+def tipg_server(url: sa.URL, workers: int, _threads: int, env: dict[str, str] | None = None
+                ) -> Iterator[tuple[str, subprocess.Popen]]:
+    """tipg under uvicorn on a free loopback port; yields (base URL, master process).
+
+    ``env`` adds settings (TIPG_MAX_FEATURES_PER_TILE, ...) to the ones given here."""
     port = free_port()
     env = {
         **os.environ,
@@ -164,6 +194,7 @@ def tipg_server(url: sa.URL, workers: int, _threads: int) -> Iterator[tuple[str,
         "TIPG_DB_TABLES": f'["public.{COLLECTION}"]',
         "TIPG_DB_SPATIAL_EXTENT": "false",  # its extent query scans the table at start
         "TIPG_MAX_FEATURES_PER_QUERY": "10000",
+        **(env or {}),
     }
     process = subprocess.Popen(
         [str(tipg_bin() / "uvicorn"), "tipg.main:app", "--host", "127.0.0.1", "--port", str(port),
@@ -189,24 +220,170 @@ def for_server(paths: list[str], collection: str, extra_query: str = "") -> list
     return out
 
 
-def scenario_paths(engine: sa.Engine, bbox) -> dict[str, list[str]]:
-    """The request paths of every scenario (relative to the API root, `{collection}` open)."""
+# The wrk scenarios, by the names --scenarios takes (in the order they run and print) ...
+SCENARIOS = {
+    "first": "items?limit=100",
+    "offsets": "limit=100 random offset",
+    "bbox1": "bbox ~1 km",
+    "bbox5": "bbox ~5 km",
+    "bbox20": "bbox ~20 km",
+    "item": "items/{id}",
+}
+# ... and the sections that follow them.
+SECTIONS = {"deep": "deep pages, one client", "bigpage": "items?limit=10000 and worker memory"}
+BBOX_SIZES_DEG = {"bbox1": 0.01, "bbox5": 0.05, "bbox20": 0.2}
+SERVER_KEYS = ("FloodManager", "tipg", "pygeoapi")
+# Paths of each scenario asked of every server once, their features counted, before wrk.
+SAMPLED_PATHS = 5
+PAGE = 100
+DEEP_OFFSET = 10000
+DEEP_RUNS = 3
+# A wrk rate from fewer completed requests than this is flagged as unreliable.
+FEW_REQUESTS = 20
+
+
+def scenario_paths(engine: sa.Engine, bbox, zones: int, wanted: list[str]
+                   ) -> dict[str, list[str]]:
+    """The request paths of the wanted scenarios, by key (relative to the API root,
+    `{collection}` open). Seeded: the same lists in every run and for every server."""
     items = "/collections/{collection}/items"
     xmin, ymin, xmax, ymax = bbox
-    paths = {"items?limit=100": [f"{items}?limit=100"]}
-    for label, size in BBOX_SIZES_DEG.items():
+    paths: dict[str, list[str]] = {}
+    if "first" in wanted:
+        paths["first"] = [f"{items}?limit={PAGE}"]
+    if "offsets" in wanted:
+        rng = random.Random(13)
+        paths["offsets"] = [f"{items}?limit={PAGE}&offset={rng.randrange(zones)}"
+                            for _ in range(PATHS_PER_SCENARIO)]
+    for key, size in BBOX_SIZES_DEG.items():
+        if key not in wanted:
+            continue
         corners = random_points(PATHS_PER_SCENARIO, seed=int(size * 1000),
-                                bbox=(xmin, ymin, xmax - size, ymax - size))
-        paths[label] = [f"{items}?bbox={x:.5f},{y:.5f},{x + size:.5f},{y + size:.5f}&limit=100"
-                        for x, y in corners]
-    with engine.connect() as conn:
-        # The same random zones in every run (one 30,000-vertex zone in the list weighs more
-        # than a hundred small ones).
-        conn.execute(sa.text("SELECT setseed(0.42)"))
-        ids = conn.scalars(sa.text("SELECT id FROM flood_zones ORDER BY random() LIMIT :n"),
-                           {"n": PATHS_PER_SCENARIO}).all()
-    paths["items/{id}"] = [f"{items}/{i}" for i in ids]
+                                bbox=(xmin, ymin, max(xmin, xmax - size), max(ymin, ymax - size)))
+        paths[key] = [f"{items}?bbox={x:.5f},{y:.5f},{x + size:.5f},{y + size:.5f}&limit={PAGE}"
+                      for x, y in corners]
+    if "item" in wanted:
+        with engine.connect() as conn:
+            # The same random zones in every run (one 30,000-vertex zone in the list weighs
+            # more than a hundred small ones).
+            conn.execute(sa.text("SELECT setseed(0.42)"))
+            ids = conn.scalars(sa.text("SELECT id FROM flood_zones ORDER BY random() LIMIT :n"),
+                               {"n": PATHS_PER_SCENARIO}).all()
+        paths["item"] = [f"{items}/{i}" for i in ids]
     return paths
+
+
+@dataclasses.dataclass(frozen=True)
+class Server:
+    """One server of the comparison and how its requests are spelt."""
+
+    name: str  # as printed
+    start: Callable[[int, int], contextlib.AbstractContextManager]  # (workers, threads)
+    prefix: str  # the API root under the base URL
+    collection: str  # its id of the flood_zones table
+    extra: str = ""  # query parameters added to every request
+
+    def paths(self, paths: list[str]) -> list[str]:
+        """Scenario paths as this server is asked them (prefix not included)."""
+        return for_server(paths, self.collection, self.extra)
+
+    def items_url(self, base: str, query: str) -> str:
+        """The URL of this server's items with a query."""
+        [path] = self.paths([f"/collections/{{collection}}/items?{query}"])
+        return f"{base}{self.prefix}{path}"
+
+
+def make_servers(url: str, workdir: Path, only: list[str]) -> dict[str, Server]:
+    """The servers to run, by key, in the order of SERVER_KEYS."""
+    db_url = sa.engine.make_url(url)
+    every = {
+        "FloodManager": Server("FloodManager", lambda w, t: gunicorn(url, w, t), "/api",
+                               COLLECTION),
+        "tipg": Server(f"tipg {TIPG_VERSION}", lambda w, t: tipg_server(db_url, w, t), "",
+                       TIPG_COLLECTION, TIPG_QUERY),
+        "pygeoapi": Server(f"pygeoapi {PYGEOAPI_VERSION}",
+                           lambda w, t: pygeoapi_server(db_url, workdir, w, t), "", COLLECTION),
+    }
+    return {key: every[key] for key in only}
+
+
+def choose(raw: str | None, choices, option: str) -> list[str]:
+    """The names of a comma-separated option (any case), in the order of ``choices``; all of
+    them when the option is absent."""
+    if raw is None:
+        return list(choices)
+    by_lower = {choice.lower(): choice for choice in choices}
+    picked = set()
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        if part.lower() not in by_lower:
+            sys.exit(f"{option}: unknown {part!r}; choose among {','.join(choices)}")
+        picked.add(by_lower[part.lower()])
+    if not picked:
+        sys.exit(f"{option}: name at least one of {','.join(choices)}")
+    return [choice for choice in choices if choice in picked]
+
+
+def timed_get(url: str) -> tuple[float, bytes]:
+    """Milliseconds until the whole body of a GET has arrived, and the body."""
+    start = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=300) as response:
+        body = response.read()
+    return (time.perf_counter() - start) * 1000, body
+
+
+def feature_count(url: str) -> str:
+    """How many features a response holds (1 for a Feature), or its HTTP error."""
+    try:
+        document = json.loads(timed_get(url)[1])
+    except urllib.error.HTTPError as exc:
+        return f"HTTP {exc.code}"
+    if document.get("type") == "Feature":
+        return "1"
+    return str(len(document.get("features", [])))
+
+
+def next_link(document: dict) -> str | None:
+    """The href of a page's `next` link, if it has one."""
+    for link in document.get("links", []):
+        if link.get("rel") == "next":
+            return link["href"]
+    return None
+
+
+def on_base(base: str, href: str) -> str:
+    """A link's path and query on the server's own base URL (pygeoapi's links name the
+    configured host without the bench's port)."""
+    parts = urllib.parse.urlsplit(href)
+    return base + parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def deep_pages(base: str, server: Server, zones: int, pages: int) -> dict:
+    """One client: pages at offset 0, 10,000 and the end (median of 3), then `pages` pages
+    reached by following the server's `next` links from the first page."""
+    last_offset = max(zones - PAGE, 0)
+    offsets = {"first": 0, "deep": min(DEEP_OFFSET, last_offset), "last": last_offset}
+    at = {label: statistics.median(
+              timed_get(server.items_url(base, f"limit={PAGE}&offset={offset}"))[0]
+              for _ in range(DEEP_RUNS))
+          for label, offset in offsets.items()}
+    url = server.items_url(base, f"limit={PAGE}")
+    document = json.loads(timed_get(url)[1])
+    seen = [str(feature.get("id")) for feature in document["features"]]
+    times: list[float] = []
+    while len(times) < pages and (href := next_link(document)):
+        url = on_base(base, href)
+        ms, body = timed_get(url)
+        times.append(ms)
+        document = json.loads(body)
+        seen.extend(str(feature.get("id")) for feature in document["features"])
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+    dropped = [name for name, _ in urllib.parse.parse_qsl(server.extra) if name not in query]
+    return {"offsets": offsets, "ms": at, "pages": len(times),
+            "mean_ms": statistics.fmean(times) if times else float("nan"),
+            "last_ms": times[-1] if times else float("nan"),
+            "features": len(seen), "distinct": len(set(seen)),
+            "kind": "cursor" if "cursor" in query else "offset" if "offset" in query else "?",
+            "dropped": dropped}
 
 
 def run_wrk(base: str, prefix: str, paths: list[str], clients: int, duration: int,
@@ -242,65 +419,223 @@ def big_page_memory(base: str, prefix: str, process, collection: str = COLLECTIO
             "mib_per_page": size / pages / 2**20}
 
 
+def explain(bench, paths: dict[str, list[str]]) -> None:
+    """EXPLAIN (ANALYZE, BUFFERS) of FloodManager's SQL for each scenario.
+
+    The queries are what the app runs: the scenario's query string read by the app's own
+    parameter model (ItemsQueryModel), turned into SQL by its builders (items_statement,
+    one_item_statement; the exact count that items_page adds when the planner expects few
+    enough rows), compiled for PostgreSQL with the values written in, and run on a
+    connection with the app's settings (jit off, cursor_tuple_fraction 1, its timeout).
+    """
+    from sqlalchemy.orm import Session
+
+    from geoapp.config import build_config
+    from geoapp.db.queries import features as features_sql
+    from geoapp.ogc import features
+    from geoapp.web.contract.queries import ItemsQueryModel
+
+    with tempfile.TemporaryDirectory() as instance:
+        config = build_config(instance, {"DATABASE_URL": bench.url,
+                                         "SECRET_KEY": BENCH_SECRET_KEY})
+    engine = sa.create_engine(config["SQLALCHEMY_DATABASE_URI"],
+                              **config["SQLALCHEMY_ENGINE_OPTIONS"])
+
+    def read(query_string: str):
+        return ItemsQueryModel.read(dict(urllib.parse.parse_qsl(query_string)),
+                                    config).to_query(config)
+
+    def query_of(path: str) -> str:
+        return urllib.parse.urlsplit(path).query
+
+    last_offset = max(bench.zones - PAGE, 0)
+    deep = min(DEEP_OFFSET, last_offset)
+    pages: list[tuple[str, str]] = []
+    if "first" in paths or "deep" in paths or "offsets" in paths:
+        pages += [("first page", f"limit={PAGE}"),
+                  (f"offset {deep:,}", f"limit={PAGE}&offset={deep}"),
+                  (f"last page, offset {last_offset:,}", f"limit={PAGE}&offset={last_offset}")]
+    with Session(engine) as session:
+        if pages:
+            # The cursor FloodManager's `next` link carries after `deep` rows: made by the app
+            # from the page before it.
+            before = read(f"limit={PAGE}&offset={max(deep - PAGE, 0)}")
+            page = features.ItemsPage(session=session, query=before, number_matched=None)
+            for _ in page.features():
+                pass
+            key = page.next_key()
+            if key is not None:
+                cursor = features.encode_cursor(key, before.sortby)
+                pages.append((f"cursor page after {key.offset:,} rows",
+                              f"limit={PAGE}&cursor={cursor}"))
+        for scenario in BBOX_SIZES_DEG:
+            if scenario in paths:
+                pages.append((f"{SCENARIOS[scenario]} page", query_of(paths[scenario][0])))
+        session.rollback()
+        conn = session.connection()
+
+        def show(title: str, statement) -> None:
+            sql = str(statement.compile(dialect=engine.dialect,
+                                        compile_kwargs={"literal_binds": True}))
+            print(f"-- {title}\n{' '.join(sql.split())}")
+            try:
+                plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + sql).scalars().all()
+            except sa.exc.DBAPIError as exc:
+                print(f"   failed: {str(exc.orig).strip()}")
+                conn.rollback()
+                return
+            print("\n".join("   " + line for line in plan))
+
+        print(f"\nEXPLAIN (ANALYZE, BUFFERS) of FloodManager's SQL ({bench.database}, "
+              f"{bench.zones} zones)")
+        for title, query_string in pages:
+            query = read(query_string)
+            print(f"\n=== {title}: items?{query_string[:140]}")
+            where = features.conditions(query)
+            estimate = features_sql.estimated_rows(session, features_sql.zone_count(where))
+            limit = config["GEOAPP_EXACT_COUNT_LIMIT"]
+            if estimate <= limit:
+                show(f"numberMatched: the planner expects {estimate:.0f} rows (<= {limit}), so "
+                     "the page counts them", features_sql.zone_count(where))
+            else:
+                print(f"-- numberMatched: the planner expects {estimate:.0f} rows (> {limit}): "
+                      "not counted")
+            show("the page", features.items_statement(query))
+        if "item" in paths:
+            zone_id = int(paths["item"][0].rsplit("/", 1)[1])
+            query = read("")
+            print(f"\n=== items/{zone_id}")
+            statement = features.one_item_statement(
+                tuple(query.properties), query.crs.srid, query.crs.lat_first, query.precision,
+                query.simplify, query.skip_geometry)
+            show("the zone", statement.params({features_sql.ZONE_ID: zone_id}))
+    engine.dispose()
+
+
 def main() -> None:
-    """Run every scenario on both servers and print the figures side by side."""
+    """Run the scenarios on the chosen servers and print the figures side by side."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--zones", type=int, default=50000)
+    parser.add_argument("--database", default=BENCH_DB,
+                        help=f"bench database (default {BENCH_DB}, with the large dataset; "
+                             "or e.g. floodmanager_bench_cli, made by generate_gpkg.py)")
+    parser.add_argument("--zones", type=int, default=50000,
+                        help="size of the large dataset generated in the default database")
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--only", help=f"comma list of servers among {','.join(SERVER_KEYS)}")
+    parser.add_argument("--scenarios",
+                        help=f"comma list among {','.join([*SCENARIOS, *SECTIONS])}")
+    parser.add_argument("--next-pages", type=int, default=400,
+                        help="next links followed in the deep-pages section")
+    parser.add_argument("--explain", action="store_true",
+                        help="print EXPLAIN (ANALYZE, BUFFERS) of FloodManager's SQL for each "
+                             "scenario instead of running the servers")
     args = parser.parse_args()
+    only = choose(args.only, SERVER_KEYS, "--only")
+    wanted = choose(args.scenarios, [*SCENARIOS, *SECTIONS], "--scenarios")
 
-    url = bench_database_url()
-    dataset_id = ensure_large_dataset(url, args.zones)
-    engine = sa.create_engine(url)
-    with engine.connect() as conn:
-        box = dataset_extent(conn, dataset_id)
-        zones = conn.scalar(sa.text("SELECT count(*) FROM flood_zones"))
-    paths = scenario_paths(engine, box)
+    bench = bench_map(args.database, args.zones)
+    engine = sa.create_engine(bench.url)
+    paths = scenario_paths(engine, bench.bbox, bench.zones, wanted)
     engine.dispose()
-    db_url = sa.engine.make_url(url)
+    note = ""
+    if bench.table_rows != bench.zones:
+        note = (f" (the table holds {bench.table_rows} rows: tipg and pygeoapi serve them all, "
+                "FloodManager only those of ready datasets)")
+    print(f"database {bench.database}: {bench.zones} zones{note}", flush=True)
+    if args.explain:
+        explain(bench, {**paths, **{s: [] for s in SECTIONS if s in wanted}})
+        return
 
     results: dict[str, dict[str, dict]] = {}
+    counts: dict[str, dict[str, list[str]]] = {}
+    deep: dict[str, dict] = {}
     memory: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        servers = {
-            "FloodManager": (lambda w, t: gunicorn(url, w, t), "/api", COLLECTION, ""),
-            f"tipg {TIPG_VERSION}": (lambda w, t: tipg_server(db_url, w, t), "",
-                                     TIPG_COLLECTION, TIPG_QUERY),
-            f"pygeoapi {PYGEOAPI_VERSION}": (
-                lambda w, t: pygeoapi_server(db_url, workdir, w, t), "", COLLECTION, ""),
-        }
-        for name, (start, prefix, collection, extra) in servers.items():
-            with start(args.workers, args.threads) as (base, _process):
-                for scenario, scenario_list in paths.items():
-                    results.setdefault(scenario, {})[name] = run_wrk(
-                        base, prefix, for_server(scenario_list, collection, extra),
-                        args.clients, args.duration, workdir)
-            with start(1, 1) as (base, process):
-                memory[name] = big_page_memory(base, prefix, process, collection, extra)
+        servers = make_servers(bench.url, workdir, only)
+        for key, server in servers.items():
+            if paths or "deep" in wanted:
+                with server.start(args.workers, args.threads) as (base, process):
+                    for scenario, scenario_list in paths.items():
+                        counts.setdefault(scenario, {})[key] = [
+                            feature_count(base + server.prefix + path)
+                            for path in server.paths(scenario_list[:SAMPLED_PATHS])]
+                    for scenario, scenario_list in paths.items():
+                        results.setdefault(scenario, {})[key] = run_wrk(
+                            base, server.prefix, server.paths(scenario_list), args.clients,
+                            args.duration, workdir)
+                        # What wrk left in flight finishes before the next run.
+                        wait_idle(process, bench.url)
+                    if "deep" in wanted:
+                        deep[key] = deep_pages(base, server, bench.zones, args.next_pages)
+            if "bigpage" in wanted:
+                with server.start(1, 1) as (base, process):
+                    memory[key] = big_page_memory(base, server.prefix, process,
+                                                  server.collection, server.extra)
 
-    names = list(servers)
-    print(f"\n{zones} zones; gunicorn {args.workers} workers x {args.threads} threads each, "
-          f"wrk {args.clients} connections, {args.duration} s per run")
-    header = "".join(f"{n + ' req/s':>22}{'p50 ms':>9}{'p99 ms':>9}" for n in names)
-    ratios = "".join(f"{'vs ' + n.split()[0]:>12}" for n in names[1:])
-    print(f"{'scenario':20}{header}{ratios}")
-    for scenario, by_server in results.items():
-        cells = "".join(f"{by_server[n]['rate']:>22.1f}{by_server[n]['p50']:>9.1f}"
-                        f"{by_server[n]['p99']:>9.1f}" for n in names)
-        ratio = "".join(
-            f"{by_server[names[0]]['rate'] / max(by_server[n]['rate'], 1e-9):>11.1f}x"
-            for n in names[1:])
-        errors = {n: by_server[n]["non_2xx"] for n in names if by_server[n]["non_2xx"]}
-        print(f"{scenario:20}{cells}{ratio}" + (f"  non-2xx: {errors}" if errors else ""))
-    print("\nitems?limit=10000, one worker (1 thread), 3 pages:")
-    for name in names:
-        m = memory[name]
-        print(f"  {name:20} {m['seconds_per_page']:.2f} s and {m['mib_per_page']:.1f} MiB per "
-              f"page; worker peak RSS {m['idle_mib']:.0f} MiB idle -> {m['peak_mib']:.0f} MiB")
+    keys = list(servers)
+    names = {key: servers[key].name for key in keys}
+    others = [key for key in keys if key != "FloodManager"] if "FloodManager" in keys else []
+    if results:
+        print(f"\n{bench.zones} zones; gunicorn {args.workers} workers x {args.threads} threads "
+              f"each (tipg: uvicorn, {args.workers} workers), wrk {args.clients} connections, "
+              f"{args.duration} s per run")
+        header = "".join(f"{names[k] + ' req/s':>22}{'p50 ms':>9}{'p99 ms':>9}" for k in keys)
+        ratios = "".join(f"{'vs ' + k:>12}" for k in others)
+        print(f"{'scenario':24}{header}{ratios}")
+        for scenario, by_server in results.items():
+            cells = "".join(f"{by_server[k]['rate']:>22.1f}{by_server[k]['p50']:>9.1f}"
+                            f"{by_server[k]['p99']:>9.1f}" for k in keys)
+            ratio = "".join(
+                f"{by_server['FloodManager']['rate'] / by_server[k]['rate']:>11.1f}x"
+                if by_server[k]["rate"] > 0 else f"{'-':>12}" for k in others)
+            errors = {k: by_server[k]["non_2xx"] + by_server[k]["socket_errors"] for k in keys
+                      if by_server[k]["non_2xx"] or by_server[k]["socket_errors"]}
+            few = {k: by_server[k]["requests"] for k in keys
+                   if by_server[k]["requests"] < FEW_REQUESTS}
+            print(f"{SCENARIOS[scenario]:24}{cells}{ratio}"
+                  + (f"  non-2xx or socket errors: {errors}" if errors else "")
+                  + (f"  only {few} requests completed: use a longer --duration" if few else ""))
+        differing = {scenario: by_server for scenario, by_server in counts.items()
+                     if len({tuple(c) for c in by_server.values()}) > 1}
+        sampled = f"features returned for the first {SAMPLED_PATHS} paths of each scenario"
+        if not differing:
+            print(f"{sampled}: the same on every server")
+        else:
+            print(f"{sampled} DIFFER:")
+            for scenario, by_server in differing.items():
+                print(f"  {SCENARIOS[scenario]:24}"
+                      + "  ".join(f"{k} {'/'.join(c)}" for k, c in by_server.items()))
+    if deep:
+        sample = next(iter(deep.values()))
+        offsets = sample["offsets"]
+        print(f"\ndeep pages, one client, items?limit={PAGE} (ms until the whole page has "
+              f"arrived; offsets: median of {DEEP_RUNS}; next: {args.next_pages} pages "
+              "following each server's next links from the first page)")
+        print(f"{'server':20}{'offset 0':>10}{'off ' + format(offsets['deep'], ','):>12}"
+              f"{'off ' + format(offsets['last'], ','):>12}{'next mean':>11}{'next last':>11}"
+              f"{'deep/first':>12}{'end/first':>11}{'next last/first':>17}  next link")
+        for key in keys:
+            d = deep[key]
+            ms = d["ms"]
+            first = max(ms["first"], 1e-9)
+            line = (f"{names[key]:20}{ms['first']:>10.1f}{ms['deep']:>12.1f}{ms['last']:>12.1f}"
+                    f"{d['mean_ms']:>11.1f}{d['last_ms']:>11.1f}{ms['deep'] / first:>11.1f}x"
+                    f"{ms['last'] / first:>10.1f}x{d['last_ms'] / first:>16.1f}x  {d['kind']}, "
+                    f"{d['pages']} pages, {d['features']} features ({d['distinct']} distinct ids)")
+            if d["dropped"]:
+                line += f"; the next links dropped {','.join(d['dropped'])}"
+            print(line)
+    if memory:
+        print("\nitems?limit=10000, one worker (1 thread), 3 pages:")
+        for key in keys:
+            m = memory[key]
+            print(f"  {names[key]:20} {m['seconds_per_page']:.2f} s and {m['mib_per_page']:.1f} "
+                  f"MiB per page; worker peak RSS {m['idle_mib']:.0f} MiB idle -> "
+                  f"{m['peak_mib']:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -22,9 +22,9 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import PROJECT, VENV_BIN, server_url  # noqa: E402
+from common import CLI_BENCH_DB, PROJECT, VENV_BIN, server_url  # noqa: E402
 
-DATABASE = "floodmanager_bench_cli"
+DATABASE = CLI_BENCH_DB
 REGION = (-95.6, 29.5, -94.9, 30.1)  # around Houston, away from the other maps
 HUGE_ZONES, HUGE_VERTICES = 60, 20000
 
