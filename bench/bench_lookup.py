@@ -126,11 +126,10 @@ def pgbench_script(bbox) -> str:
     # latitude-dependent constants come out for the region's poleward edge (the widest band).
     lon_mark = round(xmin, 2) + 0.00012345
     lat_mark = round(max(abs(ymin), abs(ymax)), 2) + 0.00012345
-    covering = literal_sql(lookup_sql.zones_covering_point(scope_sql.ACTIVE).params(
-        {lookup_sql.LON: lon_mark, lookup_sql.LAT: lat_mark}))
     # The search box around the mark; its edges become offsets from the random point.
     box = lookup_sql.search_boxes(lon_mark, lat_mark, DEFAULT_NEAREST_RADIUS_M)[0]
-    nearest = literal_sql(lookup_sql.nearest_high_risk(scope_sql.ACTIVE).params(
+    # One statement, as the app sends it: covering zones and, outside the SFHA, the nearest.
+    report = literal_sql(lookup_sql.point_report(scope_sql.ACTIVE).params(
         lookup_sql.nearest_high_risk_params(lon_mark, lat_mark, DEFAULT_NEAREST_RADIUS_M, box)))
     edges = {"box_xmin": (box.xmin, ":lon"), "box_xmax": (box.xmax, ":lon"),
              "box_ymin": (box.ymin, ":lat"), "box_ymax": (box.ymax, ":lat")}
@@ -140,18 +139,12 @@ def pgbench_script(bbox) -> str:
             sql = sql.replace(repr(value), f":{name}")
         return sql.replace(repr(lon_mark), ":lon").replace(repr(lat_mark), ":lat")
 
-    # Our own generated SQL, wrapped for pgbench; nothing from outside reaches it.
-    covering_sfha = (f"SELECT count(*) FILTER (WHERE risk_status = 'high_risk') AS in_sfha "  # noqa: S608
-                     f"FROM ({bind(covering)}) AS hits")
     return "\n".join([
         f"\\set lon {xmin} + random(0, 1000000) * {(xmax - xmin) / 1e6}",
         f"\\set lat {ymin} + random(0, 1000000) * {(ymax - ymin) / 1e6}",
         *[f"\\set {name} {origin} + {value - (lon_mark if origin == ':lon' else lat_mark)}"
           for name, (value, origin) in edges.items()],
-        covering_sfha.replace("\n", " ") + " \\gset",
-        "\\if :in_sfha = 0",
-        bind(nearest).replace("\n", " ") + ";",
-        "\\endif",
+        bind(report).replace("\n", " ") + ";",
     ]) + "\n"
 
 

@@ -174,20 +174,34 @@ def lookup_point(
     datasets: dict[int, DatasetInfo] = {}
     # On the session's connection (Core): these statements select columns, not entities, and
     # skipping the ORM's execution layer saved a tenth of a lookup's Python time.
-    rows = session.connection().execute(
-        lookup_sql.zones_covering_point(scope), {lookup_sql.LON: lon, lookup_sql.LAT: lat}
-    )
-    hits = mapped_hits([zone_hit_from_row(row, datasets) for row in rows])
+    connection = session.connection()
+    boxes = lookup_sql.search_boxes(lon, lat, nearest_radius_m) if nearest_radius_m > 0 else []
+    nearest_row = None
+    if len(boxes) == 1:
+        # The usual case: covering zones and the nearest high-risk zone in one round trip.
+        rows = connection.execute(
+            lookup_sql.point_report(scope),
+            lookup_sql.nearest_high_risk_params(lon, lat, nearest_radius_m, boxes[0]),
+        ).all()
+        nearest_row = next((row for row in rows if row.is_nearest), None)
+        hits = mapped_hits([zone_hit_from_row(row, datasets) for row in rows
+                            if not row.is_nearest])
+    else:
+        # No search (radius 0), or two boxes across the antimeridian: a statement each.
+        rows = connection.execute(
+            lookup_sql.zones_covering_point(scope), {lookup_sql.LON: lon, lookup_sql.LAT: lat}
+        ).all()
+        hits = mapped_hits([zone_hit_from_row(row, datasets) for row in rows])
+        if boxes and not any(hit.sfha for hit in hits):
+            nearest_row = nearest_high_risk_row(session, lon, lat, nearest_radius_m, scope)
     nearest = None
-    if not any(hit.sfha for hit in hits) and nearest_radius_m > 0:
-        row = nearest_high_risk_row(session, lon, lat, nearest_radius_m, scope)
-        if row is not None:
-            nearest = NearestZone(
-                distance_m=row.distance_m,
-                lon=row.closest_lon,
-                lat=row.closest_lat,
-                zone=zone_hit_from_row(row, datasets),
-            )
+    if nearest_row is not None:
+        nearest = NearestZone(
+            distance_m=nearest_row.distance_m,
+            lon=nearest_row.closest_lon,
+            lat=nearest_row.closest_lat,
+            zone=zone_hit_from_row(nearest_row, datasets),
+        )
     sources = [*hits, nearest.zone] if nearest else hits
     return PointReport(
         lon=lon,

@@ -18,9 +18,12 @@ from sqlalchemy import (
     bindparam,
     cast,
     func,
+    false,
     literal_column,
+    null,
     select,
     true,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
@@ -212,6 +215,43 @@ def nearest_high_risk(scope: Scope = ACTIVE) -> Select[Any]:
         )
         .order_by(distance)
         .limit(1)
+    )
+
+
+@lru_cache(maxsize=256)
+def point_report(scope: Scope = ACTIVE) -> Select[Any]:
+    """A whole point lookup in one statement: the zones covering the point (as
+    `zones_covering_point`) and, when none of them is high risk, the nearest high-risk zone
+    in one search box (as `nearest_high_risk`, same bind parameters).
+
+    Rows are the zone report columns, ``distance_m``, ``closest_lon``, ``closest_lat`` (null
+    on covering zones) and ``is_nearest``; covering zones first, in their order. The
+    covering zones are read once (a CTE); the nearest search sits under a one-time filter on
+    them, so a point in the SFHA never runs it. One round trip instead of two for most
+    points, which is much of a lookup's cost outside the database.
+    """
+    covering = zones_covering_point(scope).cte("covering")
+    no_float = null().cast(Float)
+    zones = select(
+        *covering.c,
+        no_float.label("distance_m"),
+        no_float.label("closest_lon"),
+        no_float.label("closest_lat"),
+        false().label("is_nearest"),
+    )
+    covered_by_high_risk = (
+        select(covering.c.zone_id)
+        .where(covering.c.risk_status == literal_column("'high_risk'"))
+        .exists()
+    )
+    nearest = nearest_high_risk(scope).subquery("nearest")
+    nearest_zone = select(*nearest.c, true().label("is_nearest")).where(~covered_by_high_risk)
+    rows = union_all(zones, nearest_zone).subquery("report")
+    return select(*rows.c).order_by(
+        rows.c.is_nearest,
+        rows.c.effective_date.desc().nulls_last(),
+        rows.c.dataset_name,
+        rows.c.zone_id,
     )
 
 
