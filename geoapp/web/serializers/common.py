@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
+
+# Streamed bodies are sent in blocks of about this many characters: a write per feature or
+# per point (100,000 of them in a batch) costs the server a system call and a chunk header
+# each.
+STREAM_BLOCK_CHARS = 64 * 1024
 
 
 def iso(value: Any) -> str | None:
@@ -21,3 +27,17 @@ def link(href: str, rel: str, media_type: str, title: str | None = None) -> dict
 def error_json(code: str, message: str) -> dict[str, str]:
     """The body of every API error."""
     return {"error": code, "message": message}
+
+
+def in_blocks(parts: Iterable[str], block_chars: int = STREAM_BLOCK_CHARS) -> Iterator[str]:
+    """The parts of a streamed body joined into blocks of at least ``block_chars``."""
+    pending: list[str] = []
+    size = 0
+    for part in parts:
+        pending.append(part)
+        size += len(part)
+        if size >= block_chars:
+            yield "".join(pending)
+            pending, size = [], 0
+    if pending:
+        yield "".join(pending)

@@ -13,7 +13,7 @@ from geoapp.risk.exposure import ParcelExposure
 from geoapp.risk.geocoding import Place
 from geoapp.risk.lookup import DatasetInfo, NearestZone, PointReport, ZoneHit
 from geoapp.web.json_provider import encode
-from geoapp.web.serializers.common import iso
+from geoapp.web.serializers.common import in_blocks, iso
 
 
 def dataset_json(info: DatasetInfo) -> dict[str, Any]:
@@ -125,28 +125,37 @@ def batch_row(point: BatchPoint, report: PointReport | None, full: bool) -> dict
 
 
 def stream_batch_json(rows: Iterable[dict[str, Any]], count: int) -> Iterator[str]:
-    """``{"count": n, "results": [...]}`` written row by row."""
-    yield f'{{"count": {count}, "results": ['
-    for index, row in enumerate(rows):
-        yield ("," if index else "") + encode(row)
-    yield "]}"
+    """``{"count": n, "results": [...]}`` written row by row, sent in blocks."""
+
+    def parts() -> Iterator[str]:
+        yield f'{{"count": {count}, "results": ['
+        for index, row in enumerate(rows):
+            yield ("," if index else "") + encode(row)
+        yield "]}"
+
+    return in_blocks(parts())
 
 
 def stream_batch_geojson(
     rows: Iterable[tuple[BatchPoint, dict[str, Any]]],
 ) -> Iterator[str]:
-    """A FeatureCollection of the input points with their results as properties."""
-    yield '{"type": "FeatureCollection", "features": ['
-    for index, (point, row) in enumerate(rows):
-        geometry = (
-            {"type": "Point", "coordinates": [point.lon, point.lat]}
-            if point.lon is not None
-            else None
-        )
-        properties = {**point.properties, **{k: v for k, v in row.items() if k != "id"}}
-        item = {"type": "Feature", "id": point.id, "geometry": geometry, "properties": properties}
-        yield ("," if index else "") + encode(item)
-    yield "]}"
+    """A FeatureCollection of the input points with their results as properties (in blocks)."""
+
+    def parts() -> Iterator[str]:
+        yield '{"type": "FeatureCollection", "features": ['
+        for index, (point, row) in enumerate(rows):
+            geometry = (
+                {"type": "Point", "coordinates": [point.lon, point.lat]}
+                if point.lon is not None
+                else None
+            )
+            properties = {**point.properties, **{k: v for k, v in row.items() if k != "id"}}
+            item = {"type": "Feature", "id": point.id, "geometry": geometry,
+                    "properties": properties}
+            yield ("," if index else "") + encode(item)
+        yield "]}"
+
+    return in_blocks(parts())
 
 
 CSV_COLUMNS = (

@@ -9,6 +9,7 @@ from typing import Any
 from geoapp.db.models import Dataset
 from geoapp.ogc.collections import Collection
 from geoapp.web.json_provider import encode
+from geoapp.web.serializers.common import in_blocks
 from geoapp.web.serializers.datasets import dataset_provenance
 
 
@@ -26,12 +27,17 @@ def feature_text(
 def stream_feature_collection(
     rows: Iterable[tuple[int, str | None, str]], trailer: Callable[[], dict[str, Any]]
 ) -> Iterator[str]:
-    """A FeatureCollection written feature by feature; ``trailer`` gives the members that can
-    only be known at the end (numberReturned, next link), written after the features."""
-    yield '{"type":"FeatureCollection","features":['
-    for index, (fid, geometry, properties) in enumerate(rows):
-        yield ("," if index else "") + feature_text(fid, geometry, properties)
-    yield "]," + encode(trailer())[1:]
+    """A FeatureCollection written feature by feature and sent in blocks; ``trailer`` gives
+    the members that can only be known at the end (numberReturned, next link), written after
+    the features."""
+
+    def parts() -> Iterator[str]:
+        yield '{"type":"FeatureCollection","features":['
+        for index, (fid, geometry, properties) in enumerate(rows):
+            yield ("," if index else "") + feature_text(fid, geometry, properties)
+        yield "]," + encode(trailer())[1:]
+
+    return in_blocks(parts())
 
 
 def landing_json(links: list[dict[str, str]]) -> dict[str, Any]:
