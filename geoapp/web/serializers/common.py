@@ -30,10 +30,19 @@ def error_json(code: str, message: str) -> dict[str, str]:
 
 
 def in_blocks(parts: Iterable[str], block_chars: int = STREAM_BLOCK_CHARS) -> Iterator[str]:
-    """The parts of a streamed body joined into blocks of at least ``block_chars``."""
+    """The parts of a streamed body joined into blocks of at least ``block_chars``.
+
+    The first part goes out alone: the status and headers leave with it, before the rest of
+    the body is read from the database (so its statement budget and errors apply to a body
+    already under way, as they would without blocks).
+    """
+    iterator = iter(parts)
+    for first in iterator:
+        yield first
+        break
     pending: list[str] = []
     size = 0
-    for part in parts:
+    for part in iterator:
         pending.append(part)
         size += len(part)
         if size >= block_chars:
