@@ -314,6 +314,8 @@ class ItemsPage:
     returned: int = 0
     has_next: bool = False
     last_row: PageKey | None = None
+    # Whether the page's own statement counts the matching rows (numberMatched) as it runs.
+    counts_matched: bool = False
 
     @property
     def offset(self) -> int:
@@ -328,10 +330,16 @@ class ItemsPage:
         """The rows, counting them and noting whether one more page exists."""
         # A server-side cursor read 100 rows at a time: memory follows the largest zones, not
         # the page size (a 10,000-feature page of 47 MiB adds about 30 MiB to a worker).
-        statement = items_statement(self.query).execution_options(yield_per=100)
+        statement = items_statement(self.query, self.counts_matched).execution_options(
+            yield_per=100)
+        sort_values = slice(3, 3 + len(self.query.sortby))
         last: Any = None
         # Core, on the session's connection: the rows are columns, not entities.
         for index, row in enumerate(self.session.connection().execute(statement)):
+            if index == 0 and self.counts_matched:
+                # Rows after a cursor are counted from the cursor on.
+                before = self.query.after.offset if self.query.after else 0
+                self.number_matched = before + row[-1]
             if index == self.query.limit:
                 self.has_next = True
                 break
@@ -339,8 +347,14 @@ class ItemsPage:
             last = row
             yield row[0], row[1], row[2]
         if last is not None:
-            self.last_row = PageKey(tuple(last[3:]), last[0], self.offset + self.returned)
-        if not self.has_next and self.number_matched is None:
+            self.last_row = PageKey(tuple(last[sort_values]), last[0],
+                                    self.offset + self.returned)
+        if self.number_matched is None and self.returned == 0 and self.offset > 0:
+            # Past the end: the rows before this page are not all matches.
+            if self.counts_matched:
+                self.number_matched = self.session.connection().scalar(
+                    features_sql.zone_count(conditions(self.query)))
+        elif not self.has_next and self.number_matched is None:
             # The last page tells the exact total for free.
             self.number_matched = self.offset + self.returned
 
@@ -350,11 +364,12 @@ def sort_keys(query: ItemsQuery) -> list[tuple[Any, bool]]:
     return [(PROPERTY_COLUMNS.get(name, FloodZone.id), desc) for name, desc in query.sortby]
 
 
-def items_statement(query: ItemsQuery) -> Select[Any]:
+def items_statement(query: ItemsQuery, count_matched: bool = False) -> Select[Any]:
     """The SELECT for one page, fetching one row more than the limit to detect a next page.
 
     The page's rows are picked first (by keyset after a `next` cursor, else by OFFSET) and
-    only those are turned into GeoJSON; rows are (id, geometry, properties, *sort values).
+    only those are turned into GeoJSON; rows are (id, geometry, properties, *sort values),
+    and with ``count_matched`` the number of matching rows (after the cursor) last.
     """
     order_by = sort_keys(query)
     where = conditions(query)
@@ -363,7 +378,7 @@ def items_statement(query: ItemsQuery) -> Select[Any]:
         where.append(features_sql.after_row(order_by, query.after.values, query.after.last_id))
         offset = 0
     page = features_sql.zone_page(where=where, order_by=order_by, limit=query.limit + 1,
-                                  offset=offset)
+                                  offset=offset, count_matched=count_matched)
     return features_sql.zone_features(
         where=[],
         order_by=order_by,
@@ -381,10 +396,9 @@ def items_page(session: Session, query: ItemsQuery, exact_count_limit: int) -> I
     """A page of zones; numberMatched is exact when the planner expects few rows, else omitted."""
     where = conditions(query)
     estimate = features_sql.estimated_rows(session, features_sql.zone_count(where))
-    number_matched = None
-    if estimate <= exact_count_limit:
-        number_matched = session.scalar(features_sql.zone_count(where))
-    return ItemsPage(session=session, query=query, number_matched=number_matched)
+    # Counted by the page's statement itself (a window count): one run of the filter.
+    return ItemsPage(session=session, query=query, number_matched=None,
+                     counts_matched=estimate <= exact_count_limit)
 
 
 @lru_cache(maxsize=128)

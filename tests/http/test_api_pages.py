@@ -116,3 +116,16 @@ def test_bad_cursors_are_refused_by_name(client, ties) -> None:
         assert body["error"] == "invalid_parameter"
         assert "cursor" in body["message"] and fragment in body["message"], body["message"]
     assert client.get(f"{ITEMS}?limit=5&sortby=-static_bfe&cursor={good}").status_code == 200
+
+
+def test_every_page_tells_the_number_matched_by_its_own_statement(client, ties) -> None:
+    # 20 of the 30 zones are AE or VE; the page's statement counts them as it picks its rows,
+    # so a cursor page counts from the cursor on and adds the rows before it.
+    _, bodies = walk(client, f"{ITEMS}?limit=6&fld_zone=AE,VE&sortby=-static_bfe")
+    assert [body["numberMatched"] for body in bodies] == [20, 20, 20, 20]
+    assert sum(body["numberReturned"] for body in bodies) == 20
+    # Past the end there are no rows to count with: the total is counted on its own, not
+    # taken for the offset.
+    past = client.get(f"{ITEMS}?limit=6&offset=40&fld_zone=AE,VE").get_json()
+    assert past["numberReturned"] == 0 and past["numberMatched"] == 20
+    assert client.get(f"{ITEMS}?limit=6&fld_zone=D").get_json()["numberMatched"] == 0

@@ -121,18 +121,28 @@ def after_row(order_by: Sequence[tuple[Any, bool]], values: Sequence[Any], last_
     return or_(*alternatives)
 
 
+# The column of `zone_page` rows that counts every matching row.
+MATCHED = "matched"
+
+
 def zone_page(
     *,
     where: Sequence[ColumnElement[bool]],
     order_by: Sequence[tuple[Any, bool]],
     limit: int,
     offset: int,
+    count_matched: bool = False,
 ) -> Select[Any]:
     """The ids (and sort keys) of one page, in order: rows are chosen before any GeoJSON is made.
 
-    OFFSET then skips bare index entries, not features turned into text and thrown away.
+    OFFSET then skips bare index entries, not features turned into text and thrown away. With
+    ``count_matched``, every row also carries ``matched``, the number of rows meeting `where`
+    (a window count, taken before LIMIT and OFFSET): the filter runs once for the page and its
+    count, not once for each.
     """
     sort_keys = [column.label(f"sort_{index}") for index, (column, _) in enumerate(order_by)]
+    if count_matched:
+        sort_keys.append(func.count().over().label(MATCHED))
     return (
         select(FloodZone.id, *sort_keys)
         .join(FloodZone.dataset)
@@ -189,9 +199,12 @@ def zone_features(
          else picked.c[f"sort_{index}"].asc()).nulls_last()
         for index, (_, descending) in enumerate(order_by)
     ]
+    extra = [picked.c[f"sort_{index}"] for index in range(len(order_by))]
+    if MATCHED in picked.c:
+        extra.append(picked.c[MATCHED])
     return (
         statement.join(picked, picked.c.id == FloodZone.id)
-        .add_columns(*(picked.c[f"sort_{index}"] for index in range(len(order_by))))
+        .add_columns(*extra)
         .order_by(*ordering, picked.c.id)
     )
 
