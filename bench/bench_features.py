@@ -66,9 +66,9 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (  # noqa: E402
-    BENCH_DB,
     BENCH_SECRET_KEY,
     PROJECT,
+    add_map_arguments,
     bench_map,
     free_port,
     gunicorn,
@@ -515,11 +515,7 @@ def explain(bench, paths: dict[str, list[str]]) -> None:
 def main() -> None:
     """Run the scenarios on the chosen servers and print the figures side by side."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--database", default=BENCH_DB,
-                        help=f"bench database (default {BENCH_DB}, with the large dataset; "
-                             "or e.g. floodmanager_bench_cli, made by generate_gpkg.py)")
-    parser.add_argument("--zones", type=int, default=50000,
-                        help="size of the large dataset generated in the default database")
+    add_map_arguments(parser)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)

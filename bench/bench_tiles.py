@@ -71,8 +71,8 @@ from bench_features import (  # noqa: E402
     tipg_server,
 )
 from common import (  # noqa: E402
-    BENCH_DB,
     PROJECT,
+    add_map_arguments,
     bench_map,
     gunicorn,
     percentiles,
@@ -388,11 +388,7 @@ def print_page(bench, url: str, args) -> None:
 def main() -> None:
     """Print tile throughput, latency and size per zoom and server, then the page weights."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--database", default=BENCH_DB,
-                        help=f"bench database (default {BENCH_DB}, with the large dataset; "
-                             "or e.g. floodmanager_bench_cli, made by generate_gpkg.py)")
-    parser.add_argument("--zones", type=int, default=50000,
-                        help="size of the large dataset generated in the default database")
+    add_map_arguments(parser)
     parser.add_argument("--tiles", type=int, default=40, help="tiles per zoom level")
     parser.add_argument("--zooms", default=",".join(map(str, ZOOMS)),
                         help="comma list of zoom levels")

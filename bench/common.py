@@ -3,6 +3,7 @@ database), a gunicorn server."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import dataclasses
 import os
@@ -137,6 +138,15 @@ def bench_map(database: str = BENCH_DB, zones: int = 50000) -> BenchMap:
         sys.exit(f"database {database!r} has no zones of a ready dataset; "
                  f"{how_to_fill(database)}")
     return BenchMap(database, url, tuple(float(v) for v in ready[1:]), int(served), int(rows))
+
+
+def add_map_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that choose a bench's map: --database and --zones."""
+    parser.add_argument("--database", default=BENCH_DB,
+                        help=f"bench database (default {BENCH_DB}, with the large dataset; "
+                             "or e.g. floodmanager_bench_cli, made by generate_gpkg.py)")
+    parser.add_argument("--zones", type=int, default=50000,
+                        help="size of the large dataset generated in the default database")
 
 
 def how_to_fill(database: str) -> str:
