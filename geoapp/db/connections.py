@@ -12,8 +12,9 @@
   trip before the first statement, and the session ends with a ``ROLLBACK``. A request that
   only reads, statement by statement (a lookup, one feature, a tile), needs neither:
   ``read_without_transaction`` puts its connection in autocommit as the transaction begins,
-  and the checkin hook puts it back, so the next borrower gets a transactional connection as usual. The flag is set on
-  the DBAPI connection (no statement is sent either way); SQLAlchemy's own isolation-level
+  and the checkin hook puts it back, so the next borrower gets a transactional connection as
+  usual. The flag is set on the DBAPI connection (no statement is sent either way);
+  SQLAlchemy's own isolation-level
   option would send ``SET default_transaction_isolation`` when the connection next opens a
   transaction.
 """
