@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from geoapp.db import compiled
 from geoapp.db.queries import lookup as lookup_sql
 from geoapp.db.queries.scope import ACTIVE, Scope, dataset_exists
 from geoapp.errors import InvalidParameter
@@ -179,10 +180,12 @@ def lookup_point(
     nearest_row = None
     if len(boxes) == 1:
         # The usual case: covering zones and the nearest high-risk zone in one round trip.
-        rows = connection.execute(
+        # Straight on the driver's cursor: the statement is compiled once (db/compiled.py).
+        rows = compiled.run(
+            connection,
             lookup_sql.point_report(scope),
             lookup_sql.nearest_high_risk_params(lon, lat, nearest_radius_m, boxes[0]),
-        ).all()
+        )
         nearest_row = next((row for row in rows if row.is_nearest), None)
         hits = mapped_hits([zone_hit_from_row(row, datasets) for row in rows
                             if not row.is_nearest])

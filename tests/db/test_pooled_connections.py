@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+import psycopg2.extensions
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -36,17 +37,31 @@ def own_app(app: Flask, database_url: str) -> Iterator[Flask]:
 
 @pytest.fixture()
 def statements(own_app: Flask) -> Iterator[list[tuple[str, bool]]]:
-    """Every statement the app's engine sends, with whether its connection was in autocommit."""
+    """Every statement the app's connections send, with whether the connection was in
+    autocommit: recorded by the driver's cursors, so statements that bypass SQLAlchemy's
+    execution layer (geoapp/db/compiled.py) are seen too."""
     seen: list[tuple[str, bool]] = []
 
-    def record(connection, _cursor, statement, _parameters, _context, _many) -> None:
-        seen.append((statement, connection.connection.dbapi_connection.autocommit))
+    class RecordingCursor(psycopg2.extensions.cursor):
+        def execute(self, query, vars=None):  # noqa: A002 (psycopg2's own name)
+            seen.append((query if isinstance(query, str) else query.decode(),
+                         self.connection.autocommit))
+            return super().execute(query, vars)
+
+    def record(dbapi_connection, _record, _proxy) -> None:
+        dbapi_connection.cursor_factory = RecordingCursor
+
+    def stop(dbapi_connection, _record) -> None:
+        if dbapi_connection is not None:
+            dbapi_connection.cursor_factory = None
 
     with own_app.app_context():
         engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
+    event.listen(engine, "checkout", record)
+    event.listen(engine, "checkin", stop)
     yield seen
-    event.remove(engine, "before_cursor_execute", record)
+    event.remove(engine, "checkout", record)
+    event.remove(engine, "checkin", stop)
 
 
 def test_a_lookup_sends_only_its_queries_outside_a_transaction(own_app, statements):
