@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 
 import pytest
-from shapely.geometry import box
+from shapely.geometry import Point, box
+from sqlalchemy import text
 
 ITEMS = "/api/collections/flood_zones/items"
 
@@ -154,6 +156,55 @@ def test_cql2_filters(client, grid) -> None:
         grid[i].id for i in (2, 3, 4)
     ]
     assert ids("S_INTERSECTS(geometry, POINT(-74.095 40.005))") == [grid[0].id]
+
+
+@pytest.fixture()
+def rings(make_dataset, make_zone):
+    """Two large zones (rings of 1,028 vertices, cut into many pieces) and a small one in the
+    hole of the first: boxes may hold a whole ring, cross it, or sit in its hole."""
+    dataset = make_dataset(name="Rings FIRM")
+    ring = Point(-74.0, 40.0).buffer(0.05, 256).difference(Point(-74.0, 40.0).buffer(0.03, 256))
+    other = Point(-73.8, 40.0).buffer(0.02, 256).difference(Point(-73.8, 40.0).buffer(0.01, 256))
+    return {
+        "ring": make_zone(ring, dataset=dataset),
+        "other": make_zone(other, dataset=dataset, fld_zone="X", sfha_tf=False),
+        "islet": make_zone(box(-74.005, 39.995, -74.0, 40.0), dataset=dataset, fld_zone="A"),
+    }
+
+
+def test_bbox_and_spatial_filters_on_large_zones_match_postgis(client, session, rings) -> None:
+    def api_ids(query: str) -> list[int]:
+        response = client.get(f"{ITEMS}?{query}&dataset=Rings%20FIRM&limit=100")
+        assert response.status_code == 200, response.get_json()
+        return sorted(f["id"] for f in response.get_json()["features"])
+
+    def postgis_ids(wkt: str) -> list[int]:
+        return sorted(session.execute(text(
+            "SELECT id FROM flood_zones WHERE ST_Intersects(geom, ST_GeomFromText(:wkt, 4326)) "
+            "AND id = ANY(:ids)"), {"wkt": wkt, "ids": [z.id for z in rings.values()]}).scalars())
+
+    ring, other, islet = rings["ring"].id, rings["other"].id, rings["islet"].id
+    # In the hole: the ring's bounding box holds the box, its pieces do not.
+    assert api_ids("bbox=-74.01,39.99,-73.99,40.01") == [islet]
+    # Across the ring; around all of it (the box holds its bounding box); around both rings.
+    assert api_ids("bbox=-74.06,39.99,-74.04,40.0") == [ring]
+    assert api_ids("bbox=-74.06,39.94,-73.94,40.06") == sorted([ring, islet])
+    assert api_ids("bbox=-74.1,39.9,-73.7,40.1") == sorted([ring, other, islet])
+    # A box in Web Mercator, reprojected: still only what PostGIS says.
+    assert api_ids("bbox=-8238500,4865000,-8237000,4866500&bbox-crs=EPSG:3857") == [islet]
+    rng = random.Random(5)
+    for _ in range(40):
+        x, y, size = rng.uniform(-74.07, -73.75), rng.uniform(39.93, 40.05), rng.uniform(0, 0.05)
+        shape = box(x, y, x + size, y + size)
+        assert api_ids(f"bbox={x},{y},{x + size},{y + size}") == postgis_ids(shape.wkt), shape
+    # A shape that is no box: a triangle in the ring's hole whose bounding box crosses it.
+    triangle = "POLYGON((-74.02 39.98, -73.96 40.0, -74.02 40.02, -74.02 39.98))"
+    assert api_ids(f"filter=S_INTERSECTS(geometry, {triangle})") == postgis_ids(triangle)
+    assert postgis_ids(triangle) == sorted([ring, islet])
+    # Two squares at opposite corners: their bounding box holds the ring, they miss it.
+    corners = ("MULTIPOLYGON(((-74.1 39.9, -74.09 39.9, -74.09 39.91, -74.1 39.91, -74.1 39.9)),"
+               "((-73.91 40.09, -73.9 40.09, -73.9 40.1, -73.91 40.1, -73.91 40.09)))")
+    assert api_ids(f"filter=S_INTERSECTS(geometry, {corners})") == []
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
+    case,
     cast,
     func,
     literal,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -34,26 +36,46 @@ from geoapp.db.queries.scope import dataset_is_active
 from geoapp.db.queries.shapes import SRID, envelope
 
 
-def zones_intersecting(shape: ColumnElement[Any]) -> ColumnElement[bool]:
-    """Zones that intersect a shape, found through their small pieces (index, cheap tests).
+def zones_intersecting(shape: ColumnElement[Any], *, shape_is_box: bool = False
+                       ) -> ColumnElement[bool]:
+    """Zones that intersect a shape: small zones tested as they are, large ones through their
+    small pieces.
+
+    The candidates come from the zones' own spatial index. A zone of at most
+    OVERVIEW_MIN_POINTS vertices (it has no overview) is tested directly, one cheap test. A
+    large zone is tested through its pieces (a probe of its own pieces, stopping at the first
+    that intersects; OFFSET 0 keeps the planner from hashing every piece in the shape
+    instead), unless the shape is a box that holds the zone's whole bounding box. Collecting
+    the pieces in the shape first cost 77,000 pieces for the 3,900 zones of a 20 km box on a
+    map of 60 zones cut into 11,000 pieces each: 68 ms against 11 ms this way.
 
     The ids are collected into an array by an InitPlan, evaluated once. As a plain `IN`
     (a semi join) the planner, asked for a page in id order, may walk the primary key and
-    rescan the pieces for every zone: seconds instead of milliseconds on large tables. Each
-    id once: a large zone has hundreds of pieces in a 20 km box (77,000 pieces for 3,900
-    zones on the bench's imported map), and every element of the array is a probe of the
-    primary key.
+    test every zone of the table (it did: a window count over the page hides that every row
+    is needed); every element of the array is then a probe of the primary key.
     """
-    piece_ids = select(FloodZonePiece.zone_id).distinct().where(
-        func.ST_Intersects(FloodZonePiece.geom, shape)
+    candidate = aliased(FloodZone, name="candidate")
+    piece_hit = (
+        select(literal_column("1"))
+        .where(FloodZonePiece.zone_id == candidate.id,
+               func.ST_Intersects(FloodZonePiece.geom, shape))
+        .offset(0)
+        .exists()
     )
-    return FloodZone.id == func.any(func.array(piece_ids.scalar_subquery()))
+    large_zone_hit = or_(candidate.geom.op("@")(shape), piece_hit) if shape_is_box else piece_hit
+    ids = select(candidate.id).where(
+        candidate.geom.op("&&")(shape),
+        case((candidate.geom_overview.is_(None), func.ST_Intersects(candidate.geom, shape)),
+             else_=large_zone_hit),
+    )
+    return FloodZone.id == func.any(func.array(ids.scalar_subquery()))
 
 
 def zones_intersecting_bbox(bbox: tuple[float, float, float, float], srid: int
                             ) -> ColumnElement[bool]:
     """Zones intersecting a bbox given in ``srid`` coordinates."""
-    return zones_intersecting(envelope(bbox, srid))
+    # Reprojected, a box is a quadrilateral in general: its bounding box says too much.
+    return zones_intersecting(envelope(bbox, srid), shape_is_box=srid == SRID)
 
 
 def zones_intersecting_geojson(geojson: str) -> ColumnElement[bool]:
