@@ -1,9 +1,9 @@
 """Features API benchmark: FloodManager, tipg and pygeoapi serving the same PostGIS table.
 
-FloodManager and pygeoapi run under gunicorn with the same workers and threads, tipg under
-uvicorn with the same number of worker processes (it is async: one event loop each), all on
-loopback; wrk sends each the same requests (random paths from one list, the collection's own
-id put in) with the same concurrency:
+FloodManager runs as shipped (`flask serve`: Granian) and pygeoapi under gunicorn, with the
+same workers and threads, tipg under uvicorn with the same number of worker processes (it is
+async: one event loop each), all on loopback; wrk sends each the same requests (random paths
+from one list, the collection's own id put in) with the same concurrency:
 
 - ``items?limit=100``                   first pages of the whole collection      (first)
 - ``items?limit=100&offset=...``        pages at random offsets in [0, zones)    (offsets)
@@ -70,8 +70,8 @@ from common import (  # noqa: E402
     PROJECT,
     add_map_arguments,
     bench_map,
+    floodmanager,
     free_port,
-    gunicorn,
     gunicorn_app,
     parse_wrk,
     peak_rss_mib,
@@ -297,7 +297,7 @@ def make_servers(url: str, workdir: Path, only: list[str]) -> dict[str, Server]:
     """The servers to run, by key, in the order of SERVER_KEYS."""
     db_url = sa.engine.make_url(url)
     every = {
-        "FloodManager": Server("FloodManager", lambda w, t: gunicorn(url, w, t), "/api",
+        "FloodManager": Server("FloodManager", lambda w, t: floodmanager(url, w, t), "/api",
                                COLLECTION),
         "tipg": Server(f"tipg {TIPG_VERSION}", lambda w, t: tipg_server(db_url, w, t), "",
                        TIPG_COLLECTION, TIPG_QUERY),
@@ -402,7 +402,7 @@ def run_wrk(base: str, prefix: str, paths: list[str], clients: int, duration: in
 def big_page_memory(base: str, prefix: str, process, collection: str = COLLECTION,
                     extra_query: str = "", pages: int = 3) -> dict:
     """Peak RSS of the single worker before and after serving 10,000-feature pages."""
-    # uvicorn with one worker serves from its main process; gunicorn always forks one.
+    # uvicorn with one worker serves from its main process; Granian and gunicorn fork one.
     [worker] = worker_pids(process.pid) or [process.pid]
     extra = f"&{extra_query}" if extra_query else ""
     urllib.request.urlopen(f"{base}{prefix}/collections/{collection}/items?limit=10{extra}").read()
@@ -576,8 +576,9 @@ def main() -> None:
     names = {key: servers[key].name for key in keys}
     others = [key for key in keys if key != "FloodManager"] if "FloodManager" in keys else []
     if results:
-        print(f"\n{bench.zones} zones; gunicorn {args.workers} workers x {args.threads} threads "
-              f"each (tipg: uvicorn, {args.workers} workers), wrk {args.clients} connections, "
+        print(f"\n{bench.zones} zones; {args.workers} workers x {args.threads} threads "
+              f"each (FloodManager: Granian, pygeoapi: gunicorn, tipg: uvicorn, {args.workers} "
+              f"workers), wrk {args.clients} connections, "
               f"{args.duration} s per run")
         header = "".join(f"{names[k] + ' req/s':>22}{'p50 ms':>9}{'p99 ms':>9}" for k in keys)
         ratios = "".join(f"{'vs ' + k:>12}" for k in others)

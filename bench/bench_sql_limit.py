@@ -10,8 +10,8 @@ built by the app's own builders with the values written in:
 - single feature: the data version and the feature's SELECT (`\\set id` over the served ids;
   an id that is missing answers no row, which only makes the SQL side faster).
 
-FloodManager runs under gunicorn (2 workers x 4 threads) with wrk; pgbench gets as many
-clients as wrk has connections, on the same 2 cores.
+FloodManager runs as shipped (`flask serve`, Granian, 2 workers x 4 threads) with wrk;
+pgbench gets as many clients as wrk has connections, on the same 2 cores.
 
     .venv/bin/python bench/bench_sql_limit.py [--database floodmanager_bench_cli]
 """
@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_features import PAGE, run_wrk  # noqa: E402
 from bench_lookup import run_pgbench  # noqa: E402
-from common import BENCH_DB, BENCH_SECRET_KEY, bench_map, gunicorn  # noqa: E402
+from common import BENCH_DB, BENCH_SECRET_KEY, bench_map, floodmanager  # noqa: E402
 
 from geoapp.config import build_config  # noqa: E402
 from geoapp.db.models import FloodZone  # noqa: E402
@@ -96,11 +96,11 @@ def main() -> None:
     paths = {"items?limit=100": [f"/collections/flood_zones/items?limit={PAGE}"],
              "items/{id}": [f"/collections/flood_zones/items/{i}" for i in ids]}
     http = {}
-    with tempfile.TemporaryDirectory() as tmp, gunicorn(bench.url) as (base, _process):
+    with tempfile.TemporaryDirectory() as tmp, floodmanager(bench.url) as (base, _process):
         for name, listing in paths.items():
             http[name] = run_wrk(base, "/api", listing, args.clients, args.duration, Path(tmp))
     url = sa.engine.make_url(bench.url)
-    print(f"\n{bench.database}: {bench.zones} zones; gunicorn 2 x 4, wrk and pgbench "
+    print(f"\n{bench.database}: {bench.zones} zones; Granian 2 x 4, wrk and pgbench "
           f"{args.clients} clients, {args.duration} s each")
     print(f"{'request':18}{'HTTP req/s':>12}{'p50 ms':>9}{'SQL tps':>10}{'p50 ms':>9}"
           f"{'HTTP / SQL':>12}")

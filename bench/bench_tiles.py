@@ -11,10 +11,11 @@ Per zoom level (6, 10 and 14 unless --zooms says otherwise), the same tiles (tho
 random points of the region) are asked of every server:
 
 - throughput: wrk with 16 connections, each request a random pick among the zoom's tiles, on
-  the usual server (gunicorn 2 workers x 4 threads; tipg under uvicorn with 2 workers), after
-  a warm-up run of the same kind that is not counted: every FloodManager worker has the tiles
-  in its cache by then, and the database's buffers hold what each server reads. After each
-  wrk run the requests it left in flight are let finish in the database first;
+  the usual server (FloodManager: `flask serve`, Granian, 2 workers x 4 threads; tipg under
+  uvicorn with 2 workers), after a warm-up run of the same kind that is not counted: every
+  FloodManager worker has the tiles in its cache by then, and the database's buffers hold what
+  each server reads. After each wrk run the requests it left in flight are let finish in the
+  database first;
 - latency: each tile requested one at a time from a fresh single-worker server, twice. Cold is
   the first request (nothing in the process's cache), warm the second (FloodManager: from its
   tile cache). FloodManager without its cache (GEOAPP_TILE_CACHE_MB=0) and tipg make every
@@ -74,7 +75,7 @@ from common import (  # noqa: E402
     PROJECT,
     add_map_arguments,
     bench_map,
-    gunicorn,
+    floodmanager,
     percentiles,
     wait_idle,
 )
@@ -122,10 +123,10 @@ def make_servers(url: str, only: list[str]) -> dict[str, Server]:
                 f"?{TIPG_TILE_QUERY}")
 
     every = {
-        "FloodManager": Server("FloodManager", lambda w, t: gunicorn(url, w, t), ours_path),
+        "FloodManager": Server("FloodManager", lambda w, t: floodmanager(url, w, t), ours_path),
         "FloodManager-nocache": Server(
             "FloodManager, no cache",
-            lambda w, t: gunicorn(url, w, t, env={"GEOAPP_TILE_CACHE_MB": "0"}), ours_path),
+            lambda w, t: floodmanager(url, w, t, env={"GEOAPP_TILE_CACHE_MB": "0"}), ours_path),
         "tipg": Server(f"tipg {TIPG_VERSION}",
                        lambda w, t: tipg_server(db_url, w, t, env=TIPG_TILE_ENV), tipg_path),
     }
@@ -291,7 +292,7 @@ def print_tiles(servers: dict[str, Server], tiles: dict, throughput: dict, passe
     reference = next((k for k in ("FloodManager", "FloodManager-nocache") if k in keys), None)
     print(f"\n{zones} zones; the same tiles for every server; throughput: wrk {args.clients} "
           f"connections, {args.duration} s per run after a {args.warmup} s warm-up "
-          f"(gunicorn {args.workers} workers x {args.threads} threads, tipg uvicorn "
+          f"(Granian {args.workers} workers x {args.threads} threads, tipg uvicorn "
           f"{args.workers} workers); latency: one tile at a time from 1 worker, ms")
     ratio_head = f"{'vs tipg':>8}{'tipg/cold':>10}" if "tipg" in keys else ""
     if ratio_head:
@@ -353,7 +354,7 @@ def print_tiles(servers: dict[str, Server], tiles: dict, throughput: dict, passe
 def print_page(bench, url: str, args) -> None:
     """Time the map page in headless Chromium; the naive Folium page too unless skipped."""
     # The page as a visitor gets it: the usual server (2 workers x 4 threads), cold then warm.
-    with gunicorn(url, workers=2, threads=4) as (base, _process):
+    with floodmanager(url, workers=2, threads=4) as (base, _process):
         page = fetch(f"{base}/")
         ours_cold = time_to_map(f"{base}/", OURS_DRAWN)
         ours = time_to_map(f"{base}/", OURS_DRAWN, runs=5)

@@ -1,5 +1,5 @@
 """Shared plumbing of the benchmarks: a bench database, the large dataset (or another map's
-database), a gunicorn server."""
+database), FloodManager served as shipped, peers under gunicorn."""
 
 from __future__ import annotations
 
@@ -211,14 +211,23 @@ def serving(process: subprocess.Popen, base: str, ready_path: str, name: str,
             process.kill()
 
 
-def gunicorn(url: str, workers: int = 2, threads: int = 4, env: dict[str, str] | None = None
-             ) -> contextlib.AbstractContextManager[tuple[str, subprocess.Popen]]:
-    """FloodManager under gunicorn on a free loopback port; yields (base URL, process).
+@contextlib.contextmanager
+def floodmanager(url: str, workers: int = 2, threads: int = 4, env: dict[str, str] | None = None
+                 ) -> Iterator[tuple[str, subprocess.Popen]]:
+    """FloodManager as it is shipped (`flask serve`: Granian, WSGI) on a free loopback port,
+    without the access log; yields (base URL, process).
 
     ``env`` adds to the server's environment (configuration such as GEOAPP_TILE_CACHE_MB)."""
-    return gunicorn_app(VENV_BIN / "gunicorn", "geoapp:create_app()",
-                        {"DATABASE_URL": url, "SECRET_KEY": BENCH_SECRET_KEY, **(env or {})},
-                        "/healthz", workers, threads)
+    port = free_port()
+    process = subprocess.Popen(
+        [str(VENV_BIN / "flask"), "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(workers), "--threads", str(threads), "--no-access-log"],
+        cwd=PROJECT,
+        env={**os.environ, "FLASK_APP": "geoapp", "DATABASE_URL": url,
+             "SECRET_KEY": BENCH_SECRET_KEY, **(env or {})},
+    )
+    with serving(process, f"http://127.0.0.1:{port}", "/healthz", "FloodManager") as base:
+        yield base, process
 
 
 def parse_wrk(output: str) -> dict:
@@ -242,7 +251,7 @@ def parse_wrk(output: str) -> dict:
 
 
 def worker_pids(master_pid: int) -> list[int]:
-    """The gunicorn worker processes of a master."""
+    """The worker processes of a server's main process (gunicorn's, Granian's)."""
     out = subprocess.run(["pgrep", "-P", str(master_pid)], capture_output=True, text=True)
     return [int(pid) for pid in out.stdout.split()]
 
