@@ -424,8 +424,8 @@ def explain(bench, paths: dict[str, list[str]]) -> None:
 
     The queries are what the app runs: the scenario's query string read by the app's own
     parameter model (ItemsQueryModel), turned into SQL by its builders (items_statement,
-    one_item_statement; the exact count that items_page adds when the planner expects few
-    enough rows), compiled for PostgreSQL with the values written in, and run on a
+    one_item_statement; with the window count that items_page adds when the planner expects
+    few enough rows), compiled for PostgreSQL with the values written in, and run on a
     connection with the app's settings (jit off, cursor_tuple_fraction 1, its timeout).
     """
     from sqlalchemy.orm import Session
@@ -460,7 +460,7 @@ def explain(bench, paths: dict[str, list[str]]) -> None:
             # The cursor FloodManager's `next` link carries after `deep` rows: made by the app
             # from the page before it.
             before = read(f"limit={PAGE}&offset={max(deep - PAGE, 0)}")
-            page = features.ItemsPage(session=session, query=before, number_matched=None)
+            page = features.ItemsPage(session=session, query=before)
             for _ in page.features():
                 pass
             key = page.next_key()
@@ -491,16 +491,11 @@ def explain(bench, paths: dict[str, list[str]]) -> None:
         for title, query_string in pages:
             query = read(query_string)
             print(f"\n=== {title}: items?{query_string[:140]}")
-            where = features.conditions(query)
-            estimate = features_sql.estimated_rows(session, features_sql.zone_count(where))
-            limit = config["GEOAPP_EXACT_COUNT_LIMIT"]
-            if estimate <= limit:
-                show(f"numberMatched: the planner expects {estimate:.0f} rows (<= {limit}), so "
-                     "the page counts them", features_sql.zone_count(where))
-            else:
-                print(f"-- numberMatched: the planner expects {estimate:.0f} rows (> {limit}): "
-                      "not counted")
-            show("the page", features.items_statement(query))
+            page = features.items_page(session, query, config["GEOAPP_EXACT_COUNT_LIMIT"])
+            counted = ("counted by the page (a window count)" if page.counts_matched
+                       else "not counted")
+            show(f"the page; numberMatched {counted}",
+                 features.items_statement(query, page.counts_matched, page.where))
         if "item" in paths:
             zone_id = int(paths["item"][0].rsplit("/", 1)[1])
             query = read("")

@@ -6,7 +6,7 @@ import base64
 import binascii
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -310,7 +310,9 @@ class ItemsPage:
 
     session: Session
     query: ItemsQuery
-    number_matched: int | None
+    # The query's WHERE conditions, built once for the page, its count and its estimate.
+    where: list[ColumnElement[bool]] = field(default_factory=list)
+    number_matched: int | None = None
     returned: int = 0
     has_next: bool = False
     last_row: PageKey | None = None
@@ -330,8 +332,8 @@ class ItemsPage:
         """The rows, counting them and noting whether one more page exists."""
         # A server-side cursor read 100 rows at a time: memory follows the largest zones, not
         # the page size (a 10,000-feature page of 47 MiB adds about 30 MiB to a worker).
-        statement = items_statement(self.query, self.counts_matched).execution_options(
-            yield_per=100)
+        statement = items_statement(self.query, self.counts_matched,
+                                    self.where).execution_options(yield_per=100)
         sort_values = slice(3, 3 + len(self.query.sortby))
         last: Any = None
         # Core, on the session's connection: the rows are columns, not entities.
@@ -349,12 +351,15 @@ class ItemsPage:
         if last is not None:
             self.last_row = PageKey(tuple(last[sort_values]), last[0],
                                     self.offset + self.returned)
-        if self.number_matched is None and self.returned == 0 and self.offset > 0:
-            # Past the end: the rows before this page are not all matches.
+        if self.number_matched is not None:
+            return
+        if self.returned == 0 and self.offset > 0:
+            # Past the end: the rows before this page are not all matches, so only a count
+            # tells (when the page was to be counted at all).
             if self.counts_matched:
                 self.number_matched = self.session.connection().scalar(
-                    features_sql.zone_count(conditions(self.query)))
-        elif not self.has_next and self.number_matched is None:
+                    features_sql.zone_count(self.where))
+        elif not self.has_next:
             # The last page tells the exact total for free.
             self.number_matched = self.offset + self.returned
 
@@ -364,15 +369,17 @@ def sort_keys(query: ItemsQuery) -> list[tuple[Any, bool]]:
     return [(PROPERTY_COLUMNS.get(name, FloodZone.id), desc) for name, desc in query.sortby]
 
 
-def items_statement(query: ItemsQuery, count_matched: bool = False) -> Select[Any]:
+def items_statement(query: ItemsQuery, count_matched: bool = False,
+                    where: Sequence[ColumnElement[bool]] = ()) -> Select[Any]:
     """The SELECT for one page, fetching one row more than the limit to detect a next page.
 
     The page's rows are picked first (by keyset after a `next` cursor, else by OFFSET) and
     only those are turned into GeoJSON; rows are (id, geometry, properties, *sort values),
-    and with ``count_matched`` the number of matching rows (after the cursor) last.
+    and with ``count_matched`` the number of matching rows (after the cursor) last. ``where``
+    is the query's `conditions`, when the caller has them already.
     """
     order_by = sort_keys(query)
-    where = conditions(query)
+    where = list(where) or conditions(query)
     offset = query.offset
     if query.after is not None:
         where.append(features_sql.after_row(order_by, query.after.values, query.after.last_id))
@@ -397,7 +404,7 @@ def items_page(session: Session, query: ItemsQuery, exact_count_limit: int) -> I
     where = conditions(query)
     estimate = features_sql.estimated_rows(session, features_sql.zone_count(where))
     # Counted by the page's statement itself (a window count): one run of the filter.
-    return ItemsPage(session=session, query=query, number_matched=None,
+    return ItemsPage(session=session, query=query, where=where,
                      counts_matched=estimate <= exact_count_limit)
 
 
