@@ -299,6 +299,10 @@ def conditions(query: ItemsQuery) -> list[ColumnElement[bool]]:
     return where
 
 
+# Rows per FETCH of a large page's server-side cursor; smaller pages are read without one.
+FETCH_ROWS = 100
+
+
 @dataclass
 class ItemsPage:
     """One page of features: rows are (id, geometry GeoJSON text, properties JSON text).
@@ -330,10 +334,14 @@ class ItemsPage:
 
     def features(self) -> Iterator[tuple[int, str | None, str]]:
         """The rows, counting them and noting whether one more page exists."""
-        # A server-side cursor read 100 rows at a time: memory follows the largest zones, not
-        # the page size (a 10,000-feature page of 47 MiB adds about 30 MiB to a worker).
-        statement = items_statement(self.query, self.counts_matched,
-                                    self.where).execution_options(yield_per=100)
+        statement = items_statement(self.query, self.counts_matched, self.where)
+        if self.query.limit > FETCH_ROWS:
+            # A server-side cursor read FETCH_ROWS rows at a time: memory follows the largest
+            # zones, not the page size (a 10,000-feature page of 47 MiB adds about 30 MiB to a
+            # worker). A page of at most that many rows is read in one go, as one FETCH would
+            # read it, without the DECLARE, FETCH and CLOSE round trips (and transaction) a
+            # cursor costs.
+            statement = statement.execution_options(yield_per=FETCH_ROWS)
         sort_values = slice(3, 3 + len(self.query.sortby))
         last: Any = None
         # Core, on the session's connection: the rows are columns, not entities.
@@ -402,10 +410,16 @@ def items_statement(query: ItemsQuery, count_matched: bool = False,
 def items_page(session: Session, query: ItemsQuery, exact_count_limit: int) -> ItemsPage:
     """A page of zones; numberMatched is exact when the planner expects few rows, else omitted."""
     where = conditions(query)
-    estimate = features_sql.estimated_rows(session, features_sql.zone_count(where))
+    if query.bbox is not None:
+        # The zones in a bbox are collected whole before the page is picked (an InitPlan,
+        # see zones_intersecting), so counting them costs little more; and the planner cannot
+        # estimate how many there are (it expects a handful, whatever the box): no EXPLAIN.
+        counts_matched = True
+    else:
+        estimate = features_sql.estimated_rows(session, features_sql.zone_count(where))
+        counts_matched = estimate <= exact_count_limit
     # Counted by the page's statement itself (a window count): one run of the filter.
-    return ItemsPage(session=session, query=query, where=where,
-                     counts_matched=estimate <= exact_count_limit)
+    return ItemsPage(session=session, query=query, where=where, counts_matched=counts_matched)
 
 
 @lru_cache(maxsize=128)

@@ -44,7 +44,9 @@ def statements(own_app: Flask) -> Iterator[list[tuple[str, bool]]]:
 
     class RecordingCursor(psycopg2.extensions.cursor):
         def execute(self, query, vars=None):  # noqa: A002 (psycopg2's own name)
-            seen.append((query if isinstance(query, str) else query.decode(),
+            text = query if isinstance(query, str) else query.decode()
+            # A named cursor's statement goes to the server as DECLARE ... CURSOR FOR it.
+            seen.append((f"DECLARE {self.name} CURSOR FOR {text}" if self.name else text,
                          self.connection.autocommit))
             return super().execute(query, vars)
 
@@ -82,11 +84,24 @@ def test_a_lookup_sends_only_its_queries_outside_a_transaction(own_app, statemen
         assert connection.connection.dbapi_connection.autocommit is False
 
 
-def test_other_requests_keep_their_transaction_and_budget(own_app, statements):
+def test_small_items_pages_read_without_a_transaction_or_cursor(own_app, statements):
     client = own_app.test_client()
-    response = client.get("/api/collections/flood_zones/items?limit=10")
+    response = client.get("/api/collections/flood_zones/items?limit=100")
     assert response.status_code == 200
     response.get_data()
+    sent = [text.split()[0].upper() for text, _ in statements]
+    # The data version, the planner's estimate, the page: no BEGIN, DECLARE, FETCH or CLOSE.
+    assert sent and not {"BEGIN", "DECLARE", "FETCH", "CLOSE"} & set(sent), sent
+    assert all(autocommit for _, autocommit in statements)
+
+
+def test_other_requests_keep_their_transaction_and_budget(own_app, statements):
+    client = own_app.test_client()
+    # A page larger than one FETCH streams through a server-side cursor, in a transaction.
+    response = client.get("/api/collections/flood_zones/items?limit=101")
+    assert response.status_code == 200
+    response.get_data()
+    assert any(text.startswith("DECLARE") for text, _ in statements)
     assert statements and not any(autocommit for _, autocommit in statements)
     statements.clear()
     with own_app.app_context():

@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from geoapp.db import connections
 from geoapp.db.queries import health as health_sql
 from geoapp.extensions import db
+from geoapp.ogc.features import FETCH_ROWS
 from geoapp.web.guards.request_kinds import is_large_page
 
 log = logging.getLogger(__name__)
@@ -70,8 +71,10 @@ ENDPOINT_KINDS = {
 }
 
 # Read endpoints whose statements need no common snapshot and that never write (a bearer
-# token's last use is one UPDATE, atomic on its own): they run in autocommit. Not items (a
-# streamed page reads through a server-side cursor, which lives in a transaction).
+# token's last use is one UPDATE, atomic on its own): they run in autocommit. Items pages too
+# when they are read without a server-side cursor (which lives in a transaction), see
+# `reads_without_transaction`. Under READ COMMITTED every statement takes its own snapshot
+# in a transaction as well, so autocommit changes what a request sees in no way.
 AUTOCOMMIT_READS = frozenset({
     "api.lookup", "api.item", "api.tile", "api.tilejson", "api.tilesets", "api.collection",
     "api.collections", "api.queryables", "api.landing", "health.healthz",
@@ -90,6 +93,13 @@ def request_kind(endpoint: str | None, args: Mapping[str, str], config: Mapping[
     return kind
 
 
+def reads_without_transaction(endpoint: str | None, args: Mapping[str, str]) -> bool:
+    """Whether a request's statements run in autocommit (see AUTOCOMMIT_READS)."""
+    if endpoint == "api.items":
+        return not is_large_page(args, FETCH_ROWS)
+    return endpoint in AUTOCOMMIT_READS
+
+
 def budget_ms(kind: str, config: Mapping[str, Any]) -> int:
     """The statement timeout (ms) of a request kind; 0 means none."""
     return int(config[BUDGET_SETTINGS[kind]])
@@ -106,7 +116,8 @@ def transaction_start(config: Mapping[str, Any]) -> Callable[[Connection], None]
             budget = outside_requests
         else:
             budget = g.get("statement_budget_ms", connection_default)
-            if budget == connection_default and request.endpoint in AUTOCOMMIT_READS:
+            if budget == connection_default and reads_without_transaction(request.endpoint,
+                                                                          request.args):
                 connections.read_without_transaction(connection)
         if budget != connection_default:
             connection.execute(health_sql.transaction_statement_timeout(budget))
