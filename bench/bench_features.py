@@ -547,21 +547,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         servers = make_servers(bench.url, workdir, only)
+        # Every server is up at once and each scenario runs on one after the other: this
+        # shared machine's speed drifts by a quarter within minutes, and a ratio of two runs
+        # made a few minutes apart measured the drift as much as the servers.
+        with contextlib.ExitStack() as running:
+            started = {key: running.enter_context(server.start(args.workers, args.threads))
+                       for key, server in servers.items()} if paths or "deep" in wanted else {}
+            for scenario, scenario_list in paths.items():
+                for key, (base, _process) in started.items():
+                    counts.setdefault(scenario, {})[key] = [
+                        feature_count(base + servers[key].prefix + path)
+                        for path in servers[key].paths(scenario_list[:SAMPLED_PATHS])]
+            for scenario, scenario_list in paths.items():
+                for key, (base, process) in started.items():
+                    results.setdefault(scenario, {})[key] = run_wrk(
+                        base, servers[key].prefix, servers[key].paths(scenario_list),
+                        args.clients, args.duration, workdir)
+                    # What wrk left in flight finishes before the next run.
+                    wait_idle(process, bench.url)
+            if "deep" in wanted:
+                for key, (base, _process) in started.items():
+                    deep[key] = deep_pages(base, servers[key], bench.zones, args.next_pages)
         for key, server in servers.items():
-            if paths or "deep" in wanted:
-                with server.start(args.workers, args.threads) as (base, process):
-                    for scenario, scenario_list in paths.items():
-                        counts.setdefault(scenario, {})[key] = [
-                            feature_count(base + server.prefix + path)
-                            for path in server.paths(scenario_list[:SAMPLED_PATHS])]
-                    for scenario, scenario_list in paths.items():
-                        results.setdefault(scenario, {})[key] = run_wrk(
-                            base, server.prefix, server.paths(scenario_list), args.clients,
-                            args.duration, workdir)
-                        # What wrk left in flight finishes before the next run.
-                        wait_idle(process, bench.url)
-                    if "deep" in wanted:
-                        deep[key] = deep_pages(base, server, bench.zones, args.next_pages)
             if "bigpage" in wanted:
                 with server.start(1, 1) as (base, process):
                     memory[key] = big_page_memory(base, server.prefix, process,

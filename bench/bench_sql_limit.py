@@ -5,8 +5,8 @@ For the first items page (`items?limit=100`) and single features (`items/{id}`, 
 the pgbench transaction is every statement the app sends for that request, in its order,
 built by the app's own builders with the values written in:
 
-- first page: the data version (ETag), the planner's row estimate (EXPLAIN), the exact count
-  when the app would run it, and the page's SELECT;
+- first page: the data version (ETag), the planner's row estimate (EXPLAIN), and the page's
+  SELECT (with its window count when the app would count);
 - single feature: the data version and the feature's SELECT (`\\set id` over the served ids;
   an id that is missing answers no row, which only makes the SQL side faster).
 
@@ -55,17 +55,15 @@ def scripts(url: str) -> tuple[dict[str, str], tuple[int, int]]:
         config = build_config(instance, {"DATABASE_URL": url, "SECRET_KEY": BENCH_SECRET_KEY})
     engine = sa.create_engine(config["SQLALCHEMY_DATABASE_URI"])
     query = ItemsQueryModel.read({"limit": str(PAGE)}, config).to_query(config)
-    where = features.conditions(query)
     with Session(engine) as session:
-        estimate = features_sql.estimated_rows(session, features_sql.zone_count(where))
+        # The app's own decision whether the page counts its rows (a window count).
+        items = features.items_page(session, query, config["GEOAPP_EXACT_COUNT_LIMIT"])
         low, high = session.execute(sa.select(sa.func.min(FloodZone.id),
                                               sa.func.max(FloodZone.id))).one()
     engine.dispose()
     page = [literal(features_sql.data_version()),
-            "EXPLAIN (FORMAT JSON) " + literal(features_sql.zone_count(where))]
-    if estimate <= config["GEOAPP_EXACT_COUNT_LIMIT"]:
-        page.append(literal(features_sql.zone_count(where)))
-    page.append(literal(features.items_statement(query)))
+            "EXPLAIN (FORMAT JSON) " + literal(features_sql.zone_count(items.where)),
+            literal(features.items_statement(query, items.counts_matched, items.where))]
     one = features.one_item_statement(tuple(query.properties), query.crs.srid,
                                       query.crs.lat_first, query.precision, query.simplify,
                                       query.skip_geometry)
