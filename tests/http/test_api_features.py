@@ -274,6 +274,16 @@ def test_etag_changes_when_a_dataset_is_retired(client, grid, session) -> None:
     assert after.status_code == 200 and after.get_json()["numberReturned"] == 0
 
 
+def test_small_pages_are_sent_whole_and_larger_ones_streamed(client, grid) -> None:
+    small = client.get(f"{ITEMS}?limit=5")
+    assert int(small.headers["Content-Length"]) == len(small.data)
+    larger = client.get(f"{ITEMS}?limit=101")
+    assert "Content-Length" not in larger.headers
+    assert [f["id"] for f in larger.get_json()["features"][:5]] == [
+        f["id"] for f in small.get_json()["features"]]
+    assert larger.get_json()["numberReturned"] == 25
+
+
 def test_large_pages_are_gzipped(client, grid) -> None:
     response = client.get(f"{ITEMS}?limit=25", headers={"Accept-Encoding": "gzip"})
     assert response.headers.get("Content-Encoding") == "gzip"

@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from geoapp import create_app
 from geoapp.extensions import db
+from geoapp.ogc.features import FETCH_ROWS
 
 READ_BUDGET_MS = 300
 HEAVY_BUDGET_MS = 1500
@@ -109,8 +110,11 @@ def test_the_budget_ends_with_the_request(budget_app, admin_engine):
 def test_a_streamed_page_reads_under_its_budget_and_is_cut_visibly(budget_app, admin_engine,
                                                                     caplog):
     # The view answers 200 and returns; the page's rows are read while the body streams,
-    # in a session of their own (Flask has ended the view's by then).
-    response = budget_app.test_client().get("/api/collections/flood_zones/items?limit=10")
+    # in a session of their own (Flask has ended the view's by then). Pages larger than one
+    # FETCH stream; smaller ones are read whole in the view.
+    response = budget_app.test_client().get(
+        f"/api/collections/flood_zones/items?limit={FETCH_ROWS + 1}")
+    assert response.is_streamed
     assert response.status_code == 200
     with caplog.at_level(logging.ERROR, logger="geoapp.web.guards.request_db"):
         with zones_locked(admin_engine):
@@ -242,9 +246,10 @@ def test_a_real_server_cuts_a_stream_that_times_out_instead_of_completing_it(
     try:
         connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=30)
         # The newest zone is the huge one. Counting and planning the page are quick; writing
-        # the huge zone is not, and it happens while the body streams, after the 200.
-        connection.request("GET", "/api/collections/flood_zones/items?limit=1&sortby=-id"
-                           "&crs=http://www.opengis.net/def/crs/EPSG/0/3857")
+        # the huge zone is not, and it happens while the body streams, after the 200 (a page
+        # larger than one FETCH streams).
+        connection.request("GET", f"/api/collections/flood_zones/items?limit={FETCH_ROWS + 1}"
+                           "&sortby=-id&crs=http://www.opengis.net/def/crs/EPSG/0/3857")
         with caplog.at_level(logging.ERROR, logger="geoapp.web.guards.request_db"):
             response = connection.getresponse()
             assert response.status == 200
@@ -257,3 +262,13 @@ def test_a_real_server_cuts_a_stream_that_times_out_instead_of_completing_it(
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+def test_a_small_page_that_times_out_is_a_503_not_a_cut_body(budget_app, huge_zone):
+    # A page of at most one FETCH is read whole before the response starts: the same slow
+    # huge zone is then an error the client can read, not a truncated 200.
+    response = budget_app.test_client().get(
+        "/api/collections/flood_zones/items?limit=1&sortby=-id"
+        "&crs=http://www.opengis.net/def/crs/EPSG/0/3857")
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "query_timeout"

@@ -38,6 +38,7 @@ from geoapp.web.http import (
 from geoapp.web.serializers import (
     collection_json,
     dataset_feature,
+    feature_collection_text,
     feature_text,
     landing_json,
     link,
@@ -241,8 +242,14 @@ def paged_items(collection: Collection, query: features.ItemsQuery,
         members["links"] = page_links(collection, page)
         return members
 
-    body = stream_feature_collection(page.features(), trailer)
-    response = Response(stream_with_context(body), mimetype=GEOJSON)
+    if query.limit <= features.FETCH_ROWS:
+        # Read whole, as the one FETCH of a cursor would read it: sent with its length, and a
+        # failing database is an error response rather than a body cut short.
+        response = Response(feature_collection_text(page.features(), trailer),
+                            mimetype=GEOJSON)
+    else:
+        body = stream_feature_collection(page.features(), trailer)
+        response = Response(stream_with_context(body), mimetype=GEOJSON)
     response.headers["Content-Crs"] = crs_header(query)
     return response
 

@@ -24,20 +24,29 @@ def feature_text(
     )
 
 
+def feature_collection_parts(
+    rows: Iterable[tuple[int, str | None, str]], trailer: Callable[[], dict[str, Any]]
+) -> Iterator[str]:
+    """A FeatureCollection's text, feature by feature; ``trailer`` gives the members that can
+    only be known at the end (numberReturned, next link), written after the features."""
+    yield '{"type":"FeatureCollection","features":['
+    for index, (fid, geometry, properties) in enumerate(rows):
+        yield ("," if index else "") + feature_text(fid, geometry, properties)
+    yield "]," + encode(trailer())[1:]
+
+
 def stream_feature_collection(
     rows: Iterable[tuple[int, str | None, str]], trailer: Callable[[], dict[str, Any]]
 ) -> Iterator[str]:
-    """A FeatureCollection written feature by feature and sent in blocks; ``trailer`` gives
-    the members that can only be known at the end (numberReturned, next link), written after
-    the features."""
+    """A FeatureCollection written as its rows arrive, sent in blocks."""
+    return in_blocks(feature_collection_parts(rows, trailer))
 
-    def parts() -> Iterator[str]:
-        yield '{"type":"FeatureCollection","features":['
-        for index, (fid, geometry, properties) in enumerate(rows):
-            yield ("," if index else "") + feature_text(fid, geometry, properties)
-        yield "]," + encode(trailer())[1:]
 
-    return in_blocks(parts())
+def feature_collection_text(
+    rows: Iterable[tuple[int, str | None, str]], trailer: Callable[[], dict[str, Any]]
+) -> str:
+    """A FeatureCollection as one text, for a page read whole."""
+    return "".join(feature_collection_parts(rows, trailer))
 
 
 def landing_json(links: list[dict[str, str]]) -> dict[str, Any]:
