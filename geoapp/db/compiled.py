@@ -67,7 +67,11 @@ def plain_form(statement: Select[Any], dialect: Dialect) -> Plain | None:
 
 def run(connection: Connection, statement: Select[Any], parameters: Mapping[str, Any]
         ) -> Sequence[Any]:
-    """All rows of a statement (built once, e.g. behind an lru_cache) as named tuples."""
+    """All rows of a statement as named tuples.
+
+    Only for statements built once (behind an lru_cache, say): the compiled form is kept per
+    statement object, so one built per request would never be found again.
+    """
     plain = plain_form(statement, connection.dialect)
     if plain is None:
         return connection.execute(statement, dict(parameters)).all()
