@@ -495,14 +495,12 @@ def explain(bench, paths: dict[str, list[str]]) -> None:
             counted = ("counted by the page (a window count)" if page.counts_matched
                        else "not counted")
             show(f"the page; numberMatched {counted}",
-                 features.items_statement(query, page.counts_matched, page.where))
+                 features.items_statement(query, page.counts_matched, page.conditions()))
         if "item" in paths:
             zone_id = int(paths["item"][0].rsplit("/", 1)[1])
             query = read("")
             print(f"\n=== items/{zone_id}")
-            statement = features.one_item_statement(
-                tuple(query.properties), query.crs.srid, query.crs.lat_first, query.precision,
-                query.simplify, query.skip_geometry)
+            statement = features.one_item_statement(features.OutputOptions.of(query))
             show("the zone", statement.params({features_sql.ZONE_ID: zone_id}))
     engine.dispose()
 

@@ -62,11 +62,9 @@ def scripts(url: str) -> tuple[dict[str, str], tuple[int, int]]:
                                               sa.func.max(FloodZone.id))).one()
     engine.dispose()
     page = [literal(features_sql.data_version()),
-            "EXPLAIN (FORMAT JSON) " + literal(features_sql.zone_count(items.where)),
-            literal(features.items_statement(query, items.counts_matched, items.where))]
-    one = features.one_item_statement(tuple(query.properties), query.crs.srid,
-                                      query.crs.lat_first, query.precision, query.simplify,
-                                      query.skip_geometry)
+            "EXPLAIN (FORMAT JSON) " + literal(features_sql.zone_count(items.conditions())),
+            literal(features.items_statement(query, items.counts_matched, items.conditions()))]
+    one = features.one_item_statement(features.OutputOptions.of(query))
     item_sql = literal(one.params({features_sql.ZONE_ID: ID_MARK})).replace(str(ID_MARK), ":id")
     item = [f"\\set id random({low}, {high})", literal(features_sql.data_version()), item_sql]
     return {"items?limit=100": "".join(f"{line};\n" if not line.startswith("\\") else

@@ -408,17 +408,38 @@ def items_statement(query: ItemsQuery, count_matched: bool = False,
         offset = 0
     page = features_sql.zone_page(where=where, order_by=order_by, limit=query.limit + 1,
                                   offset=offset, count_matched=count_matched)
-    return features_sql.zone_features(
-        where=[],
-        order_by=order_by,
-        properties={name: PROPERTY_COLUMNS[name] for name in query.properties},
-        srid=query.crs.srid,
-        lat_first=query.crs.lat_first,
-        precision=query.precision,
-        simplify=query.simplify,
-        skip_geometry=query.skip_geometry,
-        page=page,
-    )
+    return features_sql.zone_features(where=[], order_by=order_by, page=page,
+                                      **OutputOptions.of(query).arguments())
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """How features are written (properties, CRS, precision, simplification, geometry): what
+    their SQL depends on besides the rows chosen."""
+
+    properties: tuple[str, ...]
+    srid: int
+    lat_first: bool
+    precision: int
+    simplify: float | None
+    skip_geometry: bool
+
+    @classmethod
+    def of(cls, query: ItemsQuery) -> OutputOptions:
+        """The output options of a request."""
+        return cls(tuple(query.properties), query.crs.srid, query.crs.lat_first,
+                   query.precision, query.simplify, query.skip_geometry)
+
+    def arguments(self) -> dict[str, Any]:
+        """The keyword arguments of `features_sql.zone_features` these options set."""
+        return {
+            "properties": {name: PROPERTY_COLUMNS[name] for name in self.properties},
+            "srid": self.srid,
+            "lat_first": self.lat_first,
+            "precision": self.precision,
+            "simplify": self.simplify,
+            "skip_geometry": self.skip_geometry,
+        }
 
 
 @dataclass(frozen=True)
@@ -429,12 +450,7 @@ class PageShape:
     sortby: tuple[tuple[str, bool], ...]
     # After a `next` cursor: which of its sort values are NULL (they compare differently).
     keyset_nulls: tuple[bool, ...] | None
-    properties: tuple[str, ...]
-    srid: int
-    lat_first: bool
-    precision: int
-    simplify: float | None
-    skip_geometry: bool
+    output: OutputOptions
     count_matched: bool
 
 
@@ -452,12 +468,7 @@ def page_shape(query: ItemsQuery, count_matched: bool) -> PageShape | None:
         sortby=tuple(query.sortby),
         keyset_nulls=(None if query.after is None
                       else tuple(value is None for value in query.after.values)),
-        properties=tuple(query.properties),
-        srid=query.crs.srid,
-        lat_first=query.crs.lat_first,
-        precision=query.precision,
-        simplify=query.simplify,
-        skip_geometry=query.skip_geometry,
+        output=OutputOptions.of(query),
         count_matched=count_matched,
     )
 
@@ -483,17 +494,8 @@ def page_template(shape: PageShape) -> Select[Any]:
     page = features_sql.zone_page(
         where=where, order_by=order_by, limit=bindparam(PAGE_LIMIT, type_=Integer),
         offset=bindparam(PAGE_OFFSET, type_=Integer), count_matched=shape.count_matched)
-    return features_sql.zone_features(
-        where=[],
-        order_by=order_by,
-        properties={name: PROPERTY_COLUMNS[name] for name in shape.properties},
-        srid=shape.srid,
-        lat_first=shape.lat_first,
-        precision=shape.precision,
-        simplify=shape.simplify,
-        skip_geometry=shape.skip_geometry,
-        page=page,
-    )
+    return features_sql.zone_features(where=[], order_by=order_by, page=page,
+                                      **shape.output.arguments())
 
 
 def page_values(query: ItemsQuery) -> dict[str, Any]:
@@ -538,41 +540,20 @@ def items_page(session: Session, query: ItemsQuery, exact_count_limit: int) -> I
 
 
 @lru_cache(maxsize=128)
-def one_item_statement(
-    properties: tuple[str, ...],
-    srid: int,
-    lat_first: bool,
-    precision: int,
-    simplify: float | None,
-    skip_geometry: bool,
-) -> Select[Any]:
+def one_item_statement(output: OutputOptions) -> Select[Any]:
     """The single-item statement for one set of output options, built once (id bound later)."""
-    return features_sql.zone_features(
-        where=[features_sql.one_zone()],
-        order_by=[],
-        properties={name: PROPERTY_COLUMNS[name] for name in properties},
-        srid=srid,
-        lat_first=lat_first,
-        precision=precision,
-        simplify=simplify,
-        skip_geometry=skip_geometry,
-    )
+    return features_sql.zone_features(where=[features_sql.one_zone()], order_by=[],
+                                      **output.arguments())
 
 
 def one_item(session: Session, zone_id: int, query: ItemsQuery) -> tuple[int, str | None, str]:
     """A single zone (of any dataset status) as (id, geometry text, properties text)."""
-    statement = one_item_statement(
-        tuple(query.properties),
-        query.crs.srid,
-        query.crs.lat_first,
-        query.precision,
-        query.simplify,
-        query.skip_geometry,
-    )
-    row = session.connection().execute(statement, {features_sql.ZONE_ID: zone_id}).first()
-    if row is None:
+    # Built once per output: straight on the driver's cursor (geoapp/db/compiled.py).
+    rows = compiled.run(session.connection(), one_item_statement(OutputOptions.of(query)),
+                        {features_sql.ZONE_ID: zone_id})
+    if not rows:
         raise NotFound(f"no flood zone with id {zone_id}")
-    return tuple(row)  # type: ignore[return-value]
+    return tuple(rows[0])  # type: ignore[return-value]
 
 
 def collection_extent(session: Session) -> dict[str, Any]:
