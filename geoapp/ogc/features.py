@@ -541,19 +541,23 @@ def items_page(session: Session, query: ItemsQuery, exact_count_limit: int) -> I
 
 @lru_cache(maxsize=128)
 def one_item_statement(output: OutputOptions) -> Select[Any]:
-    """The single-item statement for one set of output options, built once (id bound later)."""
-    return features_sql.zone_features(where=[features_sql.one_zone()], order_by=[],
-                                      **output.arguments())
+    """The single-item statement for one set of output options, built once (id bound later):
+    (id, geometry, properties) and the data version with its last change time."""
+    return features_sql.with_data_version(features_sql.zone_features(
+        where=[features_sql.one_zone()], order_by=[], **output.arguments()))
 
 
-def one_item(session: Session, zone_id: int, query: ItemsQuery) -> tuple[int, str | None, str]:
-    """A single zone (of any dataset status) as (id, geometry text, properties text)."""
+def one_item(session: Session, zone_id: int, query: ItemsQuery
+             ) -> tuple[tuple[int, Any], tuple[int, str | None, str]]:
+    """A single zone (of any dataset status): ((data version, its time), (id, geometry text,
+    properties text)), read in one statement."""
     # Built once per output: straight on the driver's cursor (geoapp/db/compiled.py).
     rows = compiled.run(session.connection(), one_item_statement(OutputOptions.of(query)),
                         {features_sql.ZONE_ID: zone_id})
     if not rows:
         raise NotFound(f"no flood zone with id {zone_id}")
-    return tuple(rows[0])  # type: ignore[return-value]
+    fid, geometry, properties, version, changed_at = rows[0]
+    return (int(version), changed_at), (fid, geometry, properties)
 
 
 def collection_extent(session: Session) -> dict[str, Any]:

@@ -128,8 +128,15 @@ def conditional(build: Callable[[DataVersion], Response], key: str, *, prefix: s
     it would read the whole stream.
     """
     current = data_version()
+    return conditional_on(current, lambda: build(current), key, prefix=prefix,
+                          cache_control=cache_control)
+
+
+def conditional_on(current: DataVersion, build: Callable[[], Response], key: str, *,
+                   prefix: str = "", cache_control: str = REVALIDATE) -> Response:
+    """`conditional` with the data version already read (with the data, in one statement)."""
     etag = f"{prefix}{current.version}-{key}"
-    response = Response(status=304) if request.if_none_match.contains_weak(etag) else build(current)
+    response = Response(status=304) if request.if_none_match.contains_weak(etag) else build()
     response.set_etag(etag, weak=True)
     if current.changed_at is not None:
         response.last_modified = current.changed_at

@@ -84,6 +84,17 @@ def test_a_lookup_sends_only_its_queries_outside_a_transaction(own_app, statemen
         assert connection.connection.dbapi_connection.autocommit is False
 
 
+def test_a_single_feature_is_one_statement(own_app, statements):
+    client = own_app.test_client()
+    assert client.get("/api/collections/flood_zones/items/1").status_code in (200, 404)
+    statements.clear()
+    response = client.get("/api/collections/flood_zones/items/1")
+    assert response.status_code in (200, 404)
+    # The feature and the data version of its ETag: one statement, in autocommit.
+    assert len(statements) == 1, [text for text, _ in statements]
+    assert "data_versions" in statements[0][0] and statements[0][1]
+
+
 def test_small_items_pages_read_without_a_transaction_or_cursor(own_app, statements):
     client = own_app.test_client()
     response = client.get("/api/collections/flood_zones/items?limit=100")

@@ -266,6 +266,23 @@ def test_etag_changes_with_the_data(client, grid, session) -> None:
     assert after.get_json()["numberReturned"] == 5
 
 
+def test_a_single_items_etag_and_time_come_with_it_and_change_with_the_data(
+        client, grid, session) -> None:
+    page = client.get(f"{ITEMS}?limit=1")
+    first = client.get(f"{ITEMS}/{grid[3].id}")
+    # The feature's statement reads the data version: the same as the page's.
+    assert first.headers["ETag"].split("-")[0] == page.headers["ETag"].split("-")[0]
+    assert first.headers["Last-Modified"] == page.headers["Last-Modified"]
+    etag = first.headers["ETag"]
+    again = client.get(f"{ITEMS}/{grid[3].id}", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and not again.data
+    grid[3].static_bfe = 2.5
+    session.commit()
+    after = client.get(f"{ITEMS}/{grid[3].id}", headers={"If-None-Match": etag})
+    assert after.status_code == 200 and after.headers["ETag"] != etag
+    assert after.get_json()["properties"]["static_bfe"] == 2.5
+
+
 def test_etag_changes_when_a_dataset_is_retired(client, grid, session) -> None:
     etag = client.get(f"{ITEMS}?limit=5").headers["ETag"]
     grid[0].dataset.status = "retired"  # no zone row changes, but the answer does
