@@ -199,6 +199,22 @@ def make_zone(session: Session, make_dataset: Callable[..., Dataset]) -> Callabl
 
 
 @pytest.fixture()
+def analyzed(session: Session) -> Callable[[], None]:
+    """Refresh the planner's statistics of the zone table within the test's transaction.
+
+    Whether a page counts its rows (numberMatched) follows the planner's estimate, and
+    ANALYZE writes a table's row count in place, outside transactions: a test that analyzed
+    thousands of zones leaves that estimate behind its rollback. Tests asserting the count
+    analyze their own rows first.
+    """
+
+    def refresh() -> None:
+        session.execute(sa.text("ANALYZE flood_zones"))
+
+    return refresh
+
+
+@pytest.fixture()
 def make_user(session: Session) -> Callable[..., User]:
     """Factory: a user with a role (password TEST_PASSWORD)."""
 

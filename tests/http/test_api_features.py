@@ -14,7 +14,7 @@ ITEMS = "/api/collections/flood_zones/items"
 
 
 @pytest.fixture()
-def grid(make_dataset, make_zone):
+def grid(make_dataset, make_zone, analyzed):
     """25 zones in a row, alternating AE (BFE 8+i) and X, in one dataset."""
     dataset = make_dataset(name="Grid FIRM", effective_date=dt.date(2020, 1, 1))
     zones = []
@@ -32,6 +32,7 @@ def grid(make_dataset, make_zone):
                 **kwargs,
             )
         )
+    analyzed()  # numberMatched follows the planner's estimate
     return zones
 
 

@@ -21,14 +21,16 @@ ZONES = 23  # not a multiple of the page sizes below, so the last page is a part
 
 
 @pytest.fixture()
-def zones(make_dataset, make_zone) -> list:
+def zones(make_dataset, make_zone, analyzed) -> list:
     dataset = make_dataset(name="Client FIRM")
-    return [
+    made = [
         make_zone(box(-90 + i * 0.01, 30, -89.99 + i * 0.01, 30.01), dataset=dataset,
                   fld_zone="AE" if i % 3 else "X", sfha_tf=bool(i % 3),
                   static_bfe=float(i) if i % 3 else None, zone_subty="Zoë's ÅREA")
         for i in range(ZONES)
     ]
+    analyzed()  # numberMatched follows the estimate
+    return made
 
 
 @pytest.fixture()
