@@ -304,6 +304,12 @@ def conditions(query: ItemsQuery) -> list[ColumnElement[bool]]:
 FETCH_ROWS = 100
 
 
+def reads_whole(limit: int) -> bool:
+    """Whether a page of `limit` features is read in one go (no cursor, no transaction) and
+    answered whole, rather than streamed through a server-side cursor."""
+    return limit <= FETCH_ROWS
+
+
 @dataclass
 class ItemsPage:
     """One page of features: rows are (id, geometry GeoJSON text, properties JSON text).
@@ -343,22 +349,23 @@ class ItemsPage:
         """The rows, counting them and noting whether one more page exists."""
         statement, values, template = page_statement(self.query, self.counts_matched,
                                                      self.conditions)
-        if self.query.limit > FETCH_ROWS:
+        connection = self.session.connection()
+        rows: Iterable[Any]
+        if not reads_whole(self.query.limit):
             # A server-side cursor read FETCH_ROWS rows at a time: memory follows the largest
             # zones, not the page size (a 10,000-feature page of 47 MiB adds about 30 MiB to a
             # worker). A page of at most that many rows is read in one go, as one FETCH would
             # read it, without the DECLARE, FETCH and CLOSE round trips (and transaction) a
             # cursor costs.
-            statement = statement.execution_options(yield_per=FETCH_ROWS)
-        sort_values = slice(3, 3 + len(self.query.sortby))
-        last: Any = None
-        connection = self.session.connection()
-        if template and self.query.limit <= FETCH_ROWS:
+            rows = connection.execute(statement.execution_options(yield_per=FETCH_ROWS), values)
+        elif template:
             # Read whole, straight on the driver's cursor.
-            rows: Iterable[Any] = compiled.run(connection, statement, values)
+            rows = compiled.run(connection, statement, values)
         else:
             # Core, on the session's connection: the rows are columns, not entities.
             rows = connection.execute(statement, values)
+        sort_values = slice(3, 3 + len(self.query.sortby))
+        last: Any = None
         for index, row in enumerate(rows):
             if index == 0 and self.counts_matched:
                 # Rows after a cursor are counted from the cursor on.

@@ -18,6 +18,7 @@ from sqlalchemy import event
 
 from geoapp import create_app
 from geoapp.extensions import db
+from geoapp.ogc.features import FETCH_ROWS
 
 
 @pytest.fixture()
@@ -104,6 +105,22 @@ def test_small_items_pages_read_without_a_transaction_or_cursor(own_app, stateme
     # The data version, the planner's estimate, the page: no BEGIN, DECLARE, FETCH or CLOSE.
     assert sent and not {"BEGIN", "DECLARE", "FETCH", "CLOSE"} & set(sent), sent
     assert all(autocommit for _, autocommit in statements)
+
+
+def test_a_default_page_larger_than_one_fetch_streams_in_a_transaction(database_url, app):
+    # No `limit=`: the configured default decides, for the page and for its transaction.
+    application = create_app({
+        "TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret",
+        "GEOAPP_TILE_CACHE_MB": 0, "GEOAPP_RATELIMIT_ENABLED": False,
+        "GEOAPP_ITEMS_DEFAULT_LIMIT": FETCH_ROWS + 50,
+    })
+    try:
+        response = application.test_client().get("/api/collections/flood_zones/items")
+        assert response.status_code == 200
+        assert response.get_json()["type"] == "FeatureCollection"
+    finally:
+        with application.app_context():
+            db.engine.dispose()
 
 
 def test_other_requests_keep_their_transaction_and_budget(own_app, statements):

@@ -243,7 +243,7 @@ def paged_items(collection: Collection, query: features.ItemsQuery,
         members["links"] = page_links(collection, page)
         return members
 
-    if query.limit <= features.FETCH_ROWS:
+    if features.reads_whole(query.limit):
         # Read whole, as the one FETCH of a cursor would read it: sent with its length, and a
         # failing database is an error response rather than a body cut short.
         response = Response(feature_collection_text(page.features(), trailer),

@@ -45,7 +45,8 @@ def limited_kind(endpoint: str | None, args: Mapping[str, str], config: Mapping[
                  ) -> str | None:
     """The kind of limit a request counts against, or None when it is not limited."""
     kind = LIMITED_ENDPOINTS.get(endpoint or "")
-    if kind == "large_page" and not is_large_page(args, config["GEOAPP_ITEMS_LARGE_PAGE"]):
+    if kind == "large_page" and not is_large_page(args, config["GEOAPP_ITEMS_LARGE_PAGE"],
+                                                  config):
         return None
     return kind
 

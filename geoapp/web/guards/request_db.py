@@ -29,8 +29,8 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from geoapp.db import connections
 from geoapp.db.queries import health as health_sql
 from geoapp.extensions import db
-from geoapp.ogc.features import FETCH_ROWS
-from geoapp.web.guards.request_kinds import is_large_page
+from geoapp.ogc.features import reads_whole
+from geoapp.web.guards.request_kinds import is_large_page, page_size
 
 log = logging.getLogger(__name__)
 
@@ -88,15 +88,19 @@ def request_kind(endpoint: str | None, args: Mapping[str, str], config: Mapping[
                  ) -> str:
     """The kind of a request, which decides its statement budget."""
     kind = ENDPOINT_KINDS.get(endpoint or "", DEFAULT)
-    if endpoint == "api.items" and is_large_page(args, config["GEOAPP_ITEMS_LARGE_PAGE"]):
+    if endpoint == "api.items" and is_large_page(args, config["GEOAPP_ITEMS_LARGE_PAGE"],
+                                                 config):
         return HEAVY
     return kind
 
 
-def reads_without_transaction(endpoint: str | None, args: Mapping[str, str]) -> bool:
+def reads_without_transaction(endpoint: str | None, args: Mapping[str, str],
+                              config: Mapping[str, Any]) -> bool:
     """Whether a request's statements run in autocommit (see AUTOCOMMIT_READS)."""
     if endpoint == "api.items":
-        return not is_large_page(args, FETCH_ROWS)
+        # The page's own rule (ItemsPage.reads_whole), on the size it will be served.
+        size = page_size(args, config)
+        return size is None or reads_whole(size)
     return endpoint in AUTOCOMMIT_READS
 
 
@@ -116,8 +120,8 @@ def transaction_start(config: Mapping[str, Any]) -> Callable[[Connection], None]
             budget = outside_requests
         else:
             budget = g.get("statement_budget_ms", connection_default)
-            if budget == connection_default and reads_without_transaction(request.endpoint,
-                                                                          request.args):
+            if budget == connection_default and reads_without_transaction(
+                    request.endpoint, request.args, config):
                 connections.read_without_transaction(connection)
         if budget != connection_default:
             connection.execute(health_sql.transaction_statement_timeout(budget))
