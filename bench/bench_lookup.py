@@ -148,12 +148,16 @@ def pgbench_script(bbox) -> str:
     ]) + "\n"
 
 
-def run_pgbench(url: sa.URL, script: str, clients: int, duration: int) -> dict:
-    """pgbench's transaction rate and latency percentiles for a script."""
+def run_pgbench(url: sa.URL, script: str, clients: int, duration: int,
+                mode: str = "simple") -> dict:
+    """pgbench's transaction rate and latency percentiles for a script; ``mode`` is its query
+    protocol (-M): ``simple`` sends each statement as text, ``prepared`` prepares it once per
+    client with the script's variables as parameters, as the app does."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "lookup.sql"
         path.write_text(script)
-        command = [pg_tool("pgbench"), "-n", "-f", str(path), "-c", str(clients), "-j", "2",
+        command = [pg_tool("pgbench"), "-n", "-M", mode, "-f", str(path), "-c", str(clients),
+                   "-j", "2",
                    "-T", str(duration), "-l", "--log-prefix", f"{tmp}/log",
                    "-h", url.host, "-p", str(url.port), "-U", url.username, url.database]
         out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
@@ -165,11 +169,12 @@ def run_pgbench(url: sa.URL, script: str, clients: int, duration: int) -> dict:
 
 
 def part_b(url: str, bbox, clients: int, duration: int, rounds: int) -> dict:
-    """HTTP as served (wrk) vs the same SQL (pgbench), alternating, ``rounds`` times each.
+    """HTTP as served (wrk) vs the same SQL (pgbench, prepared as the app prepares it, and
+    as text), alternating, ``rounds`` times each.
 
     This machine's speed drifts by a quarter from one minute to the next (it is shared), so
     one run of each would compare two different machines; the ratio is taken in every round
-    (an HTTP run and the pgbench run right after it) and the median round is reported."""
+    (an HTTP run and the pgbench runs right after it) and the median round is reported."""
     wrk = require_tool("wrk", "wrk")
     env = {**os.environ, **{f"BENCH_{k}": str(v) for k, v in zip(
         ("XMIN", "YMIN", "XMAX", "YMAX"), bbox, strict=True)}}
@@ -180,8 +185,11 @@ def part_b(url: str, bbox, clients: int, duration: int, rounds: int) -> dict:
         for _ in range(rounds):
             http = parse_wrk(subprocess.run(command, capture_output=True, text=True, env=env,
                                             check=True).stdout)
-            sql = run_pgbench(sa.engine.make_url(url), pgbench_script(bbox), clients, duration)
-            runs.append({"http": http, "sql": sql, "ratio": http["rate"] / sql["rate"]})
+            script = pgbench_script(bbox)
+            sql = run_pgbench(sa.engine.make_url(url), script, clients, duration, "prepared")
+            text = run_pgbench(sa.engine.make_url(url), script, clients, duration, "simple")
+            runs.append({"http": http, "sql": sql, "text": text,
+                         "ratio": http["rate"] / sql["rate"]})
     runs.sort(key=lambda run: run["ratio"])
     return {**runs[len(runs) // 2], "rounds": runs}
 
@@ -268,15 +276,18 @@ def main() -> None:
 def print_part_b(b: dict, args: argparse.Namespace) -> None:
     """The figures of part (b)."""
     print(f"\n(b) /api/lookup under Granian (2 workers x 4 threads), {args.clients} clients, "
-          f"{args.duration}s each, {args.rounds} rounds of HTTP then SQL; the median round:")
+          f"{args.duration}s each, {args.rounds} rounds of HTTP then SQL (pgbench -M prepared, "
+          "then -M simple); the median round:")
     print(f"{'':22}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
     print(f"{'HTTP (wrk)':22}{b['http']['rate']:>10.0f}{b['http']['p50']:>10.2f}"
           f"{b['http']['p99']:>10.2f}")
-    print(f"{'same SQL (pgbench)':22}{b['sql']['rate']:>10.0f}{b['sql']['p50']:>10.2f}"
-          f"{b['sql']['p99']:>10.2f}")
-    print(f"HTTP / SQL: {b['ratio']:.0%}  (non-2xx: {b['http']['non_2xx']}); every round: "
-          + ", ".join(f"{run['http']['rate']:.0f}/{run['sql']['rate']:.0f} = {run['ratio']:.0%}"
-                      for run in b["rounds"]))
+    for label, key in (("same SQL, prepared", "sql"), ("same SQL as text", "text")):
+        print(f"{label:22}{b[key]['rate']:>10.0f}{b[key]['p50']:>10.2f}{b[key]['p99']:>10.2f}")
+    print(f"HTTP / prepared SQL: {b['ratio']:.0%}, HTTP / SQL as text: "
+          f"{b['http']['rate'] / b['text']['rate']:.0%}  (non-2xx: {b['http']['non_2xx']}); "
+          "every round (HTTP/prepared/text): "
+          + ", ".join(f"{run['http']['rate']:.0f}/{run['sql']['rate']:.0f}/"
+                      f"{run['text']['rate']:.0f} = {run['ratio']:.0%}" for run in b["rounds"]))
 
 
 def print_part_c(c: dict) -> None:

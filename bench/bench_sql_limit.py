@@ -99,13 +99,17 @@ def main() -> None:
     url = sa.engine.make_url(bench.url)
     print(f"\n{bench.database}: {bench.zones} zones; Granian 2 x 4, wrk and pgbench "
           f"{args.clients} clients, {args.duration} s each")
+    # As text (-M simple: parsed and planned every time) and prepared (-M prepared: these
+    # scripts have their values written in, so each statement is planned once).
     print(f"{'request':18}{'HTTP req/s':>12}{'p50 ms':>9}{'SQL tps':>10}{'p50 ms':>9}"
-          f"{'HTTP / SQL':>12}")
+          f"{'HTTP / SQL':>12}{'prepared tps':>14}{'HTTP / prep.':>14}")
     for name, script in sql_scripts.items():
         sql = run_pgbench(url, script, args.clients, args.duration)
+        prepared = run_pgbench(url, script, args.clients, args.duration, "prepared")
         h = http[name]
         print(f"{name:18}{h['rate']:>12.1f}{h['p50']:>9.1f}{sql['rate']:>10.1f}"
-              f"{sql['p50']:>9.1f}{h['rate'] / sql['rate']:>11.0%}"
+              f"{sql['p50']:>9.1f}{h['rate'] / sql['rate']:>11.0%}{prepared['rate']:>14.1f}"
+              f"{h['rate'] / prepared['rate']:>13.0%}"
               + (f"  non-2xx: {h['non_2xx']}" if h["non_2xx"] else ""))
     print(f"(pgbench ids drawn from {low}..{high})")
 

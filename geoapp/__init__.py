@@ -48,7 +48,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from geoapp.db import connections
 
     with app.app_context():
-        connections.install(db.engine)  # pooled connections checked without a round trip
+        # Pooled connections checked without a round trip; hot statements prepared.
+        connections.install(db.engine, prepare=app.config["GEOAPP_PREPARED_STATEMENTS"])
     from geoapp.web.guards import request_db
 
     request_db.init_app(app)

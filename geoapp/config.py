@@ -17,6 +17,12 @@ DEFAULTS: dict[str, Any] = {
     "GEOAPP_PUBLIC_READ": True,
     # Seconds to wait for PostgreSQL before /healthz and requests give up.
     "GEOAPP_DB_CONNECT_TIMEOUT": 5,
+    # Hot statements (lookups, single features, pages) are prepared once per connection on
+    # the server, which then skips their parsing and, for those whose generic plan is as good
+    # as a custom one, their planning (geoapp/db/compiled.py). Turn off behind a
+    # transaction-mode pooler (pgbouncer pool_mode=transaction), whose server connections
+    # change between transactions.
+    "GEOAPP_PREPARED_STATEMENTS": True,
     # Statement timeouts (ms), so one bad query cannot pin a worker (0: none). The first is
     # the connections' default (CLI, worker) and the budget of requests of no listed kind;
     # single reads (lookup, item, tile, page) get READ, batches, parcels, exports and pages

@@ -27,6 +27,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DisconnectionError
 
+from geoapp.db import compiled
+
 # libpq's PQTRANS_IDLE: connected, no transaction open (psycopg2's TRANSACTION_STATUS_IDLE).
 TRANSACTION_IDLE = 0
 
@@ -56,8 +58,10 @@ def restore_transactions(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.autocommit = False
 
 
-def install(engine: Engine) -> None:
-    """Attach the liveness check and the autocommit reset to an engine's pool (once)."""
+def install(engine: Engine, prepare: bool = False) -> None:
+    """Attach the liveness check and the autocommit reset to an engine's pool (once), and say
+    whether hot statements are prepared on its server (``compiled.PREPARE_OPTION``)."""
+    engine.update_execution_options(**{compiled.PREPARE_OPTION: prepare})
     if not event.contains(engine, "checkout", refuse_dropped):
         event.listen(engine, "checkout", refuse_dropped)
         event.listen(engine, "checkin", restore_transactions)

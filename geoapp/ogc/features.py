@@ -501,8 +501,13 @@ def page_template(shape: PageShape) -> Select[Any]:
     page = features_sql.zone_page(
         where=where, order_by=order_by, limit=bindparam(PAGE_LIMIT, type_=Integer),
         offset=bindparam(PAGE_OFFSET, type_=Integer), count_matched=shape.count_matched)
-    return features_sql.zone_features(where=[], order_by=order_by, page=page,
-                                      **shape.output.arguments())
+    statement = features_sql.zone_features(where=[], order_by=order_by, page=page,
+                                           **shape.output.arguments())
+    if shape.bbox_srid is not None and not shape.sortby:
+        # The box's zones are collected whole, then ordered by id: a plan for any box. Other
+        # pages keep a plan for their LIMIT and OFFSET (geoapp/db/compiled.py).
+        return compiled.generic_plan(statement)
+    return statement
 
 
 def page_values(query: ItemsQuery) -> dict[str, Any]:
@@ -550,8 +555,9 @@ def items_page(session: Session, query: ItemsQuery, exact_count_limit: int) -> I
 def one_item_statement(output: OutputOptions) -> Select[Any]:
     """The single-item statement for one set of output options, built once (id bound later):
     (id, geometry, properties) and the data version with its last change time."""
-    return features_sql.with_data_version(features_sql.zone_features(
-        where=[features_sql.one_zone()], order_by=[], **output.arguments()))
+    # One row by its key, whatever the id: planned once when prepared.
+    return compiled.generic_plan(features_sql.with_data_version(features_sql.zone_features(
+        where=[features_sql.one_zone()], order_by=[], **output.arguments())))
 
 
 def one_item(session: Session, zone_id: int, query: ItemsQuery

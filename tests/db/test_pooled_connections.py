@@ -7,6 +7,7 @@ those a server makes.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 
@@ -42,10 +43,19 @@ def statements(own_app: Flask) -> Iterator[list[tuple[str, bool]]]:
     autocommit: recorded by the driver's cursors, so statements that bypass SQLAlchemy's
     execution layer (geoapp/db/compiled.py) are seen too."""
     seen: list[tuple[str, bool]] = []
+    prepared: dict[str, str] = {}
 
     class RecordingCursor(psycopg2.extensions.cursor):
         def execute(self, query, vars=None):  # noqa: A002 (psycopg2's own name)
             text = query if isinstance(query, str) else query.decode()
+            if text.startswith("PREPARE "):
+                name, _, body = text.removeprefix("PREPARE ").partition(" AS ")
+                prepared[name.split("(")[0]] = body
+            # An EXECUTE is recorded with the statement it runs (prepared before, maybe in an
+            # earlier request), so that tests read what the server runs.
+            match = re.search(r"EXECUTE (\w+)", text)
+            if match and match.group(1) in prepared:
+                text = f"{text} -- {prepared[match.group(1)]}"
             # A named cursor's statement goes to the server as DECLARE ... CURSOR FOR it.
             seen.append((f"DECLARE {self.name} CURSOR FOR {text}" if self.name else text,
                          self.connection.autocommit))

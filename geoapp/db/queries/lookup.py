@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from geoapp.db import compiled
 from geoapp.db.models import Dataset, FloodZone, FloodZonePiece
 from geoapp.db.queries.scope import ACTIVE, Scope, dataset_in_scope
 from geoapp.db.queries.shapes import SRID, point
@@ -253,12 +254,13 @@ def point_report(scope: Scope = ACTIVE) -> Select[Any]:
     nearest = nearest_high_risk(scope).subquery("nearest")
     nearest_zone = select(*nearest.c, true().label("is_nearest")).where(~covered_by_high_risk)
     rows = union_all(zones, nearest_zone).subquery("report")
-    return select(*rows.c).order_by(
+    # The same index walks for every point: planned once when prepared (geoapp/db/compiled.py).
+    return compiled.generic_plan(select(*rows.c).order_by(
         rows.c.is_nearest,
         rows.c.effective_date.desc().nulls_last(),
         rows.c.dataset_name,
         rows.c.zone_id,
-    )
+    ))
 
 
 def zones_covering_points(
