@@ -92,10 +92,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_read_guard(app)
     register_input_guard(app)
 
+    from geoapp.web.guards import cookie_session
     from geoapp.web.guards.cors import register_cors
     from geoapp.web.guards.public_url import install_public_address
     from geoapp.web.guards.security_headers import register_security_headers
 
+    cookie_session.install(app)
     register_security_headers(app)
     register_cors(app)
     install_public_address(app)
