@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.orm import Session
 
 from geoapp.db import compiled
 
@@ -81,3 +82,12 @@ def read_without_transaction(connection: Connection) -> bool:
         return False
     dbapi_connection.autocommit = True
     return True
+
+
+# What read functions take: the ORM session of a unit of work, or a connection lent for reads.
+Reads = Session | Connection
+
+
+def connection_of(reads: Reads) -> Connection:
+    """The connection statements run on: a session's (opened on first use), or the one given."""
+    return reads if isinstance(reads, Connection) else reads.connection()

@@ -15,6 +15,7 @@ from sqlalchemy import BigInteger, ColumnElement, Float, Integer, Select, bindpa
 from sqlalchemy.orm import Session
 
 from geoapp.db import compiled
+from geoapp.db.connections import Reads, connection_of
 from geoapp.db.models import Dataset, FloodZone
 from geoapp.db.queries import datasets as datasets_sql
 from geoapp.db.queries import features as features_sql
@@ -560,12 +561,12 @@ def one_item_statement(output: OutputOptions) -> Select[Any]:
         where=[features_sql.one_zone()], order_by=[], **output.arguments())))
 
 
-def one_item(session: Session, zone_id: int, query: ItemsQuery
+def one_item(session: Reads, zone_id: int, query: ItemsQuery
              ) -> tuple[tuple[int, Any], tuple[int, str | None, str]]:
     """A single zone (of any dataset status): ((data version, its time), (id, geometry text,
     properties text)), read in one statement."""
     # Built once per output: straight on the driver's cursor (geoapp/db/compiled.py).
-    rows = compiled.run(session.connection(), one_item_statement(OutputOptions.of(query)),
+    rows = compiled.run(connection_of(session), one_item_statement(OutputOptions.of(query)),
                         {features_sql.ZONE_ID: zone_id})
     if not rows:
         raise NotFound(f"no flood zone with id {zone_id}")

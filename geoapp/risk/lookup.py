@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from geoapp.db import compiled
+from geoapp.db.connections import Reads, connection_of
 from geoapp.db.queries import lookup as lookup_sql
 from geoapp.db.queries.scope import ACTIVE, Scope, dataset_exists
 from geoapp.errors import InvalidParameter
@@ -140,18 +141,18 @@ def distinct_datasets(hits: Sequence[ZoneHit]) -> list[DatasetInfo]:
     return list(seen.values())
 
 
-def check_scope(session: Session, scope: Scope) -> None:
+def check_scope(session: Reads, scope: Scope) -> None:
     """Refuse a `dataset` reference that names no dataset at all."""
     if scope.dataset is not None and session.scalar(dataset_exists(scope.dataset)) is None:
         raise InvalidParameter(f"parameter 'dataset': no dataset {scope.dataset!r}")
 
 
 def nearest_high_risk_row(
-    session: Session, lon: float, lat: float, radius_m: float, scope: Scope
+    session: Reads, lon: float, lat: float, radius_m: float, scope: Scope
 ) -> Any | None:
     """The row of `lookup_sql.nearest_high_risk` for the nearest high-risk piece within
     ``radius_m`` metres, searched in boxes bounded in metres (two across the antimeridian)."""
-    connection = session.connection()
+    connection = connection_of(session)
     rows = [
         connection.execute(
             lookup_sql.nearest_high_risk(scope),
@@ -164,7 +165,7 @@ def nearest_high_risk_row(
 
 
 def lookup_point(
-    session: Session,
+    session: Reads,
     lon: float,
     lat: float,
     scope: Scope = ACTIVE,
@@ -175,7 +176,7 @@ def lookup_point(
     datasets: dict[int, DatasetInfo] = {}
     # On the session's connection (Core): these statements select columns, not entities, and
     # skipping the ORM's execution layer saved a tenth of a lookup's Python time.
-    connection = session.connection()
+    connection = connection_of(session)
     boxes = lookup_sql.search_boxes(lon, lat, nearest_radius_m) if nearest_radius_m > 0 else []
     nearest_row = None
     if len(boxes) == 1:

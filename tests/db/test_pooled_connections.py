@@ -181,3 +181,18 @@ def test_a_pooled_connection_the_server_dropped_is_replaced_unseen(own_app, data
     assert len(opened) > len(killed)
     assert not set(opened[len(killed):]) & set(killed)
     event.remove(engine, "connect", remember_backend)
+
+
+@pytest.mark.parametrize("path", ["/api/lookup?lon=0&lat=0", "/api/collections/flood_zones/items/1",
+                                  "/api/collections/flood_zones/items/2147483647",
+                                  "/api/lookup?lon=0&lat=0&dataset=nosuch"])
+def test_single_reads_give_their_connection_back(own_app, statements, path):
+    client = own_app.test_client()
+    with own_app.app_context():
+        pool = db.engine.pool
+    response = client.get(path)
+    assert response.status_code in (200, 400, 404)
+    # Lent for the request outside the ORM session (request_db.single_reads), and given back
+    # at its end, answered or refused: nothing stays checked out.
+    assert pool.checkedout() == 0
+    assert statements and all(autocommit for _, autocommit in statements)

@@ -22,6 +22,7 @@ from geoapp.web.contract.queries import (
     ItemsQueryModel,
     RepairQuery,
 )
+from geoapp.web.guards.request_db import single_reads
 from geoapp.web.http import (
     GEOJSON,
     HTML,
@@ -266,7 +267,7 @@ def item(collection_id: str, item_id: str) -> ResponseReturnValue:
     assert collection.one_item is not None
     # The feature and the data version of its ETag come in one statement; a 304 is then
     # decided after the read, which for one feature costs less than a second round trip.
-    version, row = collection.one_item(db.session, zone_id, query)
+    version, row = collection.one_item(single_reads(), zone_id, query)
     return conditional_on(DataVersion(*version), lambda: zone_item(collection, row, query),
                           request_key())
 

@@ -15,6 +15,7 @@ from geoapp.risk.lookup import lookup_point, lookup_points
 from geoapp.web.api import bp
 from geoapp.web.auth import read_only, require_role
 from geoapp.web.contract.queries import AreaQuery, BatchQuery, PointQuery
+from geoapp.web.guards.request_db import single_reads
 from geoapp.web.http import json_response
 from geoapp.web.serializers import (
     batch_row,
@@ -39,7 +40,7 @@ def lookup() -> ResponseReturnValue:
     params = PointQuery.read(request.args, current_app.config)
     radius = (current_app.config["GEOAPP_NEAREST_RADIUS_M"] if params.nearest_radius is None
               else params.nearest_radius)
-    report = lookup_point(db.session, params.lon, params.lat, scope_of(params), radius)
+    report = lookup_point(single_reads(), params.lon, params.lat, scope_of(params), radius)
     return json_response(point_report_json(report))
 
 

@@ -155,12 +155,40 @@ def watched_stream(chunks: Iterable[Any], path: str) -> Iterator[Any]:
             close()
 
 
+def single_reads() -> connections.Reads:
+    """Where a request that only reads, statement by statement (``AUTOCOMMIT_READS``), runs
+    them: a pooled connection lent in autocommit for the request and given back at its end.
+
+    Without the ORM session around it: opening and closing the session's transaction was
+    about 100 µs of a single feature's 690 µs of Python. A session bound to one connection
+    (an outer transaction, as the tests run the app in) is used as it is, so that its reads
+    see that transaction's data.
+    """
+    if db.session.session_factory.kw.get("bind") is not None:
+        return db.session
+    connection = g.get("single_reads")
+    if connection is None:
+        connection = db.engine.connect()
+        connections.read_without_transaction(connection)
+        g.single_reads = connection
+    return connection
+
+
 def end_session(_error: BaseException | None = None) -> None:
-    """Remove the request's session; a connection lost by now costs nothing more.
+    """Give back the request's connections; a connection lost by now costs nothing more.
 
     Whatever the request committed is committed; the rollback that fails here had nothing
     left to undo (a dead connection's transaction is gone with it), so the response stands.
     """
+    lent = g.pop("single_reads", None)
+    if lent is not None:
+        try:
+            lent.close()
+        except SQLAlchemyError as error:
+            log.warning("database connection lost while ending a request: %s",
+                        getattr(error, "orig", error))
+    if not db.session.registry.has():
+        return  # the request never opened its session
     try:
         db.session.remove()
     except SQLAlchemyError as error:
