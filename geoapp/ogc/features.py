@@ -6,7 +6,7 @@ import base64
 import binascii
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -536,8 +536,29 @@ def page_statement(query: ItemsQuery, count_matched: bool,
     return page_template(shape), page_values(query), True
 
 
-def items_page(session: Session, query: ItemsQuery, exact_count_limit: int) -> ItemsPage:
-    """A page of zones; numberMatched is exact when the planner expects few rows, else omitted."""
+# The planner's estimate of how many zones the map's scope alone serves, by data version and
+# its change time: the same until the data changes, and otherwise an EXPLAIN (a round trip
+# and a planning) on every unfiltered page. The time is part of the key because a version
+# number can come back after a rollback (the tests' transactions), never with the same time.
+# Bounded: versions only grow, so old entries are simply dropped.
+SCOPE_ESTIMATES: dict[Hashable, float] = {}
+SCOPE_ESTIMATES_KEPT = 8
+
+
+def only_scope(query: ItemsQuery) -> bool:
+    """Whether a page is filtered by nothing but the map's scope (the active datasets)."""
+    return not (query.bbox or query.equals or query.date_range or query.dataset
+                or query.cql_filter is not None)
+
+
+def items_page(session: Session, query: ItemsQuery, exact_count_limit: int,
+               data_version: Hashable | None = None) -> ItemsPage:
+    """A page of zones; numberMatched is exact when the planner expects few rows, else omitted.
+
+    ``data_version`` (the served data's version and change time, as read by
+    ``features_sql.current_data_version``) lets an unfiltered page reuse the estimate made
+    for that version.
+    """
     where = None
     if query.bbox is not None:
         # The zones in a bbox are collected whole before the page is picked (an InitPlan,
@@ -545,8 +566,15 @@ def items_page(session: Session, query: ItemsQuery, exact_count_limit: int) -> I
         # estimate how many there are (it expects a handful, whatever the box): no EXPLAIN.
         counts_matched = True
     else:
-        where = conditions(query)
-        estimate = features_sql.estimated_rows(session, features_sql.zone_count(where))
+        reusable = data_version is not None and only_scope(query)
+        estimate = SCOPE_ESTIMATES.get(data_version) if reusable else None
+        if estimate is None:
+            where = conditions(query)
+            estimate = features_sql.estimated_rows(session, features_sql.zone_count(where))
+            if reusable:
+                if len(SCOPE_ESTIMATES) >= SCOPE_ESTIMATES_KEPT:
+                    SCOPE_ESTIMATES.clear()
+                SCOPE_ESTIMATES[data_version] = estimate
         counts_matched = estimate <= exact_count_limit
     # Counted by the page's statement itself (a window count): one run of the filter.
     return ItemsPage(session=session, query=query, where=where, counts_matched=counts_matched)

@@ -19,6 +19,7 @@ from sqlalchemy import event
 
 from geoapp import create_app
 from geoapp.extensions import db
+from geoapp.ogc import features
 from geoapp.ogc.features import FETCH_ROWS
 
 
@@ -196,3 +197,24 @@ def test_single_reads_give_their_connection_back(own_app, statements, path):
     # at its end, answered or refused: nothing stays checked out.
     assert pool.checkedout() == 0
     assert statements and all(autocommit for _, autocommit in statements)
+
+
+def test_unfiltered_pages_reuse_their_estimate_until_the_data_changes(own_app, statements):
+    features.SCOPE_ESTIMATES.clear()
+    client = own_app.test_client()
+
+    def explains(path: str) -> int:
+        statements.clear()
+        assert client.get(path).status_code == 200
+        return sum(text.lstrip().upper().startswith("EXPLAIN") for text, _ in statements)
+
+    # The first unfiltered page asks the planner; the next ones, at the same data version,
+    # reuse its answer. A filtered page asks every time.
+    assert explains("/api/collections/flood_zones/items?limit=5") == 1
+    assert explains("/api/collections/flood_zones/items?limit=7&offset=3") == 0
+    assert explains("/api/collections/flood_zones/items?limit=5&fld_zone=AE") == 1
+    assert explains("/api/collections/flood_zones/items?limit=5&fld_zone=AE") == 1
+    # Another data version (the key holds its change time too) asks again.
+    [key] = features.SCOPE_ESTIMATES
+    features.SCOPE_ESTIMATES[(key[0] + 1, key[1])] = features.SCOPE_ESTIMATES.pop(key)
+    assert explains("/api/collections/flood_zones/items?limit=5") == 1
