@@ -27,14 +27,16 @@ estimate is dearer than theirs, which it always is for the lookup (a point's sel
 unknown to a generic plan), although that plan is the same index walk and runs in 0.5 ms
 instead of 1.2 ms. Pages whose LIMIT and OFFSET steer the plan keep PostgreSQL's rule: a
 generic plan, planned for a tenth of the table, sorts what an index would walk (a first page
-of 8 ms took 21 ms). The connection's ``plan_cache_mode`` is switched, in the same message as
-the EXECUTE, only when the next statement wants the other mode.
+of 8 ms took 21 ms). A statement that asks for it is sent as ``SET LOCAL plan_cache_mode =
+force_generic_plan; EXECUTE ...``: one message, whose statements PostgreSQL runs as one
+implicit transaction, so the setting ends with it and never reaches another statement of the
+connection (a trigger's PL/pgSQL plans, say).
 
-The names are a digest of the SQL, and what was prepared on a connection (and its plan mode)
-lives in its pool record's ``info``, which SQLAlchemy clears with the DBAPI connection. A
-``PREPARE`` or a mode switch is only sent in autocommit, so that a refused one never aborts a
-transaction (and a mode is never undone by a ROLLBACK); a statement PostgreSQL refuses to
-prepare runs as text from then on. A prepared statement survives ROLLBACK.
+The names are a digest of the SQL, and what was prepared on a connection lives in its pool
+record's ``info``, which SQLAlchemy clears with the DBAPI connection. A ``PREPARE`` is only
+sent in autocommit, so that a refused one never aborts a transaction, and so is the plan
+setting (inside a transaction, SET LOCAL would last until its end); a statement PostgreSQL
+refuses to prepare runs as text from then on. A prepared statement survives ROLLBACK.
 Transaction-mode poolers (pgbouncer) hand each transaction another server connection, which
 does not know the names: turn the setting off behind them.
 """
@@ -75,12 +77,8 @@ PREPARED_NAMES = "geoapp_prepared"
 PLACEHOLDER = re.compile(r"%%|%\(([^)]+)\)s")
 # The statement execution option asking for one plan for all values (see the module's text).
 GENERIC_PLAN_OPTION = "geoapp_generic_plan"
-# Where a connection's pool record keeps the plan_cache_mode its session is in.
-PLAN_MODE = "geoapp_plan_mode"
-# plan_cache_mode values, and the statement that puts a session in each.
-GENERIC, AUTO = "force_generic_plan", "auto"
-SET_PLAN_MODE = {GENERIC: "SET plan_cache_mode = force_generic_plan; ",
-                 AUTO: "SET plan_cache_mode = auto; "}
+# Sent before the EXECUTE of such a statement, in the same message (see the module's text).
+GENERIC_PLAN_PREFIX = "SET LOCAL plan_cache_mode = force_generic_plan; "
 # SQLSTATEs of an EXECUTE whose prepared statement is gone (DEALLOCATE ALL, DISCARD ALL, a
 # pooler's other connection) or was planned for columns a migration has since changed.
 PREPARED_GONE = frozenset({"26000", "0A000"})
@@ -210,19 +208,16 @@ def run(connection: Connection, statement: Select[Any], parameters: Mapping[str,
     sql = plain.sql
     try:
         with dbapi_connection.cursor() as cursor:
-            mode = None
             if plain.prepared is not None and prepares(connection):
-                sql, mode = prepared_text(connection, cursor, plain)
+                sql = prepared_text(connection, cursor, plain)
             try:
                 cursor.execute(sql, values)
             except connection.dialect.loaded_dbapi.Error as error:
                 if sql == plain.sql or not forget_prepared(connection, error):
                     raise
                 # Gone from this connection: its names are forgotten, the text runs instead.
-                sql, mode = plain.sql, None
+                sql = plain.sql
                 cursor.execute(sql, values)
-            if mode is not None:
-                connection.connection.info[PLAN_MODE] = mode
             rows = cursor.fetchall()
     except connection.dialect.loaded_dbapi.Error as error:
         lost = connection.dialect.is_disconnect(error, dbapi_connection, None)
@@ -245,12 +240,12 @@ def prepared_names(connection: Connection) -> set[str]:
     return connection.connection.info.setdefault(PREPARED_NAMES, set())
 
 
-def prepared_text(connection: Connection, cursor: Any, plain: Plain) -> tuple[str, str | None]:
-    """The text to send for a statement — its EXECUTE once it is prepared here, else its SQL —
-    and the plan mode the session is in once that text ran, if it switches it.
+def prepared_text(connection: Connection, cursor: Any, plain: Plain) -> str:
+    """The text to send for a statement: its EXECUTE once it is prepared here (with the plan
+    setting it asks for), else its SQL.
 
-    Prepares the statement first, and switches the mode, only in autocommit: a PREPARE
-    refused inside a transaction would abort it, and a ROLLBACK would undo a switch.
+    Prepares the statement first, and sets the plan, only in autocommit: a PREPARE refused
+    inside a transaction would abort it, and a SET LOCAL there would outlive the statement.
     """
     prepared = plain.prepared
     assert prepared is not None
@@ -258,7 +253,7 @@ def prepared_text(connection: Connection, cursor: Any, plain: Plain) -> tuple[st
     names = prepared_names(connection)
     if prepared.name not in names:
         if prepared.name in REFUSED or not autocommit:
-            return plain.sql, None
+            return plain.sql
         try:
             cursor.execute(prepared.prepare_sql)
         except connection.dialect.loaded_dbapi.Error as error:
@@ -266,25 +261,22 @@ def prepared_text(connection: Connection, cursor: Any, plain: Plain) -> tuple[st
                                                 None):
                 raise
             REFUSED.add(prepared.name)
-            return plain.sql, None
+            return plain.sql
         names.add(prepared.name)
-    wanted = GENERIC if plain.generic_plan else AUTO
-    if autocommit and connection.connection.info.get(PLAN_MODE, AUTO) != wanted:
-        # One message: PostgreSQL runs both statements, or neither, as one transaction.
-        return SET_PLAN_MODE[wanted] + prepared.execute_sql, wanted
-    return prepared.execute_sql, None
+    if plain.generic_plan and autocommit:
+        return GENERIC_PLAN_PREFIX + prepared.execute_sql
+    return prepared.execute_sql
 
 
 def forget_prepared(connection: Connection, error: Exception) -> bool:
     """After a failed EXECUTE: whether it failed for want of its prepared statement, in
-    which case this connection's names and plan mode are forgotten (its statements
-    deallocated) and the text may run."""
+    which case this connection's names are forgotten (its statements deallocated) and the
+    text may run."""
     if getattr(error, "pgcode", None) not in PREPARED_GONE:
         return False
     if not connection.connection.dbapi_connection.autocommit:
         return False  # the transaction is aborted; the caller's error handling takes over
     prepared_names(connection).clear()
-    connection.connection.info.pop(PLAN_MODE, None)
     with connection.connection.dbapi_connection.cursor() as cursor:
         cursor.execute("DEALLOCATE ALL")
     return True

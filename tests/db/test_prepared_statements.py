@@ -78,6 +78,8 @@ def test_only_statements_that_ask_are_planned_once(autocommit):
     assert held[name_of(GENERIC, autocommit)] == (8, 0)
     # PostgreSQL's own rule for the others: custom plans for (at least) the first five.
     assert held[name_of(DOUBLED, autocommit)][1] >= 5
+    # The setting lasted as long as each statement: the session's own is untouched.
+    assert autocommit.exec_driver_sql("SHOW plan_cache_mode").scalar() == "auto"
 
 
 def test_nothing_is_prepared_inside_a_transaction(prepared_engine):
@@ -117,7 +119,7 @@ def test_statements_gone_from_the_server_are_prepared_again(autocommit):
     assert compiled.run(autocommit, GENERIC, {"n": 2})[0].next == 3
     held = prepared_on(autocommit)
     assert set(held) == {name_of(DOUBLED, autocommit), name_of(GENERIC, autocommit)}
-    assert held[name_of(GENERIC, autocommit)] == (1, 0)  # the plan mode was set again too
+    assert held[name_of(GENERIC, autocommit)] == (1, 0)  # with its one plan again
 
 
 @pytest.fixture()
