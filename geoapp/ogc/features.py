@@ -556,8 +556,8 @@ def items_page(session: Session, query: ItemsQuery, exact_count_limit: int,
     """A page of zones; numberMatched is exact when the planner expects few rows, else omitted.
 
     ``data_version`` (the served data's version and change time, as read by
-    ``features_sql.current_data_version``) lets an unfiltered page reuse the estimate made
-    for that version.
+    ``features_sql.current_data_version``) lets an unfiltered page read whole reuse the
+    estimate made for that version.
     """
     where = None
     if query.bbox is not None:
@@ -566,7 +566,10 @@ def items_page(session: Session, query: ItemsQuery, exact_count_limit: int,
         # estimate how many there are (it expects a handful, whatever the box): no EXPLAIN.
         counts_matched = True
     else:
-        reusable = data_version is not None and only_scope(query)
+        # Only pages read whole: a streamed page sends its 200 before its rows are read, and
+        # its EXPLAIN, made before the response starts, is what answers a locked or failing
+        # database with a 503 instead of a body cut short.
+        reusable = data_version is not None and only_scope(query) and reads_whole(query.limit)
         estimate = SCOPE_ESTIMATES.get(data_version) if reusable else None
         if estimate is None:
             where = conditions(query)

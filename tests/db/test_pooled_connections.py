@@ -218,3 +218,13 @@ def test_unfiltered_pages_reuse_their_estimate_until_the_data_changes(own_app, s
     [key] = features.SCOPE_ESTIMATES
     features.SCOPE_ESTIMATES[(key[0] + 1, key[1])] = features.SCOPE_ESTIMATES.pop(key)
     assert explains("/api/collections/flood_zones/items?limit=5") == 1
+
+
+def test_a_streamed_page_still_asks_the_planner_before_its_answer_starts(own_app, statements):
+    features.SCOPE_ESTIMATES.clear()
+    client = own_app.test_client()
+    assert client.get("/api/collections/flood_zones/items?limit=5").status_code == 200
+    statements.clear()
+    response = client.get(f"/api/collections/flood_zones/items?limit={FETCH_ROWS + 1}")
+    response.get_data()
+    assert any(text.lstrip().upper().startswith("EXPLAIN") for text, _ in statements)
