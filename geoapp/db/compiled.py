@@ -191,6 +191,9 @@ def generic_plan(statement: Select[Any]) -> Select[Any]:
 # Names PostgreSQL refused to PREPARE (a parameter whose type it cannot infer, say): those
 # statements are run as text from then on.
 REFUSED: set[str] = set()
+# The SQLSTATE class of such refusals: syntax error or access rule violation (42P18
+# indeterminate datatype, 42883 undefined function, 42804 datatype mismatch, ...).
+REFUSAL_CLASS = "42"
 
 
 def run(connection: Connection, statement: Select[Any], parameters: Mapping[str, Any]
@@ -257,8 +260,9 @@ def prepared_text(connection: Connection, cursor: Any, plain: Plain) -> str:
         try:
             cursor.execute(prepared.prepare_sql)
         except connection.dialect.loaded_dbapi.Error as error:
-            if connection.dialect.is_disconnect(error, connection.connection.dbapi_connection,
-                                                None):
+            if not (getattr(error, "pgcode", None) or "").startswith(REFUSAL_CLASS):
+                # Not the statement: a lock held past the budget, a lost connection. The text
+                # would meet the same; the error is the request's.
                 raise
             REFUSED.add(prepared.name)
             return plain.sql

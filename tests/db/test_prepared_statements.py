@@ -158,3 +158,26 @@ def test_the_prepared_lookup_gives_the_rows_of_its_text(committed_zones, autocom
     assert prepared_on(autocommit)[name_of(statement, autocommit)] == (7, 0)
     if (lon, lat) == (150.025, -59.995):
         assert [row.fld_zone for row in rows] == ["X", "AE"]  # covering X, nearest AE
+
+
+def test_a_prepare_that_waits_past_the_budget_is_the_requests_error(autocommit, database_url):
+    statement = lookup_sql.point_report()
+    [search] = lookup_sql.search_boxes(1.0, 1.0, 5000)
+    parameters = lookup_sql.nearest_high_risk_params(1.0, 1.0, 5000, search)
+    locker = sa.create_engine(database_url)
+    try:
+        with locker.connect() as holder:
+            holder.exec_driver_sql("LOCK TABLE flood_zones IN ACCESS EXCLUSIVE MODE")
+            autocommit.exec_driver_sql("SET statement_timeout = 200")
+            with pytest.raises(sa.exc.DBAPIError) as raised:
+                compiled.run(autocommit, statement, parameters)
+            holder.rollback()
+    finally:
+        locker.dispose()
+    autocommit.exec_driver_sql("RESET statement_timeout")
+    # Cancelled (57014) while it waited for the lock: the request's error, not a refusal that
+    # would leave the statement unprepared for the life of the process.
+    assert raised.value.orig.pgcode == "57014"
+    assert name_of(statement, autocommit) not in compiled.REFUSED
+    assert compiled.run(autocommit, statement, parameters) == []
+    assert name_of(statement, autocommit) in prepared_on(autocommit)
