@@ -469,7 +469,7 @@ PAGE_LIMIT, PAGE_OFFSET, AFTER_ID = "page_limit", "page_offset", "after_id"
 
 def page_shape(query: ItemsQuery, count_matched: bool) -> PageShape | None:
     """The shape of a page whose only filters are the map's scope and a bbox, else None."""
-    if query.equals or query.date_range or query.cql_filter is not None or query.dataset:
+    if filtered_by_attributes(query):
         return None
     return PageShape(
         bbox_srid=None if query.bbox is None else query.bbox_crs.srid,
@@ -545,10 +545,15 @@ SCOPE_ESTIMATES: dict[Hashable, float] = {}
 SCOPE_ESTIMATES_KEPT = 8
 
 
+def filtered_by_attributes(query: ItemsQuery) -> bool:
+    """Whether a page has filters other than the map's scope and a bbox."""
+    return bool(query.equals or query.date_range or query.dataset
+                or query.cql_filter is not None)
+
+
 def only_scope(query: ItemsQuery) -> bool:
     """Whether a page is filtered by nothing but the map's scope (the active datasets)."""
-    return not (query.bbox or query.equals or query.date_range or query.dataset
-                or query.cql_filter is not None)
+    return query.bbox is None and not filtered_by_attributes(query)
 
 
 def items_page(session: Session, query: ItemsQuery, exact_count_limit: int,

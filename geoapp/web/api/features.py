@@ -220,7 +220,7 @@ def paged_items(collection: Collection, query: features.ItemsQuery,
                 current: DataVersion) -> Response:
     """One page of a paged collection, as HTML or as a streamed FeatureCollection."""
     page = features.items_page(db.session, query, current_app.config["GEOAPP_EXACT_COUNT_LIMIT"],
-                               (current.version, current.changed_at))
+                               current)
     if wants_html():
         rows = list(page.features())
         feature_list = [json.loads(feature_text(*row)) for row in rows]

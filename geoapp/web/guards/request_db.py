@@ -174,6 +174,12 @@ def single_reads() -> connections.Reads:
     return connection
 
 
+def log_lost_connection(error: SQLAlchemyError) -> None:
+    """Note a connection found lost as a request ended (the response already stands)."""
+    log.warning("database connection lost while ending a request: %s",
+                getattr(error, "orig", error))
+
+
 def end_session(_error: BaseException | None = None) -> None:
     """Give back the request's connections; a connection lost by now costs nothing more.
 
@@ -185,15 +191,13 @@ def end_session(_error: BaseException | None = None) -> None:
         try:
             lent.close()
         except SQLAlchemyError as error:
-            log.warning("database connection lost while ending a request: %s",
-                        getattr(error, "orig", error))
+            log_lost_connection(error)
     if not db.session.registry.has():
         return  # the request never opened its session
     try:
         db.session.remove()
     except SQLAlchemyError as error:
-        log.warning("database connection lost while ending a request: %s",
-                    getattr(error, "orig", error))
+        log_lost_connection(error)
         # The session's connection was invalidated by the failed rollback; forget the
         # session so the next request starts from a fresh connection of the pool.
         db.session.registry.clear()
