@@ -93,6 +93,10 @@ class Dataset(Base):
     progress: Mapped[float | None] = mapped_column(Float)
     import_report: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     error: Mapped[str | None] = mapped_column(Text)
+    # SHA-256 of the uploaded file (the archive as sent), cited by every determination.
+    source_sha256: Mapped[str | None] = mapped_column(String(64))
+    # The package's STUDY_INFO row, sentinels as null (geoapp.nfhl.layers.clean_study_info).
+    study_info: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
     zones: Mapped[list[FloodZone]] = relationship(
         back_populates="dataset", cascade="all, delete-orphan", passive_deletes=True,
@@ -165,6 +169,143 @@ class FloodZonePiece(Base):
     # A copy of the zone's status, so "nearest high-risk zone" is one index scan.
     risk_status: Mapped[str] = mapped_column(String(16))
     geom: Mapped[WKBElement] = mapped_column(Geometry("POLYGON", srid=4326))
+
+
+class PackageFeatureMixin:
+    """Columns every layer of an NFHL package has beside its typed fields (geoapp.nfhl.layers).
+
+    Rows belong to one dataset version and go with it (ON DELETE CASCADE); sentinels are NULL
+    in the typed columns and kept as written in `attributes`.
+    """
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), index=True
+    )
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+
+
+def _text(length: int) -> Mapped[str | None]:
+    return mapped_column(String(length))
+
+
+class FirmPanel(PackageFeatureMixin, Base):
+    """A FIRM panel outline (S_FIRM_PAN): which printed map sheet covers a place, and its date."""
+
+    __tablename__ = "firm_panels"
+
+    dfirm_id: Mapped[str | None] = _text(32)
+    firm_pan: Mapped[str | None] = _text(32)
+    panel: Mapped[str | None] = _text(16)
+    suffix: Mapped[str | None] = _text(8)
+    eff_date: Mapped[dt.date | None] = mapped_column(Date)
+    panel_typ: Mapped[str | None] = _text(64)
+    pnp_reason: Mapped[str | None] = _text(254)
+    geom: Mapped[WKBElement] = mapped_column(Geometry("MULTIPOLYGON", srid=4326))
+
+
+class PoliticalArea(PackageFeatureMixin, Base):
+    """A community's area (S_POL_AR): its NFIP community id and name."""
+
+    __tablename__ = "political_areas"
+
+    dfirm_id: Mapped[str | None] = _text(32)
+    cid: Mapped[str | None] = _text(16)
+    comm_no: Mapped[str | None] = _text(16)
+    pol_name1: Mapped[str | None] = _text(128)
+    pol_name2: Mapped[str | None] = _text(128)
+    pol_name3: Mapped[str | None] = _text(128)
+    co_fips: Mapped[str | None] = _text(8)
+    st_fips: Mapped[str | None] = _text(8)
+    com_nfo_id: Mapped[str | None] = _text(64)
+    ani_tf: Mapped[bool | None] = mapped_column(Boolean)
+    geom: Mapped[WKBElement] = mapped_column(Geometry("MULTIPOLYGON", srid=4326))
+
+
+class CommunityInfo(PackageFeatureMixin, Base):
+    """A community's NFIP dates (L_COMM_INFO, a table without geometry)."""
+
+    __tablename__ = "community_info"
+    __table_args__ = (Index("ix_community_info_dataset_key", "dataset_id", "com_nfo_id"),)
+
+    dfirm_id: Mapped[str | None] = _text(32)
+    com_nfo_id: Mapped[str | None] = _text(64)
+    in_id_dat: Mapped[dt.date | None] = mapped_column(Date)
+    in_nfip_dt: Mapped[dt.date | None] = mapped_column(Date)
+    in_frm_dat: Mapped[dt.date | None] = mapped_column(Date)
+    recent_dat: Mapped[dt.date | None] = mapped_column(Date)
+    repos_adr1: Mapped[str | None] = _text(128)
+    repos_city: Mapped[str | None] = _text(64)
+    repos_st: Mapped[str | None] = _text(32)
+
+
+class Lomr(PackageFeatureMixin, Base):
+    """A Letter of Map Revision's area (S_LOMR): case number, effective date, status."""
+
+    __tablename__ = "lomrs"
+
+    dfirm_id: Mapped[str | None] = _text(32)
+    lomr_id: Mapped[str | None] = _text(64)
+    case_no: Mapped[str | None] = _text(32)
+    eff_date: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str | None] = _text(32)
+    scale: Mapped[str | None] = _text(32)
+    geom: Mapped[WKBElement] = mapped_column(Geometry("MULTIPOLYGON", srid=4326))
+
+
+class BfeLine(PackageFeatureMixin, Base):
+    """A base flood elevation line (S_BFE): the BFE that applies along it."""
+
+    __tablename__ = "bfe_lines"
+
+    dfirm_id: Mapped[str | None] = _text(32)
+    bfe_ln_id: Mapped[str | None] = _text(64)
+    elev: Mapped[float | None] = mapped_column(Float)
+    len_unit: Mapped[str | None] = _text(32)
+    v_datum: Mapped[str | None] = _text(32)
+    geom: Mapped[WKBElement] = mapped_column(Geometry("MULTILINESTRING", srid=4326))
+
+
+class CrossSection(PackageFeatureMixin, Base):
+    """A hydraulic cross section (S_XS), with its 1% water-surface elevation where studied."""
+
+    __tablename__ = "cross_sections"
+
+    dfirm_id: Mapped[str | None] = _text(32)
+    xs_ln_id: Mapped[str | None] = _text(64)
+    xs_ltr: Mapped[str | None] = _text(16)
+    xs_ln_typ: Mapped[str | None] = _text(64)
+    wtr_nm: Mapped[str | None] = _text(128)
+    stream_stn: Mapped[float | None] = mapped_column(Float)
+    wsel_reg: Mapped[float | None] = mapped_column(Float)
+    strmbed_el: Mapped[float | None] = mapped_column(Float)
+    len_unit: Mapped[str | None] = _text(32)
+    v_datum: Mapped[str | None] = _text(32)
+    geom: Mapped[WKBElement] = mapped_column(Geometry("MULTILINESTRING", srid=4326))
+
+
+class CbrsUnit(PackageFeatureMixin, Base):
+    """A Coastal Barrier Resources System unit or Otherwise Protected Area (S_CBRS)."""
+
+    __tablename__ = "cbrs_units"
+
+    dfirm_id: Mapped[str | None] = _text(32)
+    cbrs_id: Mapped[str | None] = _text(32)
+    cbrs_typ: Mapped[str | None] = _text(64)
+    cbrs_dt: Mapped[dt.date | None] = mapped_column(Date)
+    geom: Mapped[WKBElement] = mapped_column(Geometry("MULTIPOLYGON", srid=4326))
+
+
+# The package layers' tables by FEMA layer name (geoapp.nfhl.layers.PACKAGE_LAYERS).
+PACKAGE_MODELS: dict[str, type[PackageFeatureMixin]] = {
+    "S_FIRM_PAN": FirmPanel,
+    "S_POL_AR": PoliticalArea,
+    "L_COMM_INFO": CommunityInfo,
+    "S_LOMR": Lomr,
+    "S_BFE": BfeLine,
+    "S_XS": CrossSection,
+    "S_CBRS": CbrsUnit,
+}
 
 
 class DataVersion(Base):

@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from geoapp.errors import InvalidInput, PayloadTooLarge
+from geoapp.nfhl import layers as nfhl_layers
 
 # Vector formats GDAL reads for us, by extension.
 SINGLE_FILE_SUFFIXES = {".gpkg", ".geojson", ".json", ".kml", ".fgb"}
@@ -32,6 +33,8 @@ SUFFIXES = SINGLE_FILE_SUFFIXES | ARCHIVE_SUFFIXES | {".shp"}
 # The only GDAL drivers allowed to open each kind of source (".gdb" is a folder).
 EXPECTED_DRIVERS = {
     ".shp": frozenset({"ESRI Shapefile"}),
+    # A table of a shapefile package without geometry (L_COMM_INFO.dbf, STUDY_INFO.dbf).
+    ".dbf": frozenset({"ESRI Shapefile"}),
     ".gdb": frozenset({"OpenFileGDB"}),
     ".gpkg": frozenset({"GPKG"}),
     ".geojson": frozenset({"GeoJSON"}),
@@ -419,8 +422,15 @@ def choose_member(files: list[PurePosixPath], layer: str | None, kmz: bool = Fal
     shapefiles = sorted((f for f in files if f.suffix.lower() == ".shp"),
                         key=lambda p: (len(p.parts), str(p)))
     if len(shapefiles) > 1:
-        wanted = (layer or "S_FLD_HAZ_AR").lower()
+        wanted = (layer or nfhl_layers.ZONE_LAYER).lower()
         named = [p for p in shapefiles if p.stem.lower() == wanted]
+        if not named and layer is None:
+            # An NFHL package names its zone layer with a prefix at times (34025C_S_FLD_HAZ_AR).
+            named = [p for p in shapefiles
+                     if nfhl_layers.package_layer_name(p.stem) == nfhl_layers.ZONE_LAYER]
+            if not named and (missing := nfhl_layers.missing_zone_layer(
+                    [p.stem for p in files if p.suffix.lower() in (".shp", ".dbf")])):
+                raise InvalidInput(missing, code="missing_zone_layer")
         if not named:
             names = ", ".join(p.stem for p in shapefiles)
             raise InvalidInput(
@@ -473,10 +483,22 @@ def check_upload(upload: Path, limits: UnpackLimits, layer: str | None = None) -
         check_archive(upload, limits, layer)
 
 
+def package_root(upload: Path, workdir: Path) -> Path | None:
+    """Where the other layers of a package are, beside the zones `prepare` chose: the
+    unpacked archive or the folder given; None for a single file."""
+    if upload.suffix.lower() in ARCHIVE_SUFFIXES:
+        return workdir / "unpacked"
+    if upload.is_dir() and upload.suffix.lower() != ".gdb":
+        return upload
+    return None
+
+
 def prepare(upload: Path, workdir: Path, limits: UnpackLimits, layer: str | None = None) -> Path:
     """The path GDAL should open for an uploaded file, unpacking archives into `workdir`."""
-    if upload.is_dir():  # a File Geodatabase folder given on the command line
-        expected_drivers(upload)
+    if upload.is_dir():
+        if upload.suffix.lower() != ".gdb":  # a folder of shapefiles (an NFHL package)
+            return find_source(upload, layer, archive=upload.name)
+        expected_drivers(upload)  # a File Geodatabase folder given on the command line
         return upload
     check_content(upload)
     suffix = upload.suffix.lower()

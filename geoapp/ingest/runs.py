@@ -13,6 +13,7 @@ after the import's transaction was rolled back.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import tempfile
 from collections.abc import Callable
@@ -27,12 +28,15 @@ from geoapp.db.queries import imports as imports_sql
 from geoapp.db.vocabulary import DatasetStatus
 from geoapp.errors import AppError
 from geoapp.ingest import files, pipeline
+from geoapp.ingest.package import find_package, import_package_layers
 from geoapp.ingest.request import ImportRequest
 
 log = logging.getLogger(__name__)
 
 # Imports of at least this many zones refresh the planner's statistics when they commit.
 ANALYZE_AFTER_ZONES = 1000
+
+HASH_BLOCK = 1 << 20
 
 # Working directories of imports (see geoapp.ingest.jobs.SYSTEM_TEMP_PREFIXES).
 WORKDIR_PREFIX = "geoapp-import-"
@@ -70,6 +74,12 @@ def run_import(session: Session, dataset: Dataset, upload: Path, request: Import
     try:
         source = files.prepare(upload, workdir, limits, request.layer)
         report = pipeline.import_layer(session, dataset, source, request, progress)
+        if request.layer is None:  # a layer asked for by name is imported alone
+            package = find_package(files.package_root(upload, workdir), source)
+            if package:
+                report.package = import_package_layers(session, dataset, package, request)
+                dataset.import_report = report.as_json()
+        dataset.source_sha256 = file_sha256(upload)
         session.commit()
     except Exception:
         session.rollback()
@@ -78,6 +88,17 @@ def run_import(session: Session, dataset: Dataset, upload: Path, request: Import
         files.remove_tree(workdir)
     refresh_statistics(session, zone_tables=report.imported >= ANALYZE_AFTER_ZONES)
     return report
+
+
+def file_sha256(path: Path) -> str | None:
+    """SHA-256 of an uploaded file, cited by determinations; None for a folder."""
+    if path.is_dir():
+        return None
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(HASH_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def refresh_statistics(session: Session, zone_tables: bool) -> None:

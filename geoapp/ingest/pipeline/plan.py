@@ -22,6 +22,7 @@ from geoapp.ingest.files import expected_drivers, public_reason, sibling_file
 from geoapp.ingest.request import ImportRequest
 from geoapp.ingest.sources import WGS84, crs_label
 from geoapp.nfhl.attributes import NUMBER_FIELDS, TEXT_FIELDS
+from geoapp.nfhl.layers import missing_zone_layer
 
 # How GDAL decodes a .dbf that comes without a .cpg and whose header names no code page.
 SHAPEFILE_DEFAULT_ENCODING = "ISO-8859-1"
@@ -65,6 +66,8 @@ def choose_layer(path: str, wanted: str | None) -> str:
     nfhl = [name for name in layers if name.upper().endswith(NFHL_LAYER)]
     if nfhl:
         return nfhl[0]
+    if missing := missing_zone_layer(layers):
+        raise InvalidInput(missing, code="missing_zone_layer")
     raise InvalidInput(f"the file has several layers ({', '.join(layers)}); choose one with "
                        "`layer`", code="layer_required")
 

@@ -29,6 +29,8 @@ class ImportReport:
     zones: dict[str, int] = field(default_factory=dict)
     elapsed_s: float = 0.0
     superseded_dataset_ids: list[int] = field(default_factory=list)
+    # The other layers of an NFHL package: rows per layer, layers skipped (ingest/package.py).
+    package: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The report as JSON-ready data."""
