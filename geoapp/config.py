@@ -42,6 +42,11 @@ DEFAULTS: dict[str, Any] = {
     # a caller may ask for with `nearest_radius`.
     "GEOAPP_NEAREST_RADIUS_M": 5000.0,
     "GEOAPP_NEAREST_MAX_RADIUS_M": 50000.0,
+    # Within this many metres of the SFHA boundary a determination is flagged
+    # `near_sfha_boundary` and the report asks for a review. FEMA's base map standard for
+    # FIRMs is a horizontal accuracy of 38 ft (11.6 m) at 95 % confidence (NSSDA), the
+    # National Map Accuracy Standard of a 1:12,000 map (docs/determinations.md).
+    "GEOAPP_BOUNDARY_TOLERANCE_M": 11.6,
     # Largest parcel for /api/lookup/area (larger ones get 413 naming the limit): vertices
     # (a surveyed lot has tens to hundreds) and area in km² (a large farm or campus fits).
     "GEOAPP_PARCEL_MAX_VERTICES": 10000,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -222,9 +222,11 @@ MIN_PARALLEL_CHUNK = 5000
 
 
 def covering_rows(
-    session: Session, points: Sequence[tuple[float, float]], scope: Scope, workers: int
+    session: Session, points: Sequence[tuple[float, float]], scope: Scope, workers: int,
+    builder: Callable[..., Any] = lookup_sql.zones_covering_points,
 ) -> Iterator[Any]:
-    """Rows of `lookup_sql.zones_covering_points` for all points, in chunks.
+    """Rows of a many-points statement (`lookup_sql.zones_covering_points`, or a `builder`
+    of the same signature) for all points, in chunks.
 
     Each point probes the index on its own, so a large batch is split across up to `workers`
     connections of the session's engine and runs on as many database cores. A session bound
@@ -236,9 +238,7 @@ def covering_rows(
 
     def statement(start: int) -> Any:
         chunk = points[start:start + chunk_size]
-        return lookup_sql.zones_covering_points(
-            [lon for lon, _ in chunk], [lat for _, lat in chunk], scope, start
-        )
+        return builder([lon for lon, _ in chunk], [lat for _, lat in chunk], scope, start)
 
     if len(starts) == 1 or not isinstance(bind, Engine):
         for start in starts:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, current_app, request, stream_with_context
 from flask.typing import ResponseReturnValue
 
@@ -10,13 +12,14 @@ from geoapp.db.vocabulary import Role
 from geoapp.errors import InvalidInput, UnsupportedMediaType
 from geoapp.extensions import db
 from geoapp.risk.batch import BatchPoint, points_from_csv, points_from_geojson
+from geoapp.risk.determination import Determination, determine, panels_and_communities
 from geoapp.risk.exposure import ParcelLimits, parcel_exposure, parcel_geometry
 from geoapp.risk.lookup import lookup_point, lookup_points
 from geoapp.web.api import bp
 from geoapp.web.auth import read_only, require_role
 from geoapp.web.contract.queries import AreaQuery, BatchQuery, PointQuery
 from geoapp.web.guards.request_db import single_reads
-from geoapp.web.http import json_response
+from geoapp.web.http import api_url, json_response
 from geoapp.web.serializers import (
     batch_row,
     exposure_json,
@@ -40,8 +43,35 @@ def lookup() -> ResponseReturnValue:
     params = PointQuery.read(request.args, current_app.config)
     radius = (current_app.config["GEOAPP_NEAREST_RADIUS_M"] if params.nearest_radius is None
               else params.nearest_radius)
-    report = lookup_point(single_reads(), params.lon, params.lat, scope_of(params), radius)
-    return json_response(point_report_json(report))
+    reads = single_reads()
+    scope = scope_of(params)
+    report = lookup_point(reads, params.lon, params.lat, scope, radius)
+    if params.detail == "zones":
+        return json_response(point_report_json(report))
+    determination = determine(reads, report, scope,
+                              current_app.config["GEOAPP_BOUNDARY_TOLERANCE_M"])
+    return json_response(point_report_json(report, determination,
+                                           permalink(params, determination)))
+
+
+def batch_permalink(point: BatchPoint, determination: Determination, params: BatchQuery) -> str:
+    """The permalink of one batch point's determination (a single lookup)."""
+    args: dict[str, Any] = {"lon": point.lon, "lat": point.lat,
+                            "as_of": determination.as_of.isoformat()}
+    if params.dataset is not None:
+        args["dataset"] = params.dataset
+    return api_url("api.lookup", **args)
+
+
+def permalink(params: PointQuery, determination: Determination) -> str:
+    """A URL that answers the same determination later: the point, the day, the maps."""
+    args: dict[str, Any] = {"lon": params.lon, "lat": params.lat,
+                            "as_of": determination.as_of.isoformat()}
+    if params.dataset is not None:
+        args["dataset"] = params.dataset
+    if params.nearest_radius is not None:
+        args["nearest_radius"] = params.nearest_radius
+    return api_url("api.lookup", **args)
 
 
 def read_batch(limit: int) -> list[BatchPoint]:
@@ -93,10 +123,27 @@ def lookup_batch() -> ResponseReturnValue:
     scope = scope_of(params)
     points = read_batch(current_app.config["GEOAPP_BATCH_MAX_POINTS"])
     valid = [p for p in points if p.error is None]
-    reports = iter(lookup_points(db.session, [(p.lon, p.lat) for p in valid], scope,
-                                 current_app.config["GEOAPP_BATCH_WORKERS"]))
+    coordinates = [(p.lon, p.lat) for p in valid]
+    workers = current_app.config["GEOAPP_BATCH_WORKERS"]
+    reports = lookup_points(db.session, coordinates, scope, workers)
+    contexts = panels_and_communities(db.session, coordinates, scope, workers)
+    determinations: list[Determination | None] = [None] * len(valid)
+    if full:
+        # A whole determination per point (its nearest SFHA zone, BFE estimate, boundary).
+        tolerance = current_app.config["GEOAPP_BOUNDARY_TOLERANCE_M"]
+        radius = current_app.config["GEOAPP_NEAREST_RADIUS_M"]
+        reports = [lookup_point(db.session, lon, lat, scope, radius) for lon, lat in coordinates]
+        determinations = [determine(db.session, report, scope, tolerance) for report in reports]
     db.session.close()  # the reports are plain data: give the connection back before streaming
-    paired = [(p, batch_row(p, None if p.error else next(reports), full)) for p in points]
+    answers = iter(zip(reports, contexts, determinations, strict=True))
+    paired = []
+    for point in points:
+        if point.error:
+            paired.append((point, batch_row(point, None, full)))
+            continue
+        report, context, determination = next(answers)
+        link = (batch_permalink(point, determination, params) if determination else None)
+        paired.append((point, batch_row(point, report, full, context, determination, link)))
     if output == "geojson":
         body = stream_batch_geojson(paired)
     elif output == "csv":

@@ -42,6 +42,8 @@ from geoapp.web.contract.fields import QueryModel, config_of, parsed, refuse_unk
 CRS_URIS = [crs.uri for crs in SUPPORTED]
 BATCH_FORMATS = ("json", "geojson", "csv")
 DETAILS = ("compact", "full")
+# A point lookup: the whole determination, or the zones alone (the faster answer).
+POINT_DETAILS = ("full", "zones")
 PAGE_FORMATS = ("json", "html")
 
 
@@ -117,6 +119,9 @@ class PointQuery(QueryModel):
         "Search radius (m) for the nearest high-risk zone", allowEmptyValue=False))
     as_of: Day = Field(None, json_schema_extra=AS_OF)
     dataset: DatasetReference = Field(None, json_schema_extra=DATASET)
+    detail: Annotated[str | None, _choice(*POINT_DETAILS)] = Field(
+        None, json_schema_extra=wire({"type": "string", "enum": list(POINT_DETAILS)},
+                                     "The whole determination (default) or the zones alone"))
 
 
 class BatchQuery(QueryModel):

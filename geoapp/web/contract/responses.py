@@ -291,6 +291,107 @@ class NearestZone(Exact):
     nearest_point: LonLat
 
 
+class FirmPanel(Exact):
+    """The FIRM panel covering the point."""
+
+    firm_pan: str | None
+    panel: str | None
+    suffix: str | None
+    effective_date: dt.date | None
+    panel_type: str | None
+    printed: bool | None
+    not_printed_reason: str | None
+    dataset_id: int
+
+
+class NfipCommunity(Exact):
+    """The NFIP community (S_POL_AR, with L_COMM_INFO's dates)."""
+
+    cid: str | None
+    name: str | None
+    comm_no: str | None
+    county_fips: str | None
+    state_fips: str | None
+    entered_nfip: dt.date | None
+    identified: dt.date | None
+    first_firm: dt.date | None
+    current_effective_map: dt.date | None
+    area_not_included: bool | None
+    dataset_id: int
+
+
+class LomrInForce(Exact):
+    case_no: str | None
+    effective_date: dt.date | None
+    status: str | None
+    dataset_id: int
+
+
+class CbrsStatus(Exact):
+    """In or out of a CBRS unit or Otherwise Protected Area."""
+
+    in_cbrs: bool
+    unit: str | None
+    type: str | None
+    date: dt.date | None
+
+
+class ElevationSource(Exact):
+    kind: Literal["bfe_line", "cross_section"]
+    label: str | None
+    elevation: float
+    distance_m: float = Field(ge=0)
+
+
+class BaseFloodElevation(Exact):
+    """The BFE: static, or estimated between the two lines that bracket the point."""
+
+    value: float | None
+    estimated: bool
+    method: str | None
+    length_unit: str | None
+    vertical_datum: str | None
+    sources: list[ElevationSource]
+    reason: str | None
+
+
+class SfhaBoundary(Exact):
+    distance_m: float | None = Field(ge=0)
+    farther_than_m: float | None
+    tolerance_m: float = Field(ge=0)
+
+
+class Citation(Exact):
+    """A map a determination cites: its version, dates and the SHA-256 of its file."""
+
+    dataset_id: int
+    name: str
+    version: int = Field(ge=1)
+    effective_date: dt.date | None
+    imported_at: dt.datetime | None
+    source_filename: str | None
+    source_sha256: str | None = Field(pattern="^[0-9a-f]{64}$")
+    study_name: str | None
+
+
+class Determination(Exact):
+    """What FEMA Form 086-0-32 Section II asks for, with the reasons for missing answers."""
+
+    as_of: dt.date
+    firm_panel: FirmPanel | None
+    community: NfipCommunity | None
+    lomrs: list[LomrInForce]
+    cbrs: CbrsStatus
+    bfe: BaseFloodElevation
+    sfha_boundary: SfhaBoundary
+    near_sfha_boundary: bool
+    review: str | None
+    citations: list[Citation]
+    permalink: str
+    reasons: dict[str, str]
+    disclaimer: str
+
+
 class PointReport(Exact):
     """GET /lookup: the flood risk of a point."""
 
@@ -302,6 +403,7 @@ class PointReport(Exact):
     nearest_high_risk: NearestZone | None
     nearest_search_radius_m: float
     datasets: list[DatasetInfo]
+    determination: Determination = None  # type: ignore[assignment]
 
 
 class BatchRow(Exact):
@@ -320,6 +422,8 @@ class BatchRow(Exact):
     floodway: bool | None
     dataset: str | None
     effective_date: dt.date | None
+    firm_pan: str | None
+    cid: str | None
     error: str | None
     report: PointReport = None  # type: ignore[assignment]
 

@@ -9,6 +9,15 @@ from typing import Any
 
 from geoapp.nfhl.status import STATUS_LABELS, RiskStatus
 from geoapp.risk.batch import BatchPoint
+from geoapp.risk.determination import (
+    BaseFloodElevation,
+    Boundary,
+    Citation,
+    Community,
+    Determination,
+    Panel,
+    PanelAndCommunity,
+)
 from geoapp.risk.exposure import ParcelExposure
 from geoapp.risk.geocoding import Place
 from geoapp.risk.lookup import DatasetInfo, NearestZone, PointReport, ZoneHit
@@ -63,8 +72,99 @@ def nearest_json(nearest: NearestZone | None) -> dict[str, Any] | None:
     }
 
 
-def point_report_json(report: PointReport) -> dict[str, Any]:
-    """The JSON answer of /api/lookup."""
+DISCLAIMER = ("Not an official FEMA flood hazard determination (FEMA Form 086-0-32): made "
+              "by FloodManager from the NFHL data cited, for information.")
+BOUNDARY_REVIEW = ("The point is within map accuracy ({tolerance:g} m) of the SFHA boundary: "
+                   "the determination cannot be made with confidence from the map and should "
+                   "be reviewed (for example against an Elevation Certificate or a LOMA).")
+
+
+def panel_json(panel: Panel | None) -> dict[str, Any] | None:
+    """The FIRM panel, or None."""
+    if panel is None:
+        return None
+    return {"firm_pan": panel.firm_pan, "panel": panel.panel, "suffix": panel.suffix,
+            "effective_date": panel.effective_date, "panel_type": panel.panel_type,
+            "printed": panel.printed, "not_printed_reason": panel.not_printed_reason,
+            "dataset_id": panel.dataset_id}
+
+
+def community_json(community: Community | None) -> dict[str, Any] | None:
+    """The NFIP community, or None."""
+    if community is None:
+        return None
+    return {"cid": community.cid, "name": community.name, "comm_no": community.comm_no,
+            "county_fips": community.county_fips, "state_fips": community.state_fips,
+            "entered_nfip": community.entered_nfip, "identified": community.identified,
+            "first_firm": community.first_firm,
+            "current_effective_map": community.current_effective_map,
+            "area_not_included": community.area_not_included,
+            "dataset_id": community.dataset_id}
+
+
+def bfe_json(bfe: BaseFloodElevation) -> dict[str, Any]:
+    """The BFE, static or estimated (always labelled so), or its reason for null."""
+    return {"value": bfe.value, "estimated": bfe.estimated, "method": bfe.method,
+            "length_unit": bfe.unit if bfe.value is not None else None,
+            "vertical_datum": bfe.datum if bfe.value is not None else None,
+            "sources": [{"kind": source.kind, "label": source.label,
+                         "elevation": source.elevation, "distance_m": source.distance_m}
+                        for source in bfe.sources],
+            "reason": bfe.reason}
+
+
+def boundary_json(boundary: Boundary) -> dict[str, Any]:
+    """Distance to the SFHA boundary and the tolerance it is judged by."""
+    return {"distance_m": boundary.distance_m, "farther_than_m": boundary.farther_than_m,
+            "tolerance_m": boundary.tolerance_m}
+
+
+def citation_json(citation: Citation) -> dict[str, Any]:
+    """One map cited."""
+    return {"dataset_id": citation.dataset_id, "name": citation.name,
+            "version": citation.version, "effective_date": citation.effective_date,
+            "imported_at": citation.imported_at, "source_filename": citation.source_filename,
+            "source_sha256": citation.source_sha256,
+            "study_name": (citation.study or {}).get("STUDY_NM")}
+
+
+def determination_json(determination: Determination, permalink: str) -> dict[str, Any]:
+    """Section II of a determination: panel, community, LOMRs, CBRS, BFE, boundary, citation."""
+    near = bool(determination.boundary.near)
+    return {
+        "as_of": determination.as_of.isoformat(),
+        "firm_panel": panel_json(determination.panel),
+        "community": community_json(determination.community),
+        "lomrs": [{"case_no": lomr.case_no, "effective_date": lomr.effective_date,
+                   "status": lomr.status, "dataset_id": lomr.dataset_id}
+                  for lomr in determination.lomrs],
+        "cbrs": {"in_cbrs": determination.in_cbrs,
+                 "unit": determination.cbrs.unit if determination.cbrs else None,
+                 "type": determination.cbrs.unit_type if determination.cbrs else None,
+                 "date": determination.cbrs.date if determination.cbrs else None},
+        "bfe": bfe_json(determination.bfe),
+        "sfha_boundary": boundary_json(determination.boundary),
+        "near_sfha_boundary": near,
+        "review": BOUNDARY_REVIEW.format(tolerance=determination.boundary.tolerance_m)
+        if near else None,
+        "citations": [citation_json(citation) for citation in determination.citations],
+        "permalink": permalink,
+        "reasons": determination.reasons,
+        "disclaimer": DISCLAIMER,
+    }
+
+
+def point_report_json(report: PointReport, determination: Determination | None = None,
+                      permalink: str | None = None) -> dict[str, Any]:
+    """The JSON answer of /api/lookup (with its determination unless asked for zones only)."""
+    body = point_zones_json(report)
+    if determination is not None:
+        body["determination"] = determination_json(determination, permalink or "")
+    return body
+
+
+def point_zones_json(report: PointReport) -> dict[str, Any]:
+    """The zone part of /api/lookup's answer."""
     return {
         "query": {"lon": report.lon, "lat": report.lat},
         "status": report.status,
@@ -77,7 +177,8 @@ def point_report_json(report: PointReport) -> dict[str, Any]:
     }
 
 
-def compact_report(point: BatchPoint, report: PointReport | None) -> dict[str, Any]:
+def compact_report(point: BatchPoint, report: PointReport | None,
+                   context: PanelAndCommunity | None = None) -> dict[str, Any]:
     """One batch row: the decisive facts of a report, flat enough for a CSV column each."""
     if report is None:
         return {
@@ -94,6 +195,8 @@ def compact_report(point: BatchPoint, report: PointReport | None) -> dict[str, A
             "floodway": None,
             "dataset": None,
             "effective_date": None,
+            "firm_pan": None,
+            "cid": None,
             "error": point.error,
         }
     primary = report.primary_zone
@@ -112,15 +215,20 @@ def compact_report(point: BatchPoint, report: PointReport | None) -> dict[str, A
         "floodway": any(hit.floodway for hit in report.zones),
         "dataset": primary.dataset.name if primary else None,
         "effective_date": iso(primary.dataset.effective_date) if primary else None,
+        "firm_pan": context.firm_pan if context else None,
+        "cid": context.cid if context else None,
         "error": None,
     }
 
 
-def batch_row(point: BatchPoint, report: PointReport | None, full: bool) -> dict[str, Any]:
+def batch_row(point: BatchPoint, report: PointReport | None, full: bool,
+              context: PanelAndCommunity | None = None,
+              determination: Determination | None = None,
+              permalink: str | None = None) -> dict[str, Any]:
     """A batch result: compact, or the whole point report under ``report`` when ``full``."""
-    row = compact_report(point, report)
+    row = compact_report(point, report, context)
     if full and report is not None:
-        row["report"] = point_report_json(report)
+        row["report"] = point_report_json(report, determination, permalink)
     return row
 
 
@@ -172,6 +280,8 @@ CSV_COLUMNS = (
     "floodway",
     "dataset",
     "effective_date",
+    "firm_pan",
+    "cid",
     "error",
 )
 
