@@ -23,6 +23,9 @@ from geoapp.ingest.request import ImportRequest
 from geoapp.users import accounts, audit
 
 SAMPLE_FILE = PROJECT_DIR / "data" / "sample" / "manasquan_nfhl.geojson"
+# The same zones with the rest of their NFHL package (panels, communities, LOMR, CBRS, BFE
+# lines, cross sections): what `make run` loads.
+SAMPLE_PACKAGE = PROJECT_DIR / "data" / "sample" / "manasquan_nfhl_package.zip"
 SAMPLE_NAME = "Manasquan River, NJ (synthetic sample)"
 SAMPLE_EFFECTIVE_DATE = dt.date(2024, 6, 20)
 
@@ -69,9 +72,9 @@ def audited(action: str, status: int, target_type: str, target_id: int | None = 
 @click.option(
     "--path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=SAMPLE_FILE,
+    default=SAMPLE_PACKAGE,
     show_default=True,
-    help="GeoJSON file to load.",
+    help="Flood map file to load (the sample NFHL package by default).",
 )
 @click.option("--name", default=SAMPLE_NAME, show_default=True, help="Dataset name.")
 def load_sample(path: Path, name: str) -> None:
@@ -93,7 +96,9 @@ def load_sample(path: Path, name: str) -> None:
         audited("zones.load-sample", error.status, "dataset", file=path.name)
         fail(error)
     audited("zones.load-sample", 201, "dataset", dataset.id, file=path.name)
-    click.echo(f"loaded dataset {dataset.id} '{name}': {dataset.feature_count} zones")
+    layers = len(((dataset.import_report or {}).get("package") or {}).get("layers", {}))
+    click.echo(f"loaded dataset {dataset.id} '{name}': {dataset.feature_count} zones"
+               + (f" and {layers} other NFHL layers" if layers else ""))
 
 
 @zones_cli.command("import")

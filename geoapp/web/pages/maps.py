@@ -15,10 +15,18 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from flask.typing import ResponseReturnValue
 
 from geoapp.db.queries import datasets as datasets_sql
+from geoapp.db.queries.scope import Scope
 from geoapp.extensions import db
-from geoapp.inputs.params import parse_choice, parse_float, parse_lon_lat
+from geoapp.inputs.params import (
+    parse_choice,
+    parse_dataset_reference,
+    parse_date,
+    parse_float,
+    parse_lon_lat,
+)
 from geoapp.nfhl.status import STATUS_LABELS, STATUS_ORDER, RiskStatus
 from geoapp.ogc.collections import FLOOD_ZONES
+from geoapp.risk.determination import determine
 from geoapp.risk.lookup import lookup_point
 from geoapp.risk.report_map import DEFAULT_HALF_WIDTH_M, report_map
 from geoapp.web.assets import is_served_asset
@@ -89,7 +97,16 @@ def report() -> ResponseReturnValue:
     """A printable one-page flood determination for a point (HTML, or PDF with format=pdf)."""
     lon, lat = report_point(request.args)
     output = parse_choice(request.args, "format", REPORT_FORMATS, default="html")
-    point_report = point_report_json(lookup_point(db.session, lon, lat))
+    scope = Scope(as_of=parse_date(request.args, "as_of"),
+                  dataset=parse_dataset_reference(request.args, "dataset"))
+    zones = lookup_point(db.session, lon, lat, scope)
+    determination = determine(db.session, zones, scope,
+                              current_app.config["GEOAPP_BOUNDARY_TOLERANCE_M"])
+    args = {"lon": lon, "lat": lat, "as_of": determination.as_of.isoformat()}
+    if scope.dataset is not None:
+        args["dataset"] = scope.dataset
+    point_report = point_report_json(zones, determination,
+                                     url_for("api.lookup", _external=True, **args))
     html = render_template(
         "map/report.html",
         report=point_report,
@@ -98,6 +115,7 @@ def report() -> ResponseReturnValue:
         colours=RISK_COLOURS,
         status_labels=STATUS_LABELS,
         pdf=output == "pdf",
+        permalink=url_for("maps.report", _external=True, **args),
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
     if output == "html":
