@@ -12,6 +12,19 @@ Outputs (deterministic, committed):
 - ``sample/manasquan_nfhl_nj_stateplane.zip``  shapefile in NAD83 / New Jersey (ftUS),
   EPSG:3424, with the Esri-style ``.prj`` GDAL writes and a cp1252 ``.dbf`` + ``.cpg``.
 - ``sample/known_points.json``  named points inside chosen zones, for the docs and tests.
+- ``sample/manasquan_nfhl_package.zip``  a whole NFHL/DFIRM package as FEMA's Map Service
+  Center hands it out: shapefiles and ``.dbf`` tables in a ``34025C_20180103/`` folder
+  (S_FLD_HAZ_AR, S_FIRM_PAN, S_POL_AR, L_COMM_INFO, S_LOMR, S_BFE, S_XS, S_CBRS, STUDY_INFO
+  and S_GEN_STRUCT, a layer the importer does not use), EPSG:3424, cp1252 ``.dbf`` + ``.cpg``.
+- ``sample/manasquan_nfhl_package.gdb.zip``  the same layers in one File Geodatabase,
+  ``34025C.gdb``, in NAD83 (EPSG:4269); the tables are non-spatial tables.
+- ``sample/package_points.json``  named points with what a determination there must say
+  (panel, community, LOMR, CBRS unit, BFE estimated from the BFE lines), computed from the
+  shapes drawn here.
+
+Every output is byte-for-byte the same on every run, on any day: the ``.dbf`` header's
+last-update date is pinned, zip members have fixed timestamps and sorted names, and the File
+Geodatabase's item UUIDs come from GDAL's reproducible generator.
 
 Run: ``python data/generate_sample.py``.
 """
@@ -21,7 +34,10 @@ from __future__ import annotations
 import json
 import math
 import tempfile
+import warnings
 import zipfile
+from contextlib import contextmanager
+from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
@@ -30,12 +46,14 @@ import pyogrio
 import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
-from shapely.ops import unary_union
+from shapely.ops import polylabel, unary_union
 
 OUT_DIR = Path(__file__).resolve().parent / "sample"
 GEOJSON_NAME = "manasquan_nfhl.geojson"
 SHAPEFILE_NAME = "manasquan_nfhl_nj_stateplane"
 KNOWN_POINTS_NAME = "known_points.json"
+PACKAGE_NAME = "manasquan_nfhl_package"
+PACKAGE_POINTS_NAME = "package_points.json"
 
 # Local metric frame centred on the Manasquan Inlet.
 INLET_LON, INLET_LAT = -74.0345, 40.1020
@@ -43,6 +61,7 @@ LOCAL = CRS.from_proj4(
     f"+proj=aeqd +lat_0={INLET_LAT} +lon_0={INLET_LON} +datum=WGS84 +units=m +no_defs"
 )
 WGS84 = CRS.from_epsg(4326)
+NAD83 = CRS.from_epsg(4269)
 NJ_STATE_PLANE_FT = CRS.from_epsg(3424)
 
 DFIRM_ID = "34025C"
@@ -58,6 +77,35 @@ STUDIED_WEST_X = -6000.0
 REACH_LIMITS = (0.0, -2000.0, -4000.0, STUDIED_WEST_X)  # east to west
 REACH_BFES = (9.0, 10.0, -9999.0)  # the westmost studied reach has no static BFE
 SEGMENT_M = 20.0  # spacing of the river centreline vertices
+# GDAL writes the day it runs into a .dbf header unless told a date: pinned, so the shapefiles
+# are the same on any day (this is the date the first sample was generated on).
+DBF_LAST_UPDATE = "2026-11-25"
+
+# The whole package (FEMA's FIRM Database layers around S_FLD_HAZ_AR).
+PACKAGE_FOLDER = f"{DFIRM_ID}_20180103"  # as the Map Service Center names a download
+GDB_NAME = f"{DFIRM_ID}.gdb"
+VERSION_ID = "1.1.1.0"
+SOURCE_CIT = f"{DFIRM_ID}_STUDY1"
+# FEMA's sentinels: a text not populated, a number with no value, dates not applicable / not known.
+NOT_POPULATED = "NP"
+NO_VALUE = -9999.0
+NOT_APPLICABLE_DATE = "8888-08-08"
+NOT_KNOWN_DATE = "9999-09-09"
+EFFECTIVE_DATE = "2018-01-03"
+PANEL_SPLIT_X, PANEL_SPLIT_Y = -4000.0, 1000.0  # the 2x2 FIRM panel grid
+COMMUNITY_SPLIT_X = -3000.0  # Brielle to the west, Manasquan to the east
+LOMR_AREA = box(-1800, -200, -1100, 150)  # the north bank's fringe where the BFE is 9 ft
+CBRS_AREA = box(150, -2600, 1600, -900)  # coastal AE, VE and open water south of the inlet
+# BFE lines (easting, elevation in feet NAVD88), east to west: the westmost studied reach
+# (-4000 to -6000, no static BFE) is bracketed by lines at both ends and one in the middle.
+BFE_LINES = ((-1000.0, 9.0), (-2800.0, 10.0), (-4000.0, 11.0), (-5000.0, 12.0), (-6000.0, 14.0))
+CROSS_SECTIONS = ((-500.0, "A"), (-2500.0, "B"), (-4500.0, "C"), (-5500.0, "D"), (-6500.0, "E"))
+# BFE lines and cross sections end this far from the centreline: past the AE fringe (350 m),
+# inside the 0.2% annual chance band (650 m).
+CROSS_LINE_REACH_M = 500.0
+# Named package points keep at least this far from every polygon edge of every layer.
+CLEARANCE_M = 30.0
+FEET_PER_METRE = 1 / 0.3048
 
 
 def river_centreline() -> LineString:
@@ -198,36 +246,448 @@ def known_points(zones: list[dict]) -> list[dict]:
     return points
 
 
+@dataclass(frozen=True)
+class Layer:
+    """One layer of the package: its FEMA name, its geometry type (None: a table), its records."""
+
+    name: str
+    geometry_type: str | None
+    records: list[dict]
+
+
+def day(text: str) -> np.datetime64:
+    """A date, for a date field."""
+    return np.datetime64(text, "D")
+
+
+def feature(geometry=None, **fields) -> dict:
+    """One package record with FEMA's common fields around the layer's own (geometry local)."""
+    record = {} if geometry is None else {"geometry": geometry}
+    return {**record, "DFIRM_ID": DFIRM_ID, "VERSION_ID": VERSION_ID, **fields,
+            "SOURCE_CIT": SOURCE_CIT}
+
+
+def crossing(river: LineString, x: float) -> Point:
+    """Where the river centreline crosses an easting (it runs steadily west: once)."""
+    point = river.intersection(LineString([(x, -3000), (x, 3000)]))
+    assert isinstance(point, Point), point
+    return point
+
+
+def cross_line(river: LineString, x: float) -> LineString:
+    """A north-south line across the river at easting x, ending CROSS_LINE_REACH_M from the
+    centreline on both banks (the river runs within 25 degrees of east-west: perpendicular-ish)."""
+    y0 = crossing(river, x).y
+
+    def end(sign: float) -> float:
+        near, far = 0.0, 3 * CROSS_LINE_REACH_M
+        for _ in range(60):
+            mid = (near + far) / 2
+            if Point(x, y0 + sign * mid).distance(river) < CROSS_LINE_REACH_M:
+                near = mid
+            else:
+                far = mid
+        return round(y0 + sign * far, 2)
+
+    return LineString([(x, end(-1.0)), (x, end(1.0))])
+
+
+def firm_panels(zones: list[dict]) -> list[dict]:
+    """A 2x2 grid of FIRM panels over the map, none over the unmapped corner; a panel with no
+    Special Flood Hazard Area is not printed (found from the zones, not chosen)."""
+    grid = (
+        ("0451", box(-9000, PANEL_SPLIT_Y, PANEL_SPLIT_X, 3000)),  # north-west
+        ("0452", box(PANEL_SPLIT_X, PANEL_SPLIT_Y, 2500, 3000)),  # north-east
+        ("0453", box(-9000, -3000, PANEL_SPLIT_X, PANEL_SPLIT_Y)),  # south-west
+        ("0454", box(PANEL_SPLIT_X, -3000, 2500, PANEL_SPLIT_Y)),  # south-east
+    )
+    revised = "0452"  # reissued as suffix G by a later physical map revision
+    sfha = unary_union([z["geometry"] for z in zones if z["SFHA_TF"] == "T"])
+    records = []
+    for panel, shape in grid:
+        if shape.intersects(UNMAPPED_CORNER):
+            shape = shape.difference(UNMAPPED_CORNER)
+        printed = shape.intersection(sfha).area > 0
+        suffix = "G" if panel == revised else "F"
+        records.append(feature(
+            shape,
+            FIRM_PAN=f"{DFIRM_ID}{panel}{suffix}",
+            PANEL=panel,
+            SUFFIX=suffix,
+            EFF_DATE=day("2021-06-15" if panel == revised else EFFECTIVE_DATE),
+            SCALE="6000",
+            PANEL_TYP="Countywide, Panel Printed" if printed else "Countywide, Panel Not Printed",
+            PNP_REASON=NOT_POPULATED if printed else "No Special Flood Hazard Areas",
+            ST_FIPS="34",
+            PCOMM=NOT_POPULATED,
+        ))
+    assert sum(r["PANEL_TYP"].endswith("Not Printed") for r in records) == 1, \
+        "exactly one panel is drawn without a Special Flood Hazard Area"
+    return records
+
+
+COMMUNITIES = (  # COM_NFO_ID, CID, community number, name, area
+    ("34025C_1", "340301", "0301", "BOROUGH OF MANASQUAN",
+     box(COMMUNITY_SPLIT_X, -3000, 2500, 3000)),
+    ("34025C_2", "340289", "0289", "BOROUGH OF BRIELLE",
+     box(-9000, -3000, COMMUNITY_SPLIT_X, 3000)),
+)
+
+
+def political_areas() -> list[dict]:
+    """The two communities, split north-south west of the inlet."""
+    return [
+        feature(shape, POL_AR_ID=key, POL_NAME1=name, POL_NAME2=NOT_POPULATED,
+                POL_NAME3=NOT_POPULATED, CO_FIPS="025", ST_FIPS="34", COMM_NO=comm_no, CID=cid,
+                ANI_TF="F", COM_NFO_ID=key)
+        for key, cid, comm_no, name, shape in COMMUNITIES
+    ]
+
+
+def community_info() -> list[dict]:
+    """L_COMM_INFO: one row per community, with FEMA's sentinel dates and an NP text."""
+    def row(key: str, address: str, city: str, zip_code: str, identified: str,
+            entered: str, first_firm: str, revisions: tuple[str, str, str]) -> dict:
+        return feature(
+            COM_NFO_ID=key, REPOS_ADR1=address, REPOS_ADR2=NOT_POPULATED, REPOS_CITY=city,
+            REPOS_ST="NJ", REPOS_ZIP=zip_code, IN_ID_DAT=day(identified),
+            IN_NFIP_DT=day(entered), IN_FRM_DAT=day(first_firm), RECENT_DAT=day(EFFECTIVE_DATE),
+            REVIS_1_DT=day(revisions[0]), REVIS_2_DT=day(revisions[1]),
+            REVIS_3_DT=day(revisions[2]),
+        )
+
+    return [
+        # The date it entered the NFIP is not known; no third revision (not applicable).
+        row("34025C_1", "201 EAST MAIN STREET", "MANASQUAN", "08736", "1974-05-31",
+            NOT_KNOWN_DATE, "1977-09-15", ("1985-09-18", "2009-09-25", NOT_APPLICABLE_DATE)),
+        # Never identified by a flood hazard boundary map: the identified date does not apply.
+        row("34025C_2", "601 UNION LANE", "BRIELLE", "08730", NOT_APPLICABLE_DATE,
+            "1974-07-19", "1978-03-01", ("1985-08-19", "2009-09-25", NOT_APPLICABLE_DATE)),
+    ]
+
+
+def lomrs() -> list[dict]:
+    """One Letter of Map Revision over the north bank's fringe in the BFE 9 reach."""
+    return [feature(LOMR_AREA, LOMR_ID=f"{DFIRM_ID}_LOMR1", CASE_NO="19-02-1234P",
+                    EFF_DATE=day("2020-06-15"), STATUS="Effective", SCALE=NOT_POPULATED)]
+
+
+def cbrs_units() -> list[dict]:
+    """One Otherwise Protected Area of the Coastal Barrier Resources System on the coast."""
+    return [feature(CBRS_AREA, CBRS_ID="NJ-07P", CBRS_TYP="Otherwise Protected Area",
+                    CBRS_DT=day("1990-11-16"))]
+
+
+def bfe_lines(river: LineString) -> list[dict]:
+    """Base flood elevation lines across the floodplain, rising upstream."""
+    return [
+        feature(cross_line(river, x), BFE_LN_ID=f"{DFIRM_ID}_{number}", ELEV=elev,
+                LEN_UNIT="Feet", V_DATUM="NAVD88")
+        for number, (x, elev) in enumerate(BFE_LINES, start=1)
+    ]
+
+
+def cross_sections(river: LineString) -> list[dict]:
+    """Lettered cross sections: station in feet from the mouth, the 1% water surface read off
+    the BFE lines' profile; the one in the unstudied A reach has no model values (-9999)."""
+    mouth = river.project(Point(COAST_X, 0.0))
+    profile_x = [-x for x, _ in BFE_LINES]
+    profile_elev = [elev for _, elev in BFE_LINES]
+    records = []
+    for number, (x, letter) in enumerate(CROSS_SECTIONS, start=1):
+        station_m = river.project(crossing(river, x)) - mouth
+        studied = x >= STUDIED_WEST_X
+        wsel = round(float(np.interp(-x, profile_x, profile_elev)), 1) if studied else NO_VALUE
+        bed = round(-8.0 + 1.5 * station_m / 1000, 1) if studied else NO_VALUE
+        records.append(feature(
+            cross_line(river, x), XS_LN_ID=f"{DFIRM_ID}_{number}", XS_LTR=letter,
+            XS_LN_TYP="LETTERED, MAPPED", WTR_NM="MANASQUAN RIVER",
+            STREAM_STN=float(round(station_m * FEET_PER_METRE)), WSEL_REG=wsel,
+            STRMBED_EL=bed, LEN_UNIT="Feet", V_DATUM="NAVD88",
+        ))
+    return records
+
+
+def study_info() -> dict:
+    """STUDY_INFO's one row."""
+    return feature(
+        STUDY_PRE=NOT_POPULATED, STUDY_NM="MONMOUTH COUNTY, NEW JERSEY (ALL JURISDICTIONS)",
+        STATE_NM="NEW JERSEY", CNTY_NM="MONMOUTH COUNTY", JURIS_TYP="Countywide",
+        LNDWD_VINT=NOT_POPULATED, H_DATUM="NAD83", V_DATUM="NAVD88",
+        PROJECTION="NAD 1983 StatePlane New Jersey FIPS 2900 Feet", CW_TF="T", RTROFT_TF="F",
+        MAP_UNITS="Feet", OPP_TF="U",
+    )
+
+
+def general_structures(river: LineString) -> list[dict]:
+    """Two short levees along the river: a layer the importer does not use (it lists it)."""
+    levees = (
+        river.intersection(x_band(-2600, -2200)).offset_curve(-320),  # north bank
+        river.intersection(x_band(-3900, -3500)).offset_curve(320),  # south bank
+    )
+    return [
+        feature(shapely.set_precision(levee, 0.01), STRUCT_ID=f"{DFIRM_ID}_{number}",
+                STRUCT_TYP="Levee", STRUCT_NM=NOT_POPULATED, WTR_NM="MANASQUAN RIVER",
+                SHOWN_FIRM="T")
+        for number, levee in enumerate(levees, start=1)
+    ]
+
+
+def draw_package(zones: list[dict]) -> list[Layer]:
+    """Every layer of the package, S_FLD_HAZ_AR (the zones) first."""
+    river = river_centreline()
+    layers = [
+        Layer("S_FLD_HAZ_AR", "MultiPolygon", zones),
+        Layer("S_FIRM_PAN", "MultiPolygon", firm_panels(zones)),
+        Layer("S_POL_AR", "MultiPolygon", political_areas()),
+        Layer("L_COMM_INFO", None, community_info()),
+        Layer("S_LOMR", "MultiPolygon", lomrs()),
+        Layer("S_BFE", "MultiLineString", bfe_lines(river)),
+        Layer("S_XS", "MultiLineString", cross_sections(river)),
+        Layer("S_CBRS", "MultiPolygon", cbrs_units()),
+        Layer("STUDY_INFO", None, [study_info()]),
+        Layer("S_GEN_STRUCT", "MultiLineString", general_structures(river)),
+    ]
+    check_package(zones, {layer.name: layer.records for layer in layers})
+    return layers
+
+
+def zone_with(zones: list[dict], **fields) -> dict:
+    """The one zone with these attribute values."""
+    (found,) = [z for z in zones if all(z[k] == v for k, v in fields.items())]
+    return found
+
+
+def check_package(zones: list[dict], layers: dict[str, list[dict]]) -> None:
+    """What the README says of the package holds for the shapes drawn."""
+    def area(records: list[dict]):
+        return unary_union([r["geometry"] for r in records])
+
+    assert area(layers["S_POL_AR"]).symmetric_difference(EXTENT).area < 1e-6
+    panels = area(layers["S_FIRM_PAN"])
+    assert panels.intersection(UNMAPPED_CORNER).area == 0
+    assert panels.union(UNMAPPED_CORNER).symmetric_difference(EXTENT).area < 1e-6
+    moderate = zone_with(zones, FLD_ZONE="X", ZONE_SUBTY="0.2 PCT ANNUAL CHANCE FLOOD HAZARD")
+    fringe = unary_union([z["geometry"] for z in zones
+                          if z["FLD_ZONE"] == "AE" and z["ZONE_SUBTY"] == ""])
+    for line in layers["S_BFE"] + layers["S_XS"]:
+        ends = [Point(c) for c in line["geometry"].coords]
+        assert all(moderate["geometry"].contains(end) for end in ends), line
+        assert all(not fringe.intersects(end) for end in ends), line
+    for line in layers["S_BFE"]:
+        assert line["geometry"].intersection(fringe).length > 0, line
+    no_bfe = [z["geometry"] for z in zones if z["FLD_ZONE"] == "AE" and z["STATIC_BFE"] == NO_VALUE]
+    lomr = layers["S_LOMR"][0]["geometry"]
+    assert all(lomr.intersection(g).area == 0 for g in no_bfe)
+    assert lomr.intersection(zone_with(zones, FLD_ZONE="AE", ZONE_SUBTY="", STATIC_BFE=9.0)
+                             ["geometry"]).area > 0
+    cbrs = layers["S_CBRS"][0]["geometry"]
+    assert cbrs.bounds[0] > COAST_X
+    assert all(cbrs.intersection(zone_with(zones, FLD_ZONE=z, STATIC_BFE=bfe)["geometry"]).area > 0
+               for z, bfe in (("VE", 14.0), ("AE", 11.0)))
+
+
+def covering(records: list[dict], point: Point) -> dict | None:
+    """The one record whose polygon covers the point, or None."""
+    hits = [r for r in records if r["geometry"].covers(point)]
+    assert len(hits) <= 1, hits
+    return hits[0] if hits else None
+
+
+def estimated_bfe(point: Point, zone_record: dict | None, lines: list[dict],
+                  river: LineString) -> tuple[float | None, list[dict]]:
+    """The BFE of a point in an A/AE zone without a static BFE, from the BFE lines of that
+    zone: the nearest one downstream and upstream (by river station), weighted by distance."""
+    if (zone_record is None or zone_record["FLD_ZONE"] not in {"A", "AE"}
+            or zone_record["STATIC_BFE"] != NO_VALUE):
+        return None, []
+    station = river.project(point)
+    sides: dict[bool, list[tuple[float, dict]]] = {False: [], True: []}
+    for line in lines:
+        if line["geometry"].distance(zone_record["geometry"]) < 1.0:
+            line_station = river.project(line["geometry"].intersection(river))
+            sides[line_station > station].append((abs(line_station - station), line))
+    if not sides[False] or not sides[True]:
+        return None, []
+    down, up = (min(sides[side], key=lambda pair: pair[0])[1] for side in (False, True))
+    d_down, d_up = point.distance(down["geometry"]), point.distance(up["geometry"])
+    estimate = (down["ELEV"] * d_up + up["ELEV"] * d_down) / (d_down + d_up)
+    used = [{"bfe_ln_id": line["BFE_LN_ID"], "elev": line["ELEV"], "distance_m": round(d, 2)}
+            for line, d in ((down, d_down), (up, d_up))]
+    return round(estimate, 2), used
+
+
+def package_points(zones: list[dict], layers: list[Layer]) -> list[dict]:
+    """Named points and what a determination there must say, from the shapes drawn.
+
+    Each point is rounded as published (6 decimals of WGS84) and its answers are worked out
+    for that rounded point, with shapely in the local frame.
+    """
+    by_name = {layer.name: layer.records for layer in layers}
+    river = river_centreline()
+    polygon_layers = ("S_FLD_HAZ_AR", "S_FIRM_PAN", "S_POL_AR", "S_LOMR", "S_CBRS")
+    edges = unary_union([r["geometry"].boundary for name in polygon_layers
+                         for r in by_name[name]])
+    minimal = zone_with(zones, FLD_ZONE="X", ZONE_SUBTY="AREA OF MINIMAL FLOOD HAZARD")
+    panels = {r["PANEL"]: r["geometry"] for r in by_name["S_FIRM_PAN"]}
+    not_printed = next(r["geometry"] for r in by_name["S_FIRM_PAN"]
+                       if r["PANEL_TYP"].endswith("Not Printed"))
+    revised = next(r["geometry"] for r in by_name["S_FIRM_PAN"] if r["SUFFIX"] != "F")
+    communities = {r["CID"]: r["geometry"] for r in by_name["S_POL_AR"]}
+    lines = {r["ELEV"]: r["geometry"] for r in by_name["S_BFE"]}
+
+    def roomy(*shapes) -> Point:
+        """The point farthest from every edge in the shapes' common area."""
+        room = shapely.intersection_all(shapes).difference(edges.buffer(CLEARANCE_M))
+        return polylabel(max(getattr(room, "geoms", [room]), key=lambda g: g.area), 1.0)
+
+    # On the BFE line at x = -5000, halfway across the no-BFE fringe.
+    fringe = zone_with(zones, FLD_ZONE="AE", ZONE_SUBTY="", STATIC_BFE=NO_VALUE)
+    on_line = lines[12.0].intersection(fringe["geometry"])
+    piece = max(getattr(on_line, "geoms", [on_line]), key=lambda g: g.length)
+    # On the centreline, as far from the line at x = -4000 as from the one at x = -5000.
+    east, west = lines[11.0], lines[12.0]
+    near, far = (river.project(crossing(river, x)) for x in (-4000.0, -5000.0))
+    for _ in range(60):
+        mid = (near + far) / 2
+        probe = river.interpolate(mid)
+        near, far = (mid, far) if probe.distance(east) < probe.distance(west) else (near, mid)
+    fringe_bfe_9 = zone_with(zones, FLD_ZONE="AE", ZONE_SUBTY="", STATIC_BFE=9.0)
+    chosen = [
+        ("bfe_line_-5000", piece.interpolate(0.5, normalized=True)),
+        ("between_-4000_-5000", river.interpolate((near + far) / 2)),
+        ("lomr", roomy(by_name["S_LOMR"][0]["geometry"], fringe_bfe_9["geometry"])),
+        ("cbrs", roomy(by_name["S_CBRS"][0]["geometry"],
+                       zone_with(zones, FLD_ZONE="VE")["geometry"])),
+        ("community_east", roomy(communities["340301"], revised, minimal["geometry"])),
+        ("community_west", roomy(communities["340289"], panels["0453"], minimal["geometry"])),
+        ("no_panel", UNMAPPED_CORNER.centroid),
+        ("not_printed_panel", roomy(not_printed, minimal["geometry"])),
+    ]
+    points = []
+    for name, exact in chosen:
+        lonlat = to_crs(exact, WGS84)
+        lon, lat = round(lonlat.x, 6), round(lonlat.y, 6)
+        point = from_wgs84(Point(lon, lat))
+        clearance = point.distance(edges)
+        assert clearance >= CLEARANCE_M, (name, clearance)
+        zone_record = covering(zones, point)
+        panel = covering(by_name["S_FIRM_PAN"], point)
+        community = covering(by_name["S_POL_AR"], point)
+        lomr = covering(by_name["S_LOMR"], point)
+        cbrs = covering(by_name["S_CBRS"], point)
+        estimate, used = estimated_bfe(point, zone_record, by_name["S_BFE"], river)
+        static = zone_record["STATIC_BFE"] if zone_record else NO_VALUE
+        points.append({
+            "name": name, "lon": lon, "lat": lat,
+            "expected": {
+                "fld_ar_id": zone_record["FLD_AR_ID"] if zone_record else None,
+                "fld_zone": zone_record["FLD_ZONE"] if zone_record else None,
+                "zone_subty": zone_record["ZONE_SUBTY"] if zone_record else None,
+                "static_bfe": None if static == NO_VALUE else static,
+                "bfe_estimate": estimate,
+                "bfe_lines": used,
+                "firm_pan": panel["FIRM_PAN"] if panel else None,
+                "panel_typ": panel["PANEL_TYP"] if panel else None,
+                "cid": community["CID"] if community else None,
+                "lomr_case_no": lomr["CASE_NO"] if lomr else None,
+                "cbrs_id": cbrs["CBRS_ID"] if cbrs else None,
+            },
+            "edge_clearance_m": round(clearance, 1),
+        })
+    return points
+
+
 def to_crs(geometry, crs: CRS):
     """Reproject a local-frame geometry (x/y order)."""
     transformer = Transformer.from_crs(LOCAL, crs, always_xy=True)
     return shapely.transform(geometry, transformer.transform, interleaved=False)
 
 
-def write_layer(path: Path, zones: list[dict], crs: CRS, **options) -> None:
-    """Write the zones to one vector file with pyogrio."""
-    fields = [key for key in zones[0] if key != "geometry"]
+def from_wgs84(geometry):
+    """A WGS84 (lon/lat) geometry in the local frame."""
+    transformer = Transformer.from_crs(WGS84, LOCAL, always_xy=True)
+    return shapely.transform(geometry, transformer.transform, interleaved=False)
+
+
+def write_layer(path: Path, records: list[dict], crs: CRS, *,
+                geometry_type: str | None = "MultiPolygon", **options) -> None:
+    """Write records (geometry in the local frame) to one vector layer with pyogrio.
+
+    With no geometry type the layer is a table, without geometry or CRS: a lone ``.dbf`` (and
+    ``.cpg``) with the shapefile driver, a non-spatial table in a File Geodatabase.
+    """
+    fields = [key for key in records[0] if key != "geometry"]
+    field_data = [np.array([r[f] for r in records]) for f in fields]
+    if geometry_type is None:
+        pyogrio.raw.write(str(path), None, field_data, fields, **options)
+        return
     geometries = np.array(
-        [shapely.to_wkb(to_crs(z["geometry"], crs)) for z in zones], dtype=object
+        [shapely.to_wkb(to_crs(r["geometry"], crs)) for r in records], dtype=object
     )
-    field_data = [np.array([z[f] for z in zones]) for f in fields]
     pyogrio.raw.write(
         str(path), geometries, field_data, fields, crs=crs.to_wkt(),
-        geometry_type="MultiPolygon", promote_to_multi=True, **options,
+        geometry_type=geometry_type, promote_to_multi=True, **options,
     )
 
 
-def write_zip(zip_path: Path, files: list[Path]) -> None:
-    """A byte-for-byte reproducible zip (fixed timestamps, sorted names)."""
+def write_zip(zip_path: Path, files: list[Path], root: Path | None = None) -> None:
+    """A byte-for-byte reproducible zip (fixed timestamps, sorted names).
+
+    Members are named by the files' own names, or, given ``root``, by their paths below it,
+    folders kept (``34025C.gdb/a00000001.gdbtable``).
+    """
+    names = {(file.relative_to(root).as_posix() if root else file.name): file for file in files}
     with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for file in sorted(files):
-            info = zipfile.ZipInfo(file.name, date_time=(1980, 1, 1, 0, 0, 0))
+        for name in sorted(names):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, file.read_bytes())
+            archive.writestr(info, names[name].read_bytes())
+
+
+@contextmanager
+def reproducible_geodatabase():
+    """GDAL's File Geodatabase writer with reproducible item UUIDs and quiet about dates.
+
+    The UUIDs of GDB_Items are random unless OPENFILEGDB_REPRODUCIBLE_UUID is set, when they
+    come from a fixed-seed generator: the same in every process that writes the same layers.
+    Dates are kept as esriFieldTypeDate (date and time, midnight), as FEMA's own geodatabases
+    hold them; the date-only type would need ArcGIS Pro 3.2 to read.
+    """
+    previous = pyogrio.get_gdal_config_option("OPENFILEGDB_REPRODUCIBLE_UUID")
+    pyogrio.set_gdal_config_options({"OPENFILEGDB_REPRODUCIBLE_UUID": "YES"})
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"Field .* of type Date will be written")
+            yield
+    finally:
+        pyogrio.set_gdal_config_options({"OPENFILEGDB_REPRODUCIBLE_UUID": previous})
+
+
+def write_package(layers: list[Layer]) -> None:
+    """The package as zipped shapefiles and .dbf tables, and as a zipped File Geodatabase."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / PACKAGE_FOLDER
+        folder.mkdir()
+        for layer in layers:
+            suffix = ".dbf" if layer.geometry_type is None else ".shp"
+            write_layer(folder / f"{layer.name}{suffix}", layer.records, NJ_STATE_PLANE_FT,
+                        geometry_type=layer.geometry_type, driver="ESRI Shapefile",
+                        encoding="cp1252",
+                        layer_options={"DBF_DATE_LAST_UPDATE": DBF_LAST_UPDATE})
+        write_zip(OUT_DIR / f"{PACKAGE_NAME}.zip", list(folder.iterdir()), Path(tmp))
+    with tempfile.TemporaryDirectory() as tmp:
+        gdb = Path(tmp) / GDB_NAME
+        with reproducible_geodatabase():
+            for layer in layers:
+                write_layer(gdb, layer.records, NAD83, geometry_type=layer.geometry_type,
+                            driver="OpenFileGDB", layer=layer.name)
+        files = [path for path in gdb.rglob("*") if path.is_file()]
+        write_zip(OUT_DIR / f"{PACKAGE_NAME}.gdb.zip", files, Path(tmp))
 
 
 def main() -> None:
-    """Write the GeoJSON, the zipped shapefile and the known points."""
+    """Write the GeoJSON, the zipped shapefile, the known points, the package and its points."""
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     zones = draw_zones()
     geojson_path = OUT_DIR / GEOJSON_NAME
@@ -236,7 +696,8 @@ def main() -> None:
                 layer_options={"COORDINATE_PRECISION": "7", "RFC7946": "YES"})
     with tempfile.TemporaryDirectory() as tmp:
         shp = Path(tmp) / f"{SHAPEFILE_NAME}.shp"
-        write_layer(shp, zones, NJ_STATE_PLANE_FT, driver="ESRI Shapefile", encoding="cp1252")
+        write_layer(shp, zones, NJ_STATE_PLANE_FT, driver="ESRI Shapefile", encoding="cp1252",
+                    layer_options={"DBF_DATE_LAST_UPDATE": DBF_LAST_UPDATE})
         write_zip(OUT_DIR / f"{SHAPEFILE_NAME}.zip", list(Path(tmp).iterdir()))
     points = [
         {**{k: v for k, v in p.items() if k != "point"},
@@ -245,7 +706,11 @@ def main() -> None:
     ]
     text = json.dumps(points, indent=2, ensure_ascii=False) + "\n"
     (OUT_DIR / KNOWN_POINTS_NAME).write_text(text, encoding="utf-8")
-    print(f"{len(zones)} zones written to {OUT_DIR}")
+    layers = draw_package(zones)
+    write_package(layers)
+    text = json.dumps(package_points(zones, layers), indent=2, ensure_ascii=False) + "\n"
+    (OUT_DIR / PACKAGE_POINTS_NAME).write_text(text, encoding="utf-8")
+    print(f"{len(zones)} zones and a {len(layers)}-layer package written to {OUT_DIR}")
 
 
 if __name__ == "__main__":
