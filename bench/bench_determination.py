@@ -88,8 +88,8 @@ def large_map() -> tuple[str, tuple[float, float, float, float]]:
                      "'99' || lpad((row_number() OVER ())::text, 4, '0'), "
                      "'BENCH COMMUNITY ' || row_number() OVER ()")):
                 # The table, columns and values are the constants above, never input.
-                conn.execute(sa.text(  # noqa: S608
-                    f"INSERT INTO {table} (dataset_id, {columns}, geom) "
+                conn.execute(sa.text(
+                    f"INSERT INTO {table} (dataset_id, {columns}, geom) "  # noqa: S608
                     f"SELECT :d, {values}, ST_Multi(ST_MakeEnvelope(x, y, x + :s, y + :s, 4326)) "
                     "FROM generate_series(:x0, :x1, :s) x, generate_series(:y0, :y1, :s) y"),
                     {"d": dataset_id, "s": step, "x0": xmin, "x1": xmax, "y0": ymin, "y1": ymax})
