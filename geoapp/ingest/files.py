@@ -387,12 +387,17 @@ def check_shapefile_complete(shp: Path) -> None:
     refuse_if_short(shp, expected)
     dbf = sibling_file(shp, ".dbf")
     if dbf is not None:
-        with dbf.open("rb") as handle:
-            header = handle.read(DBF_HEADER_BYTES)
-        records = int.from_bytes(header[4:8], "little")
-        header_size = int.from_bytes(header[8:10], "little")
-        record_size = int.from_bytes(header[10:12], "little")
-        refuse_if_short(dbf, max(header_size + records * record_size, DBF_HEADER_BYTES))
+        check_table_complete(dbf)
+
+
+def check_table_complete(dbf: Path) -> None:
+    """Refuse a .dbf shorter than its header's record count and sizes say."""
+    with dbf.open("rb") as handle:
+        header = handle.read(DBF_HEADER_BYTES)
+    records = int.from_bytes(header[4:8], "little")
+    header_size = int.from_bytes(header[8:10], "little")
+    record_size = int.from_bytes(header[10:12], "little")
+    refuse_if_short(dbf, max(header_size + records * record_size, DBF_HEADER_BYTES))
 
 
 def refuse_if_short(path: Path, expected: int) -> None:
@@ -421,6 +426,10 @@ def choose_member(files: list[PurePosixPath], layer: str | None, kmz: bool = Fal
         return gdbs[0]
     shapefiles = sorted((f for f in files if f.suffix.lower() == ".shp"),
                         key=lambda p: (len(p.parts), str(p)))
+    if shapefiles and layer is None and (missing := nfhl_layers.missing_zone_layer(
+            [p.stem for p in files if p.suffix.lower() in (".shp", ".dbf")])):
+        # NFHL layers without the flood hazard areas (one shapefile and tables, say).
+        raise InvalidInput(missing, code="missing_zone_layer")
     if len(shapefiles) > 1:
         wanted = (layer or nfhl_layers.ZONE_LAYER).lower()
         named = [p for p in shapefiles if p.stem.lower() == wanted]
@@ -428,9 +437,6 @@ def choose_member(files: list[PurePosixPath], layer: str | None, kmz: bool = Fal
             # An NFHL package names its zone layer with a prefix at times (34025C_S_FLD_HAZ_AR).
             named = [p for p in shapefiles
                      if nfhl_layers.package_layer_name(p.stem) == nfhl_layers.ZONE_LAYER]
-            if not named and (missing := nfhl_layers.missing_zone_layer(
-                    [p.stem for p in files if p.suffix.lower() in (".shp", ".dbf")])):
-                raise InvalidInput(missing, code="missing_zone_layer")
         if not named:
             names = ", ".join(p.stem for p in shapefiles)
             raise InvalidInput(

@@ -28,7 +28,14 @@ from geoapp.db.queries import package as package_sql
 from geoapp.errors import InvalidInput
 from geoapp.geo.crs import parse_source_crs
 from geoapp.ingest import gdal_safety
-from geoapp.ingest.files import expected_drivers, public_reason
+from geoapp.ingest.files import (
+    check_content,
+    check_shapefile_complete,
+    check_table_complete,
+    expected_drivers,
+    public_reason,
+    sibling_file,
+)
 from geoapp.ingest.request import ImportRequest
 from geoapp.ingest.sources import WGS84, crs_label
 from geoapp.nfhl import layers as nfhl_layers
@@ -126,7 +133,10 @@ class LayerRows:
 def read_package_layer(found: FoundLayer, spec: LayerSpec, request: ImportRequest) -> LayerRows:
     """Read one package layer with GDAL, its sentinels cleaned and geometry in EPSG:4326."""
     gdal_safety.apply()
-    allowed = expected_drivers(Path(found.path))
+    path = Path(found.path)
+    allowed = expected_drivers(path)
+    if found.layer is None:
+        check_package_file(path, found)
     try:
         info = pyogrio.read_info(found.path, layer=found.layer, encoding=request.encoding)
         if str(info.get("driver") or "") not in allowed:
@@ -168,6 +178,24 @@ def read_package_layer(found: FoundLayer, spec: LayerSpec, request: ImportReques
             row["geom"] = WKBElement(shapely.to_wkb(geometry), srid=4326)
         rows.append(row)
     return LayerRows(rows, count, skipped, source_crs)
+
+
+def check_package_file(path: Path, found: FoundLayer) -> None:
+    """A shapefile or table of a package checked as the zones are: its content is what its
+    name says, nothing is cut short, a shapefile has its index. GDAL would otherwise read a
+    truncated layer as fewer features, and a missing CBRS unit is a wrong answer."""
+    try:
+        if path.suffix.lower() == ".shp":
+            check_content(path)
+            if sibling_file(path, ".shx") is None:
+                raise InvalidInput(f"{path.name} comes without its .shx index",
+                                   code="incomplete_shapefile")
+            check_shapefile_complete(path)
+        else:
+            check_table_complete(path)
+    except InvalidInput as error:
+        raise InvalidInput(f"layer {found.name} ({found.label}): {error.message}; nothing "
+                           "was imported", code=error.code) from None
 
 
 def package_geometries(found: FoundLayer, spec: LayerSpec, meta: dict[str, Any],

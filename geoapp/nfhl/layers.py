@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
+
 from geoapp.nfhl.attributes import clean_flag, clean_number, clean_text
 
 # The sentinels, documented for users in docs/nfhl-package.md.
@@ -207,8 +209,10 @@ def clean_date(value: Any) -> dt.date | None:
     if isinstance(value, dt.datetime):
         value = value.date()
     elif not isinstance(value, dt.date):
-        if hasattr(value, "item"):  # numpy datetime64 from pyogrio
-            return clean_date(value.item())
+        if isinstance(value, np.datetime64):  # pyogrio's dates; pandas' are nanoseconds
+            if np.isnat(value):
+                return None
+            return clean_date(value.astype("datetime64[D]").item())
         text_value = clean_text(value)
         if text_value is None:
             return None

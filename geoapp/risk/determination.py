@@ -325,9 +325,11 @@ def bracketed_estimate(lon: float, lat: float, kind: str, lines: list[dict[str, 
                 "the two lines that bracket the point are in different units or datums"))
         d1, d2 = first["distance_m"], other["distance_m"]
         e1, e2 = float(first["elevation"]), float(other["elevation"])
-        value = e1 + (e2 - e1) * d1 / (d1 + d2)
+        # Rounded to a thousandth (cross sections carry three decimals), then held between
+        # the two elevations, so rounding cannot take it outside them.
+        value = round(e1 + (e2 - e1) * d1 / (d1 + d2), 3)
         value = min(max(value, min(e1, e2)), max(e1, e2))
-        return BaseFloodElevation(round(value, 2), True, f"interpolated_between_{method}",
+        return BaseFloodElevation(value, True, f"interpolated_between_{method}",
                                   unit, datum, [source_of(kind, first), source_of(kind, other)])
     return None
 

@@ -57,6 +57,8 @@ LINE_CANDIDATES = 8
 WGS84_E2 = 0.00669437999014
 # Planar-nearest pieces outside the SFHA measured on the spheroid for the boundary distance.
 BOUNDARY_CANDIDATES = 4
+# How near (degrees, about 1 m) a line must come to a zone to count as crossing it.
+LINE_TOUCH_DEGREES = 1e-5
 # LOMR statuses that mean the letter is no longer in force.
 LOMR_NOT_IN_FORCE = ("SUPERSEDED", "CANCELLED", "CANCELED", "INACTIVE", "WITHDRAWN")
 EMPTY_JSON_ARRAY = literal_column("'[]'::json")
@@ -166,10 +168,11 @@ def lines_across_zone(model: Any, elevation: Any) -> ColumnElement[Any]:
         "closest_lon", func.ST_X(closest), "closest_lat", func.ST_Y(closest),
         "label", model.bfe_ln_id if model is BfeLine else func.coalesce(
             model.xs_ltr, model.xs_ln_id))
+    # FEMA ends BFE lines on the zone's edge: a line that only touches it, by a rounding
+    # error of the coordinates, still belongs to the zone.
     crosses_zone = exists().where(
         FloodZonePiece.zone_id == zone,
-        FloodZonePiece.geom.op("&&")(model.geom),
-        func.ST_Intersects(FloodZonePiece.geom, model.geom))
+        func.ST_DWithin(FloodZonePiece.geom, model.geom, LINE_TOUCH_DEGREES))
     statement = (
         select().select_from(model)
         .where(zone.is_not(None),

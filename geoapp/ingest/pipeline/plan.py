@@ -61,13 +61,13 @@ def choose_layer(path: str, wanted: str | None) -> str:
             raise InvalidInput(f"no layer {wanted!r}; the file has {', '.join(layers)}",
                                code="unknown_layer")
         return match[0]
-    if len(layers) == 1:
-        return layers[0]
     nfhl = [name for name in layers if name.upper().endswith(NFHL_LAYER)]
     if nfhl:
         return nfhl[0]
     if missing := missing_zone_layer(layers):
         raise InvalidInput(missing, code="missing_zone_layer")
+    if len(layers) == 1:
+        return layers[0]
     raise InvalidInput(f"the file has several layers ({', '.join(layers)}); choose one with "
                        "`layer`", code="layer_required")
 
