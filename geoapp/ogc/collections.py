@@ -24,7 +24,7 @@ from geoapp.geo.crs import CRS84, SUPPORTED
 # not a database error.
 from geoapp.inputs.params import PG_BIGINT_MAX as BIGINT_MAX
 from geoapp.inputs.params import PG_INTEGER_MAX as INTEGER_MAX
-from geoapp.ogc import features
+from geoapp.ogc import features, layer_features
 
 
 class Capability(StrEnum):
@@ -61,6 +61,9 @@ class Collection:
     queryables: Callable[[str], dict[str, Any]] | None = field(default=None, repr=False)
     all_items: Callable[[Session], list[Any]] | None = field(default=None, repr=False)
     one_item: Callable[..., Any] | None = field(default=None, repr=False)
+    # A package layer (panels, communities, ...): its items, item and queryables are answered
+    # by geoapp.ogc.layer_features, for every such collection alike.
+    layer: layer_features.LayerCollection | None = field(default=None, repr=False)
 
     def can(self, capability: Capability) -> bool:
         """Whether the collection supports ``capability``."""
@@ -109,6 +112,27 @@ DATASETS = Collection(
 )
 
 
+def layer_collection(layer: layer_features.LayerCollection) -> Collection:
+    """A read-only collection of an NFHL package layer."""
+    return Collection(
+        id=layer.id,
+        title=layer.title,
+        description=layer.description,
+        supports=frozenset({Capability.ITEMS, Capability.ITEM, Capability.QUERYABLES}),
+        item_noun=layer.item_noun,
+        id_max=BIGINT_MAX,
+        crs=tuple(crs.uri for crs in SUPPORTED),
+        paged=True,
+        read_only_reason=(f"{layer.title} come with the NFHL package they were imported "
+                          "from, not through this collection"),
+        queryables=layer.queryables_schema,
+        layer=layer,
+    )
+
+
+LAYER_COLLECTIONS = tuple(layer_collection(layer) for layer in layer_features.LAYERS)
+
+
 class CollectionRegistry:
     """The served collections by id, in the order they are listed."""
 
@@ -128,7 +152,8 @@ class CollectionRegistry:
         """The collection with this id, or NotFound naming the ones there are."""
         collection = self._by_id.get(collection_id)
         if collection is None:
-            there_are = " and ".join(self._by_id)
+            *others, last = self._by_id
+            there_are = f"{', '.join(others)} and {last}" if others else last
             raise NotFound(f"no collection {collection_id!r}; there are {there_are}")
         return collection
 
@@ -151,4 +176,4 @@ class CollectionRegistry:
         return collection
 
 
-registry = CollectionRegistry(FLOOD_ZONES, DATASETS)
+registry = CollectionRegistry(FLOOD_ZONES, DATASETS, *LAYER_COLLECTIONS)

@@ -1,4 +1,5 @@
-"""Vector tiles of the flood zones (WebMercatorQuad), light at every zoom level."""
+"""Vector tiles of the flood zones (WebMercatorQuad), light at every zoom level; from a zoom at
+which they can be told apart, the FIRM panels and BFE lines are layers of the same tiles."""
 
 from __future__ import annotations
 
@@ -25,6 +26,10 @@ STREET_TOLERANCE_PX = 0.25
 OVERVIEW_TOLERANCE_PX = 1.0
 # Coarsening factors tried in turn until a tile fits the size budget.
 TOLERANCE_STEPS = (1.0, 4.0, 16.0)
+# The zoom from which a tile also holds the panel outlines (a county's panels are a few
+# kilometres across), and the BFE lines (street zooms: they are tens of metres apart).
+PANEL_MIN_ZOOM = 10
+BFE_MIN_ZOOM = 13
 
 
 def check_tile(z: int, x: int, y: int) -> None:
@@ -50,11 +55,12 @@ def grid_unit_deg(z: int) -> float:
 
 
 def render_tile(session: Session, z: int, x: int, y: int, max_bytes: int) -> bytes:
-    """The tile's bytes (empty when no zone is in it), simplified until under `max_bytes`.
+    """The tile's bytes (empty when nothing is in it), simplified until under `max_bytes`.
 
     A tile is shown 256 pixels wide, so a pixel is 16 grid units. Geometry is simplified by a
     quarter of a pixel (a whole one at overview zooms) and polygons less than a pixel across
-    are dropped; a tile still over budget is rebuilt coarser.
+    are dropped; a tile still over budget is rebuilt coarser. Its layers: the zones, then
+    from PANEL_MIN_ZOOM the panels, from BFE_MIN_ZOOM the BFE lines (drawn in that order).
     """
     check_tile(z, x, y)
     pixel = grid_unit_deg(z) * PIXEL_UNITS
@@ -64,7 +70,12 @@ def render_tile(session: Session, z: int, x: int, y: int, max_bytes: int) -> byt
     for factor in TOLERANCE_STEPS:
         tolerance = pixel * tolerance_px * factor
         min_area = (pixel * factor) ** 2
-        statement = tiles_sql.zone_tile(z, x, y, tolerance, min_area, overview)
+        layers = [tiles_sql.zone_tile(z, x, y, tolerance, min_area, overview)]
+        if z >= PANEL_MIN_ZOOM:
+            layers.append(tiles_sql.panel_tile(z, x, y, tolerance))
+        if z >= BFE_MIN_ZOOM:
+            layers.append(tiles_sql.bfe_line_tile(z, x, y, tolerance))
+        statement = tiles_sql.layered_tile(layers)
         data = bytes(session.connection().scalar(statement) or b"")  # Core: one bytea
         if len(data) <= max_bytes:
             break

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 DEFAULT_CENTRE = (39.5, -98.35)
 DEFAULT_ZOOM = 4
 MAX_ZOOM = 19
-# VectorGrid options as JavaScript: styles come from a function the page defines first.
+# VectorGrid options as JavaScript: styles come from functions the page defines first
+# (static/js/map-style.js), one per layer of the tiles: zones, panel outlines, BFE lines.
 # Not interactive: a click anywhere asks /api/lookup (which knows every overlapping zone),
 # and VectorGrid 1.3's own click handling calls a Leaflet function that 1.9 no longer has.
 ZONE_LAYER_OPTIONS = """{
@@ -25,9 +26,11 @@ ZONE_LAYER_OPTIONS = """{
     interactive: false,
     maxZoom: %(max_zoom)d,
     getFeatureId: function (feature) { return feature.id; },
-    vectorTileLayerStyles: {%(layer)s: function (properties) {
-        return floodManagerStyle(properties);
-    }}
+    vectorTileLayerStyles: {
+        %(layer)s: function (properties) { return floodManagerStyle(properties); },
+        %(panels)s: function (properties) { return floodManagerPanelStyle(properties); },
+        %(bfe_lines)s: function (properties) { return floodManagerBfeStyle(properties); }
+    }
 }"""
 
 
@@ -71,7 +74,9 @@ def build_zone_map(tile_url: str, extent: tuple[float, float, float, float] | No
     zones = VectorGridProtobuf(
         tile_url, name="Flood zones",
         options=ZONE_LAYER_OPTIONS % {"max_zoom": MAX_ZOOM,
-                                      "layer": json.dumps(tiles_sql.TILE_LAYER)},
+                                      "layer": json.dumps(tiles_sql.TILE_LAYER),
+                                      "panels": json.dumps(tiles_sql.PANEL_LAYER),
+                                      "bfe_lines": json.dumps(tiles_sql.BFE_LAYER)},
     )
     zones.default_js = [("vectorGrid", vendor_url(VECTORGRID_JS))]
     zones.add_to(fmap)

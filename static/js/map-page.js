@@ -1,4 +1,5 @@
-// The flood map page: click for a point report, draw a parcel, search, legend toggles.
+// The flood map page: click for a point report, draw a parcel, search, legend toggles (risk
+// statuses, maps, and the FIRM panel and BFE line layers, the latter labelled up close).
 // Settings come from the page's #map-config block; the map itself from Folium's script.
 (function () {
   var config = JSON.parse(document.getElementById("map-config").textContent);
@@ -108,8 +109,71 @@
     box.addEventListener("change", function () {
       floodManagerHiddenDatasets[box.value] = !box.checked;
       zones.redraw();
+      updateBfeLabels();
     });
   });
+  // FIRM panels and BFE lines are layers of the same tiles (from zoom 10 and 13), drawn once
+  // their box is ticked. VectorGrid draws no text: at street zooms the BFE lines in view are
+  // read from the bfe_lines collection (GeoJSON) and labelled with their elevation.
+  var BFE_LABEL_ZOOM = 15, BFE_LABEL_LIMIT = 200;
+  var bfeLabels = L.layerGroup().addTo(map), bfeRequest = null;
+  function halfway(line) {
+    // The [lat, lon] halfway along a line of [lon, lat] vertices (in degrees: near enough).
+    var lengths = [], total = 0, i;
+    for (i = 1; i < line.length; i++) {
+      lengths.push(Math.hypot(line[i][0] - line[i - 1][0], line[i][1] - line[i - 1][1]));
+      total += lengths[i - 1];
+    }
+    var left = total / 2;
+    for (i = 1; i < line.length; i++) {
+      if (left <= lengths[i - 1]) {
+        var t = lengths[i - 1] ? left / lengths[i - 1] : 0;
+        return [line[i - 1][1] + t * (line[i][1] - line[i - 1][1]),
+                line[i - 1][0] + t * (line[i][0] - line[i - 1][0])];
+      }
+      left -= lengths[i - 1];
+    }
+    return [line[0][1], line[0][0]];
+  }
+  function clamp(value, limit) { return Math.max(-limit, Math.min(limit, value)).toFixed(6); }
+  function updateBfeLabels() {
+    if (bfeRequest) { bfeRequest.abort(); bfeRequest = null; }
+    bfeLabels.clearLayers();
+    if (!config.bfeLinesUrl || !floodManagerShown.bfe_lines || map.getZoom() < BFE_LABEL_ZOOM) { return; }
+    var view = map.getBounds();
+    var bbox = [clamp(view.getWest(), 180), clamp(view.getSouth(), 90),
+                clamp(view.getEast(), 180), clamp(view.getNorth(), 90)].join(",");
+    var request = bfeRequest = new AbortController();
+    fetch(config.bfeLinesUrl + "?limit=" + BFE_LABEL_LIMIT + "&bbox=" + bbox,
+          {headers: {Accept: "application/geo+json"}, signal: request.signal})
+      .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
+      .then(function (page) {
+        if (request !== bfeRequest) { return; }  // a newer view asked since
+        var placed = {};  // versions of a map repeat their lines: one label each
+        page.features.forEach(function (feature) {
+          var p = feature.properties, lines = feature.geometry && feature.geometry.coordinates;
+          if (p.elev === null || floodManagerHiddenDatasets[p.dataset_id] || !lines || !lines.length) { return; }
+          var at = halfway(lines[0]), key = at[0].toFixed(5) + "," + at[1].toFixed(5) + "," + p.elev;
+          if (placed[key]) { return; }
+          placed[key] = true;
+          var label = el("span", String(p.elev), "bfe-label-text");
+          label.title = "BFE " + p.elev + " " + (p.len_unit || "") + " " + (p.v_datum || "");
+          L.marker(at, {
+            icon: L.divIcon({className: "bfe-label", html: label, iconSize: null}),
+            interactive: false, keyboard: false
+          }).addTo(bfeLabels);
+        });
+      })
+      .catch(function () {});  // aborted, or no answer: the lines are drawn without labels
+  }
+  document.querySelectorAll(".layer-toggle").forEach(function (box) {
+    box.addEventListener("change", function () {
+      floodManagerShown[box.value] = box.checked;
+      zones.redraw();
+      updateBfeLabels();
+    });
+  });
+  map.on("moveend", updateBfeLabels);
   document.getElementById("fullscreen").addEventListener("click", function () {
     var frame = document.querySelector(".map-frame");
     if (document.fullscreenElement) { document.exitFullscreen(); }

@@ -196,3 +196,55 @@ def test_printable_report_in_the_browser(server, page_watch) -> None:
     page.screenshot(path=str(ARTIFACTS / "report-print.png"), full_page=True)
     assert problems == []
     page.close()
+
+
+@pytest.fixture()
+def bfe_line(database_url, sample_in_db):
+    """A BFE line of the sample's dataset across the AE zone, committed for one test. Package
+    layers change only with their dataset's import, whose write to the dataset changes the
+    served data's version (and so the tiles' cache keys): the fixture touches it likewise."""
+    from geoalchemy2.shape import from_shape
+    from shapely.geometry import LineString, MultiLineString
+
+    from geoapp.db.models import BfeLine
+
+    point = KNOWN["ae_with_bfe"]
+    line = MultiLineString([LineString([(point["lon"] + 0.0005, point["lat"] - 0.002),
+                                        (point["lon"] + 0.0005, point["lat"] + 0.002)])])
+    engine = sa.create_engine(database_url)
+    touch = sa.update(Dataset).where(Dataset.id == sample_in_db).values(name=Dataset.name)
+    with engine.begin() as conn:
+        line_id = conn.execute(sa.insert(BfeLine).values(
+            dataset_id=sample_in_db, elev=11.5, len_unit="Feet", v_datum="NAVD88",
+            geom=from_shape(line, 4326)).returning(BfeLine.id)).scalar_one()
+        conn.execute(touch)
+    yield point
+    with engine.begin() as conn:
+        conn.execute(sa.delete(BfeLine).where(BfeLine.id == line_id))
+        conn.execute(touch)
+    engine.dispose()
+
+
+def test_bfe_lines_are_shown_from_the_legend_and_labelled_up_close(server, page_watch,
+                                                                  bfe_line) -> None:
+    page, problems = page_watch()
+    page.goto(f"{server}/?zoom=16&lon={bfe_line['lon']}&lat={bfe_line['lat']}")
+    page.wait_for_selector("#report .report-zone")
+    page.wait_for_function(TILES_PAINTED)
+    assert page.locator(".layer-toggle:checked").count() == 0  # off at first
+    assert page.locator(".bfe-label-text").count() == 0
+    page.check(".layer-toggle[value=bfe_lines]")
+    page.wait_for_selector(".bfe-label-text")
+    assert page.locator(".bfe-label-text").all_inner_texts() == ["11.5"]
+    page.screenshot(path=str(ARTIFACTS / "map-bfe-lines.png"))
+    name = map_name(page)
+    page.evaluate(f"() => {name}.setZoom(13)")  # lines still drawn, too small to label
+    page.wait_for_function("() => document.querySelectorAll('.bfe-label-text').length === 0")
+    page.evaluate(f"() => {name}.setZoom(16)")
+    page.wait_for_selector(".bfe-label-text")
+    page.uncheck(".layer-toggle[value=bfe_lines]")
+    page.wait_for_function("() => document.querySelectorAll('.bfe-label-text').length === 0")
+    page.check(".layer-toggle[value=panels]")  # the sample has no panels: nothing breaks
+    page.wait_for_timeout(300)
+    assert problems == []
+    page.close()

@@ -82,7 +82,7 @@ def test_a_lookup_sends_only_its_queries_outside_a_transaction(own_app, statemen
     client = own_app.test_client()
     assert client.get("/api/lookup?lon=0&lat=0").status_code == 200  # warm the pool
     statements.clear()
-    response = client.get("/api/lookup?lon=0&lat=0")
+    response = client.get("/api/lookup?lon=0&lat=0&detail=zones")
     assert response.status_code == 200
     assert response.get_json()["status"] == "unmapped"
     # The zones covering the point and the nearest high-risk zone, in one statement: nothing
@@ -90,6 +90,13 @@ def test_a_lookup_sends_only_its_queries_outside_a_transaction(own_app, statemen
     # end no ROLLBACK).
     assert len(statements) == 1, [text for text, _ in statements]
     assert "flood_zone_pieces" in statements[0][0]
+    assert all(autocommit for _, autocommit in statements)
+    # The whole determination adds one statement (panels, communities, LOMRs, ... in one).
+    assert client.get("/api/lookup?lon=0&lat=0").status_code == 200
+    statements.clear()
+    assert client.get("/api/lookup?lon=0&lat=0").status_code == 200
+    assert len(statements) == 2, [text for text, _ in statements]
+    assert "firm_panels" in statements[1][0]
     assert all(autocommit for _, autocommit in statements)
     with own_app.app_context(), db.engine.connect() as connection:
         # Back in the pool, the connection is transactional again for whoever borrows it.

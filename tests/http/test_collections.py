@@ -13,16 +13,20 @@ from geoapp.ogc.collections import (
     registry,
 )
 
+LAYERS = ["firm_panels", "communities", "lomrs", "bfe_lines", "cross_sections", "cbrs_units"]
+THERE_ARE = ("there are flood_zones, datasets, firm_panels, communities, lomrs, bfe_lines, "
+             "cross_sections and cbrs_units")
+
 
 def test_the_served_collections_in_listing_order() -> None:
-    assert registry.ids() == ["flood_zones", "datasets"]
-    assert [c.id for c in registry] == ["flood_zones", "datasets"]
+    assert registry.ids() == ["flood_zones", "datasets", *LAYERS]
+    assert [c.id for c in registry] == ["flood_zones", "datasets", *LAYERS]
 
 
 def test_an_unknown_collection_names_the_ones_there_are() -> None:
     with pytest.raises(NotFound) as raised:
         registry.get("zones")
-    assert raised.value.message == "no collection 'zones'; there are flood_zones and datasets"
+    assert raised.value.message == f"no collection 'zones'; {THERE_ARE}"
     with pytest.raises(NotFound, match="^no collection 'zones'; there are"):
         registry.supporting("zones", Capability.ITEMS)
 
@@ -68,6 +72,11 @@ def test_collection_facts() -> None:
     assert DATASETS.id_max == 2**31 - 1 and FLOOD_ZONES.id_max == 2**63 - 1
 
 
+def test_a_registry_of_one_names_it() -> None:
+    with pytest.raises(NotFound, match="^no collection 'zones'; there are datasets$"):
+        CollectionRegistry(DATASETS).get("zones")
+
+
 def test_ids_are_unique() -> None:
     with pytest.raises(ValueError, match="share an id"):
         CollectionRegistry(FLOOD_ZONES, DATASETS, FLOOD_ZONES)
@@ -79,7 +88,7 @@ def test_routes_answer_from_the_registry(client) -> None:
     assert client.get("/api/collections/datasets/queryables").get_json()["message"] == (
         "collection 'datasets' has no queryables")
     assert client.get("/api/collections/zones/items").get_json()["message"] == (
-        "no collection 'zones'; there are flood_zones and datasets")
+        f"no collection 'zones'; {THERE_ARE}")
     metadata = client.get("/api/collections").get_json()["collections"]
     assert [(c["id"], c["title"]) for c in metadata] == [
         (c.id, c.title) for c in registry]

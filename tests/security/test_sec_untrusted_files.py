@@ -398,11 +398,22 @@ def test_gdal_errors_name_the_file_not_the_server_path(client, app, session, ana
     assert "doc.kml" in message and str(tmp_path) not in message
 
 
-def test_a_folder_that_is_not_a_file_geodatabase_is_refused(app, session, tmp_path) -> None:
+def test_a_folder_of_shapefiles_imports_as_a_package(app, session, tmp_path) -> None:
+    # An NFHL package unzipped on the server: the folder is read as the zip would be.
     folder = tmp_path / "shapes"
+    (folder / "34025C").mkdir(parents=True)
+    write_layer(folder / "34025C" / "S_FLD_HAZ_AR.shp", *nfhl_squares())
+    result = app.test_cli_runner().invoke(args=["zones", "import", str(folder), "--name",
+                                                "folder"])
+    assert result.exit_code == 0, result.output
+    assert imported(session, "folder") > 1
+
+
+def test_a_folder_without_vector_data_is_refused(app, session, tmp_path) -> None:
+    folder = tmp_path / "notes"
     folder.mkdir()
-    write_layer(folder / "S_FLD_HAZ_AR.shp", *nfhl_squares())
-    assert "unsupported file type" in cli_import(app, session, folder, "folder")
+    (folder / "readme.txt").write_text("no map here")
+    assert "no shapefile" in cli_import(app, session, folder, "notes")
 
 
 def test_a_file_gdal_reads_with_another_driver_is_refused(client, session, analyst,

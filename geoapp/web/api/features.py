@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from flask import Response, current_app, render_template, request, stream_with_context
@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 
 from geoapp.extensions import db
 from geoapp.inputs.params import path_id
-from geoapp.ogc import features
+from geoapp.ogc import features, layer_features
 from geoapp.ogc.collections import Capability, Collection, registry
 from geoapp.web import contract
 from geoapp.web.api import bp
@@ -20,7 +20,9 @@ from geoapp.web.contract.queries import (
     DatasetItemQuery,
     DatasetItemsQuery,
     ItemsQueryModel,
+    LayerItemQuery,
     RepairQuery,
+    layer_items_model,
 )
 from geoapp.web.guards.request_db import single_reads
 from geoapp.web.http import (
@@ -202,7 +204,7 @@ def parse_items_args() -> features.ItemsQuery:
     return ItemsQueryModel.read(args, config).to_query(config)
 
 
-def crs_header(query: features.ItemsQuery) -> str:
+def crs_header(query: features.ItemsQuery | layer_features.LayerQuery) -> str:
     return f"<{query.crs.uri}>"
 
 
@@ -210,6 +212,8 @@ def crs_header(query: features.ItemsQuery) -> str:
 def items(collection_id: str) -> ResponseReturnValue:
     """A page of features, streamed; filters, sorting, CRS and paging as in the OpenAPI."""
     collection = registry.supporting(collection_id, Capability.ITEMS)
+    if collection.layer is not None:
+        return layer_items(collection, collection.layer)
     if not collection.paged:
         return whole_items(collection)
     query = parse_items_args()
@@ -245,13 +249,20 @@ def paged_items(collection: Collection, query: features.ItemsQuery,
         members["links"] = page_links(collection, page)
         return members
 
+    return feature_collection_response(page.features(), trailer, query)
+
+
+def feature_collection_response(rows: Iterable[tuple[int, str | None, str]],
+                                trailer: Callable[[], dict[str, Any]],
+                                query: features.ItemsQuery | layer_features.LayerQuery
+                                ) -> Response:
+    """A page's FeatureCollection: whole for a small page, streamed for a larger one."""
     if features.reads_whole(query.limit):
         # Read whole, as the one FETCH of a cursor would read it: sent with its length, and a
         # failing database is an error response rather than a body cut short.
-        response = Response(feature_collection_text(page.features(), trailer),
-                            mimetype=GEOJSON)
+        response = Response(feature_collection_text(rows, trailer), mimetype=GEOJSON)
     else:
-        body = stream_feature_collection(page.features(), trailer)
+        body = stream_feature_collection(rows, trailer)
         response = Response(stream_with_context(body), mimetype=GEOJSON)
     response.headers["Content-Crs"] = crs_header(query)
     return response
@@ -261,6 +272,8 @@ def paged_items(collection: Collection, query: features.ItemsQuery,
 def item(collection_id: str, item_id: str) -> ResponseReturnValue:
     """One feature."""
     collection = registry.supporting(collection_id, Capability.ITEM)
+    if collection.layer is not None:
+        return layer_item(collection, collection.layer, item_id)
     if not collection.paged:
         return whole_item(collection, item_id)
     zone_id = path_id(item_id, collection.item_noun, collection.id_max)
@@ -274,7 +287,7 @@ def item(collection_id: str, item_id: str) -> ResponseReturnValue:
 
 
 def zone_item(collection: Collection, row: tuple[int, str | None, str],
-              query: features.ItemsQuery) -> Response:
+              query: features.ItemsQuery | layer_features.LayerQuery) -> Response:
     """One feature of a paged collection, as HTML or GeoJSON."""
     fid, geometry, properties = row
     links = [
@@ -324,3 +337,70 @@ def whole_item(collection: Collection, item_id: str) -> ResponseReturnValue:
     if wants_html():
         return render_template("api/item.html", feature=document)
     return json_response(document, mimetype=GEOJSON)
+
+
+def layer_items(collection: Collection, layer: layer_features.LayerCollection
+                ) -> ResponseReturnValue:
+    """A page of a package layer's features (panels, communities, ...)."""
+    config = current_app.config
+    query = layer_items_model(layer).read(request.args, config).to_query(config)
+    return conditional(lambda current: layer_page(collection, layer, query, current),
+                       request_key())
+
+
+def layer_page(collection: Collection, layer: layer_features.LayerCollection,
+               query: layer_features.LayerQuery, current: DataVersion) -> Response:
+    """One page of a package layer, as HTML or as a FeatureCollection."""
+    page = layer_features.items_page(db.session, layer, query,
+                                     current_app.config["GEOAPP_EXACT_COUNT_LIMIT"])
+    if wants_html():
+        feature_list = [json.loads(feature_text(*row)) for row in page.features()]
+        return Response(
+            render_template("api/items.html", features=feature_list, page=page,
+                            links=layer_page_links(collection, page), collection=collection),
+            mimetype=HTML,
+        )
+
+    def trailer() -> dict[str, Any]:
+        members: dict[str, Any] = {
+            "timeStamp": current.changed_at.isoformat() if current.changed_at else None,
+            "numberReturned": page.returned,
+        }
+        if page.number_matched is not None:
+            members["numberMatched"] = page.number_matched
+        members["links"] = layer_page_links(collection, page)
+        return members
+
+    return feature_collection_response(page.features(), trailer, query)
+
+
+def layer_page_links(collection: Collection, page: layer_features.LayerPage
+                     ) -> list[dict[str, str]]:
+    """self, alternate, prev and next links of a package layer's page (read to its end)."""
+    limit = page.query.limit
+    args = {name: value for name, value in request.args.items() if name not in ("f", "offset")}
+    args["limit"] = str(limit)
+
+    def at(fmt: str, offset: int) -> str:
+        return api_url("api.items", collection_id=collection.id, **args, offset=str(offset),
+                       f=fmt)
+
+    links = [link(at("json", page.offset), "self", GEOJSON, "This page"),
+             link(at("html", page.offset), "alternate", HTML, "This page as HTML")]
+    if page.offset > 0:
+        links.append(link(at("json", max(0, page.offset - limit)), "prev", GEOJSON,
+                          "Previous page"))
+    if page.has_next:
+        links.append(link(at("json", page.offset + limit), "next", GEOJSON, "Next page"))
+    return links
+
+
+def layer_item(collection: Collection, layer: layer_features.LayerCollection,
+               item_id: str) -> ResponseReturnValue:
+    """One feature of a package layer."""
+    feature_id = path_id(item_id, collection.item_noun, collection.id_max)
+    query = LayerItemQuery.read(request.args).layer_query()
+    return conditional(
+        lambda _: zone_item(collection, layer_features.one_item(db.session, layer, feature_id,
+                                                                query), query),
+        request_key())

@@ -35,6 +35,23 @@ TILE_FIELDS = {
     "dataset_id": "Dataset id",
     "dataset": "Dataset name",
 }
+PANEL_FIELDS = {
+    "firm_pan": "FIRM panel number (FIRM_PAN)",
+    "eff_date": "Effective date of the panel",
+    "dataset_id": "Dataset id",
+}
+BFE_FIELDS = {
+    "elev": "Base flood elevation (ELEV)",
+    "unit": "Unit of the elevation (LEN_UNIT)",
+    "datum": "Vertical datum (V_DATUM)",
+    "dataset_id": "Dataset id",
+}
+# The layers of every tile: (id, fields, the zoom from which tiles have it).
+TILE_LAYERS = [
+    (tiles_sql.TILE_LAYER, TILE_FIELDS, 0),
+    (tiles_sql.PANEL_LAYER, PANEL_FIELDS, tiles.PANEL_MIN_ZOOM),
+    (tiles_sql.BFE_LAYER, BFE_FIELDS, tiles.BFE_MIN_ZOOM),
+]
 
 
 def tile_cache() -> tiles.TileCache:
@@ -69,12 +86,12 @@ def tilejson(collection_id: str, matrix_set: str) -> ResponseReturnValue:
     collection = tiled(collection_id, matrix_set)
     extent = db.session.execute(datasets_sql.active_extent()).one()
     return json_response(tilejson_json(tile_url_template(collection.id), tuple(extent),
-                                       tiles.MAX_ZOOM, tiles_sql.TILE_LAYER, TILE_FIELDS))
+                                       tiles.MAX_ZOOM, TILE_LAYERS))
 
 
 @bp.get("/collections/<collection_id>/tiles/<matrix_set>/<int:z>/<int:y>/<int:x>")
 def tile(collection_id: str, matrix_set: str, z: int, y: int, x: int) -> ResponseReturnValue:
-    """One vector tile; 204 when no zone is in it. Cached, with an ETag per data version."""
+    """One vector tile; 204 when nothing is in it. Cached, with an ETag per data version."""
     tiled(collection_id, matrix_set)
     tiles.check_tile(z, x, y)
 

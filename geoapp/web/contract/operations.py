@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from geoapp.ingest.exports import FORMATS
+from geoapp.ogc.collections import LAYER_COLLECTIONS, registry
 from geoapp.ogc.features import COLLECTION_ID
 from geoapp.ogc.openapi import HTML, JSON, Operation, Reply
 from geoapp.web.contract import bodies
@@ -32,7 +33,11 @@ def path_parameter(name: str, schema: dict[str, Any], description: str) -> dict[
 
 COLLECTION = path_parameter(
     "collectionId", {"type": "string", "enum": [COLLECTION_ID, DATASETS_ID]}, "Collection id")
-# Ids of both collections are whole numbers (others answer 404).
+# Every collection has metadata; the package layers' items are declared on paths of their own
+# (their parameters are their queryables), see layer_operations.
+ANY_COLLECTION = path_parameter(
+    "collectionId", {"type": "string", "enum": registry.ids()}, "Collection id")
+# Ids of every collection are whole numbers (others answer 404).
 FEATURE = path_parameter("featureId", {"type": "string", "pattern": "^[0-9]{1,19}$"},
                          "Feature id")
 DATASET = path_parameter("datasetId", {"type": "integer", "minimum": 1}, "Dataset id")
@@ -68,10 +73,10 @@ def ogc_operations() -> list[Operation]:
             "Collections", r.Collections)}, query=q.PageFormat, errors=(400,)),
         Operation("get", "/collections/{collectionId}", "getCollection", "A collection",
                   {200: page("Collection", r.Collection)}, query=q.PageFormat,
-                  path_parameters=(COLLECTION,), errors=(400, 404)),
+                  path_parameters=(ANY_COLLECTION,), errors=(400, 404)),
         Operation("get", "/collections/{collectionId}/queryables", "getQueryables",
                   "Queryable properties", {200: page("JSON Schema", r.Queryables, SCHEMA_JSON)},
-                  query=q.PageFormat, path_parameters=(COLLECTION,), errors=(400, 404)),
+                  query=q.PageFormat, path_parameters=(ANY_COLLECTION,), errors=(400, 404)),
         Operation("get", "/collections/{collectionId}/items", "getFeatures",
                   f"Features (filterable for {COLLECTION_ID})",
                   {200: page("Features", (r.ZoneFeatureCollection, r.DatasetFeatureCollection),
@@ -116,6 +121,27 @@ def ogc_operations() -> list[Operation]:
                    304: NOT_MODIFIED},
                   path_parameters=TILE, errors=(400, 404)),
     ]
+
+
+def layer_operations() -> list[Operation]:
+    """The package layers' collections (read-only): a page of features, and one feature."""
+    operations = []
+    for collection in LAYER_COLLECTIONS:
+        assert collection.layer is not None
+        feature, features = r.LAYER_ANSWERS[collection.id]
+        name = "".join(part.title() for part in collection.id.split("_"))
+        operations += [
+            Operation("get", f"/collections/{collection.id}/items", f"get{name}",
+                      f"{collection.title} (filterable by their queryables)",
+                      {200: page("Features", features, GEOJSON), 304: NOT_MODIFIED},
+                      query=q.layer_items_model(collection.layer),
+                      errors=(400, 404, 429, 503)),
+            Operation("get", f"/collections/{collection.id}/items/{{featureId}}",
+                      f"get{name}Feature", f"A feature of {collection.id}",
+                      {200: page("Feature", feature, GEOJSON), 304: NOT_MODIFIED},
+                      query=q.LayerItemQuery, path_parameters=(FEATURE,), errors=(400, 404)),
+        ]
+    return operations
 
 
 def risk_operations() -> list[Operation]:
@@ -204,5 +230,5 @@ def dataset_operations() -> list[Operation]:
 
 def operations() -> list[Operation]:
     """Every operation, in the document's order."""
-    return [*ogc_operations(), *risk_operations(), *account_operations(),
+    return [*ogc_operations(), *layer_operations(), *risk_operations(), *account_operations(),
             *dataset_operations()]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from functools import cache
 from typing import Annotated, Any
 
 from pydantic import Field, ValidationInfo, create_model
@@ -27,7 +28,7 @@ from geoapp.inputs.params import (
     parse_float,
     whole_number,
 )
-from geoapp.ogc import features
+from geoapp.ogc import features, layer_features
 from geoapp.ogc.features import (
     FILTER_LANGUAGES,
     MAX_OFFSET,
@@ -436,3 +437,88 @@ class DatasetItemsQuery(DatasetItemQuery):
 
     limit: Annotated[int | None, _whole(1, PG_INTEGER_MAX)] = None
     offset: Annotated[int | None, _whole(0, PG_INTEGER_MAX)] = None
+
+
+# --- the package layers' collections (panels, communities, ...) -----------------------------
+
+
+class LayerItemQuery(QueryModel):
+    """GET /collections/{layer}/items/{id}: the output CRS and the format."""
+
+    crs: Annotated[ApiCrs, parsed(_crs)] = Field(CRS84, json_schema_extra=wire(
+        {"type": "string", "enum": CRS_URIS}, "CRS of the output"))
+    f: Annotated[str | None, _choice(*PAGE_FORMATS)] = _format_choice()
+
+    @classmethod
+    def read(cls, args: Mapping[str, str], config: Mapping[str, Any] | None = None) -> Any:
+        """The parameters, refusing any that is not declared (a misspelt filter would
+        otherwise silently answer every feature)."""
+        filterable = [name for name in cls.model_fields
+                      if name not in LayerItemsStandardQuery.model_fields]
+        refuse_unknown(cls, args, f"; filterable properties are {', '.join(filterable)}"
+                       if filterable else "")
+        return super().read(args, config)
+
+    def layer_query(self) -> layer_features.LayerQuery:
+        """The query of one feature: its output CRS."""
+        return layer_features.LayerQuery(limit=1, crs=self.crs,
+                                         precision=self.crs.default_precision)
+
+
+class LayerItemsStandardQuery(LayerItemQuery):
+    """GET /collections/{layer}/items: paging and the bbox (each layer adds its queryables)."""
+
+    limit: Annotated[int | None, _whole(1, PG_BIGINT_MAX)] = Field(None, json_schema_extra=wire(
+        {"type": "integer", "minimum": 1, "x-config-default": "GEOAPP_ITEMS_DEFAULT_LIMIT"},
+        "Page size; served at most {GEOAPP_ITEMS_MAX_LIMIT}"))
+    offset: Annotated[int | None, _whole(0, MAX_OFFSET)] = Field(None, json_schema_extra=wire(
+        {"type": "integer", "minimum": 0, "default": 0}, "Features to skip"))
+    bbox_crs: Annotated[ApiCrs, parsed(_crs)] = Field(CRS84, alias="bbox-crs",
+                                                      json_schema_extra=wire(
+        {"type": "string", "enum": CRS_URIS}, "CRS of bbox"))
+    bbox: Annotated[tuple[float, float, float, float] | None,
+                    parsed(_bbox, empty_is_absent=True)] = Field(None, json_schema_extra=wire(
+        {"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}},
+        "minx,miny,maxx,maxy in bbox-crs (EPSG:4326: lat,lon order)",
+        style="form", explode=False))
+
+    def to_query(self, config: Mapping[str, Any]) -> layer_features.LayerQuery:
+        """The page these parameters ask for, with the configured page sizes."""
+        limit = config["GEOAPP_ITEMS_DEFAULT_LIMIT"]
+        if self.limit is not None:
+            limit = min(self.limit, config["GEOAPP_ITEMS_MAX_LIMIT"])
+        equals = {name: getattr(self, name) for name in type(self).model_fields
+                  if name not in LayerItemsStandardQuery.model_fields
+                  and getattr(self, name) is not None}
+        return layer_features.LayerQuery(
+            limit=limit, offset=self.offset or 0, bbox=self.bbox, bbox_crs=self.bbox_crs,
+            crs=self.crs, precision=self.crs.default_precision, equals=equals)
+
+
+def _layer_equals(queryable: features.Queryable) -> Any:
+    """A layer's queryable as a parameter: equals one value of the property's type."""
+
+    def parse(raw: str, name: str, info: ValidationInfo) -> Any:
+        return queryable.parse(name, raw)
+
+    return parsed(parse, empty_is_absent=True)
+
+
+def _wire_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A queryable's schema as a query value: its type, format and bounds (a longer text
+    than the column holds is no error: it matches nothing)."""
+    return {key: value for key, value in schema.items()
+            if key in ("type", "format", "minimum", "maximum")}
+
+
+@cache
+def layer_items_model(collection: layer_features.LayerCollection
+                      ) -> type[LayerItemsStandardQuery]:
+    """GET /collections/{layer}/items: paging, the bbox and one parameter per queryable."""
+    fields: dict[str, Any] = {
+        name: (Annotated[Any, _layer_equals(queryable)], Field(None, json_schema_extra=wire(
+            _wire_schema(queryable.schema), f"{queryable.title}: equals")))
+        for name, queryable in collection.queryables.items()
+    }
+    camel = "".join(part.title() for part in collection.id.split("_"))
+    return create_model(f"{camel}ItemsQuery", __base__=LayerItemsStandardQuery, **fields)

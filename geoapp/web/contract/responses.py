@@ -202,6 +202,192 @@ class Created(Exact):
     links: list[Link]
 
 
+# --- the package layers' collections (geoapp.ogc.layer_features) ----------------------------
+# Every feature has all its layer's typed columns (null when FEMA's value is a sentinel), its
+# dataset's id and the source's own fields under `attributes`.
+
+
+class PanelProperties(Exact):
+    """A FIRM panel (S_FIRM_PAN)."""
+
+    dfirm_id: str | None
+    firm_pan: str | None
+    panel: str | None
+    suffix: str | None
+    eff_date: dt.date | None
+    panel_typ: str | None
+    pnp_reason: str | None
+    dataset_id: int
+    attributes: dict[str, Any]
+
+
+class CommunityProperties(Exact):
+    """A community (S_POL_AR) with its NFIP dates (L_COMM_INFO; null without a row there)."""
+
+    dfirm_id: str | None
+    cid: str | None
+    comm_no: str | None
+    pol_name1: str | None
+    pol_name2: str | None
+    pol_name3: str | None
+    co_fips: str | None
+    st_fips: str | None
+    com_nfo_id: str | None
+    ani_tf: bool | None
+    in_id_dat: dt.date | None
+    in_nfip_dt: dt.date | None
+    in_frm_dat: dt.date | None
+    recent_dat: dt.date | None
+    dataset_id: int
+    attributes: dict[str, Any]
+
+
+class LomrProperties(Exact):
+    """A Letter of Map Revision's area (S_LOMR)."""
+
+    dfirm_id: str | None
+    lomr_id: str | None
+    case_no: str | None
+    eff_date: dt.date | None
+    status: str | None
+    scale: str | None
+    dataset_id: int
+    attributes: dict[str, Any]
+
+
+class BfeLineProperties(Exact):
+    """A base flood elevation line (S_BFE)."""
+
+    dfirm_id: str | None
+    bfe_ln_id: str | None
+    elev: float | None
+    len_unit: str | None
+    v_datum: str | None
+    dataset_id: int
+    attributes: dict[str, Any]
+
+
+class CrossSectionProperties(Exact):
+    """A cross section (S_XS)."""
+
+    dfirm_id: str | None
+    xs_ln_id: str | None
+    xs_ltr: str | None
+    xs_ln_typ: str | None
+    wtr_nm: str | None
+    stream_stn: float | None
+    wsel_reg: float | None
+    strmbed_el: float | None
+    len_unit: str | None
+    v_datum: str | None
+    dataset_id: int
+    attributes: dict[str, Any]
+
+
+class CbrsUnitProperties(Exact):
+    """A CBRS unit or Otherwise Protected Area (S_CBRS)."""
+
+    dfirm_id: str | None
+    cbrs_id: str | None
+    cbrs_typ: str | None
+    cbrs_dt: dt.date | None
+    dataset_id: int
+    attributes: dict[str, Any]
+
+
+class PanelFeature(Exact):
+    type: Literal["Feature"]
+    id: int
+    geometry: Geometry
+    properties: PanelProperties
+    links: list[Link] = None  # type: ignore[assignment]
+
+
+class CommunityFeature(Exact):
+    type: Literal["Feature"]
+    id: int
+    geometry: Geometry
+    properties: CommunityProperties
+    links: list[Link] = None  # type: ignore[assignment]
+
+
+class LomrFeature(Exact):
+    type: Literal["Feature"]
+    id: int
+    geometry: Geometry
+    properties: LomrProperties
+    links: list[Link] = None  # type: ignore[assignment]
+
+
+class BfeLineFeature(Exact):
+    type: Literal["Feature"]
+    id: int
+    geometry: Geometry
+    properties: BfeLineProperties
+    links: list[Link] = None  # type: ignore[assignment]
+
+
+class CrossSectionFeature(Exact):
+    type: Literal["Feature"]
+    id: int
+    geometry: Geometry
+    properties: CrossSectionProperties
+    links: list[Link] = None  # type: ignore[assignment]
+
+
+class CbrsUnitFeature(Exact):
+    type: Literal["Feature"]
+    id: int
+    geometry: Geometry
+    properties: CbrsUnitProperties
+    links: list[Link] = None  # type: ignore[assignment]
+
+
+class LayerPageMembers(Exact):
+    """What every page of a package layer has besides its features."""
+
+    type: Literal["FeatureCollection"]
+    timeStamp: dt.datetime | None = None  # noqa: N815
+    numberMatched: int = Field(None, ge=0)  # noqa: N815
+    numberReturned: int = Field(ge=0)  # noqa: N815
+    links: list[Link]
+
+
+class PanelFeatureCollection(LayerPageMembers):
+    features: list[PanelFeature]
+
+
+class CommunityFeatureCollection(LayerPageMembers):
+    features: list[CommunityFeature]
+
+
+class LomrFeatureCollection(LayerPageMembers):
+    features: list[LomrFeature]
+
+
+class BfeLineFeatureCollection(LayerPageMembers):
+    features: list[BfeLineFeature]
+
+
+class CrossSectionFeatureCollection(LayerPageMembers):
+    features: list[CrossSectionFeature]
+
+
+class CbrsUnitFeatureCollection(LayerPageMembers):
+    features: list[CbrsUnitFeature]
+
+
+# (feature, page) of each layer collection, by collection id.
+LAYER_ANSWERS: dict[str, tuple[type[Exact], type[Exact]]] = {
+    "firm_panels": (PanelFeature, PanelFeatureCollection),
+    "communities": (CommunityFeature, CommunityFeatureCollection),
+    "lomrs": (LomrFeature, LomrFeatureCollection),
+    "bfe_lines": (BfeLineFeature, BfeLineFeatureCollection),
+    "cross_sections": (CrossSectionFeature, CrossSectionFeatureCollection),
+    "cbrs_units": (CbrsUnitFeature, CbrsUnitFeatureCollection),
+}
+
+
 # --- tiles ----------------------------------------------------------------------------------
 
 

@@ -127,9 +127,10 @@ def tilesets_json(tilejson_link: dict[str, str], tile_template: str,
 WORLD_BOUNDS = [-180.0, -85.0511, 180.0, 85.0511]
 
 
-def tilejson_json(tile_template: str, extent: tuple[Any, Any, Any, Any], max_zoom: int, layer: str,
-             fields: dict[str, str]) -> dict[str, Any]:
-    """TileJSON 3.0 of the vector tiles; ``extent`` is (xmin, ymin, xmax, ymax), or NULLs."""
+def tilejson_json(tile_template: str, extent: tuple[Any, Any, Any, Any], max_zoom: int,
+                  layers: list[tuple[str, dict[str, str], int]]) -> dict[str, Any]:
+    """TileJSON 3.0 of the vector tiles; ``extent`` is (xmin, ymin, xmax, ymax), or NULLs;
+    ``layers`` are (id, fields, minimum zoom) of each layer of the tiles."""
     xmin, ymin, xmax, ymax = extent
     bounds = WORLD_BOUNDS if xmin is None else [float(xmin), float(ymin), float(xmax),
                                                 float(ymax)]
@@ -140,5 +141,6 @@ def tilejson_json(tile_template: str, extent: tuple[Any, Any, Any, Any], max_zoo
         "minzoom": 0,
         "maxzoom": max_zoom,
         "bounds": bounds,
-        "vector_layers": [{"id": layer, "fields": fields, "minzoom": 0, "maxzoom": max_zoom}],
+        "vector_layers": [{"id": layer, "fields": fields, "minzoom": minzoom, "maxzoom": max_zoom}
+                          for layer, fields, minzoom in layers],
     }
