@@ -20,10 +20,19 @@ from sqlalchemy.orm import Session
 from geoapp.db import compiled
 from geoapp.db.connections import Reads, connection_of
 from geoapp.db.queries import determination as determination_sql
+from geoapp.db.queries import lookup as lookup_sql
 from geoapp.db.queries.lookup import search_boxes
 from geoapp.db.queries.scope import ACTIVE, Scope
 from geoapp.nfhl.status import RiskStatus
-from geoapp.risk.lookup import PointReport, ZoneHit, covering_rows
+from geoapp.risk.lookup import (
+    DEFAULT_NEAREST_RADIUS_M,
+    PointReport,
+    ZoneHit,
+    check_scope,
+    covering_rows,
+    lookup_point,
+    report_from_rows,
+)
 
 # How far BFE lines and cross sections are looked for around a point (m).
 BFE_SEARCH_M = 5000.0
@@ -32,7 +41,9 @@ ON_LINE_M = 0.5
 # The boundary distance is exact up to this reach (m, at least twice the tolerance).
 BOUNDARY_REACH_M = 250.0
 # Zones whose BFE is given as a depth, not an elevation: no estimate from lines.
-DEPTH_ZONES = frozenset({"AO"})
+DEPTH_ZONES = frozenset(determination_sql.DEPTH_ZONES)
+# FEMA's base map accuracy (GEOAPP_BOUNDARY_TOLERANCE_M, docs/determinations.md).
+DEFAULT_TOLERANCE_M = 11.6
 
 
 @dataclass(frozen=True)
@@ -155,27 +166,100 @@ class Determination:
 
 
 def determine(session: Reads, report: PointReport, scope: Scope = ACTIVE,
-              tolerance_m: float = 11.6, today: dt.date | None = None) -> Determination:
-    """The determination at the report's point, from one statement (db/queries/determination)."""
+              tolerance_m: float = DEFAULT_TOLERANCE_M,
+              today: dt.date | None = None) -> Determination:
+    """The determination at a report's point, from one statement (db/queries/determination)."""
     primary = report.primary_zone
     bfe_zone = primary if needs_estimate(primary) else None
-    reach = max(BOUNDARY_REACH_M, 2 * tolerance_m)
-    line_boxes = search_boxes(report.lon, report.lat, BFE_SEARCH_M)
-    boundary_boxes = search_boxes(report.lon, report.lat, reach)
-    params = determination_sql.context_params(
-        report.lon, report.lat, scope.as_of, bfe_zone.zone_id if bfe_zone else None,
-        line_boxes[0] if len(line_boxes) == 1 else None, report.in_sfha,
-        boundary_boxes[0] if len(boundary_boxes) == 1 else None)
+    reach = boundary_reach(tolerance_m)
+    params = context_params(report.lon, report.lat, scope, reach, report.in_sfha,
+                            bfe_zone.zone_id if bfe_zone else None)
     row = compiled.run(connection_of(session), determination_sql.point_context(scope),
                        params)[0]
-    layers: dict[str, bool] = row.layers or {}
+    return determination_from_row(session, report, row, scope, tolerance_m, reach, today)
+
+
+def lookup_and_determine(session: Reads, lon: float, lat: float, scope: Scope = ACTIVE,
+                         nearest_radius_m: float = DEFAULT_NEAREST_RADIUS_M,
+                         tolerance_m: float = DEFAULT_TOLERANCE_M,
+                         today: dt.date | None = None) -> tuple[PointReport, Determination]:
+    """A point's zones and its determination, in one statement and one round trip where one
+    search box holds the nearest-zone radius (`determination_sql.point_report_with_context`);
+    else the lookup and `determine`, one after the other."""
+    boxes = search_boxes(lon, lat, nearest_radius_m) if nearest_radius_m > 0 else []
+    if len(boxes) != 1:
+        report = lookup_point(session, lon, lat, scope, nearest_radius_m)
+        return report, determine(session, report, scope, tolerance_m, today)
+    check_scope(session, scope)
+    reach = boundary_reach(tolerance_m)
+    params = {**lookup_sql.nearest_high_risk_params(lon, lat, nearest_radius_m, boxes[0]),
+              **context_params(lon, lat, scope, reach, False, None)}
+    rows = compiled.run(connection_of(session),
+                        determination_sql.point_report_with_context(scope), params)
+    report = report_from_rows(lon, lat, rows, nearest_radius_m)
+    context = next(row for row in rows if row.is_context)
+    return report, determination_from_row(session, report, context, scope, tolerance_m,
+                                          reach, today)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What the maps in scope have and how they are cited: the same for every point."""
+
+    layers: dict[str, bool]
+    citations: list[Citation]
+
+
+# Catalogs by scope and datasets version (counter and time, so that a version number
+# reused after a rolled-back import is not mistaken for the one cached); cleared when full.
+CATALOGS: dict[tuple[Scope, int | None, dt.datetime | None], Catalog] = {}
+CATALOGS_KEPT = 256
+
+
+def catalog_of(session: Reads, scope: Scope, row: Any) -> Catalog:
+    """The catalog of the datasets version a determination's row was read at."""
+    key = (scope, row.datasets_version, row.datasets_changed_at)
+    found = CATALOGS.get(key)
+    if found is None:
+        fresh = compiled.run(connection_of(session), determination_sql.catalog(scope), {})[0]
+        found = Catalog(fresh.layers or {}, [citation_of(item) for item in fresh.citations])
+        if len(CATALOGS) >= CATALOGS_KEPT:
+            CATALOGS.clear()
+        # Kept under the version it was read at (a write may have come in between).
+        CATALOGS[(scope, fresh.datasets_version, fresh.datasets_changed_at)] = found
+    return found
+
+
+def boundary_reach(tolerance_m: float) -> float:
+    """How far the distance to the SFHA boundary is measured exactly (m)."""
+    return max(BOUNDARY_REACH_M, 2 * tolerance_m)
+
+
+def context_params(lon: float, lat: float, scope: Scope, reach: float, inside_sfha: bool,
+                   bfe_zone_id: int | None) -> dict[str, Any]:
+    """The bind parameters of the determination's columns at a point."""
+    line_boxes = search_boxes(lon, lat, BFE_SEARCH_M)
+    boundary_boxes = search_boxes(lon, lat, reach)
+    return determination_sql.context_params(
+        lon, lat, scope.as_of, bfe_zone_id, line_boxes[0] if len(line_boxes) == 1 else None,
+        inside_sfha, boundary_boxes[0] if len(boundary_boxes) == 1 else None)
+
+
+def determination_from_row(session: Reads, report: PointReport, row: Any, scope: Scope,
+                           tolerance_m: float, reach: float,
+                           today: dt.date | None = None) -> Determination:
+    """The determination from the row of the determination's columns."""
+    primary = report.primary_zone
+    known = catalog_of(session, scope, row)
+    layers = known.layers
     reasons: dict[str, str] = {}
     answering = {hit.dataset.id for hit in report.zones}
     panels = [panel_of(item) for item in row.panels]
     panel = first_of(panels, answering)
     if panel is None:
         reasons["firm_panel"] = ("no FIRM panel covers this point" if layers.get("S_FIRM_PAN")
-                            else "the maps in force here have no FIRM panel layer (S_FIRM_PAN)")
+                                 else "the maps in force here have no FIRM panel layer "
+                                 "(S_FIRM_PAN)")
     community = first_of([community_of(item) for item in row.communities], answering)
     if community is None:
         reasons["community"] = ("no community area (S_POL_AR) covers this point"
@@ -189,10 +273,11 @@ def determine(session: Reads, report: PointReport, scope: Scope = ACTIVE,
              for item in row.cbrs]
     if not layers.get("S_CBRS"):
         reasons["cbrs"] = "the maps in force here have no CBRS layer (S_CBRS)"
-    bfe = base_flood_elevation(report, primary, row.bfe_lines, row.cross_sections, layers)
+    bfe = base_flood_elevation(report, primary, row.bfe_lines or [],
+                               row.cross_sections or [], layers)
     boundary = boundary_of(report, row.sfha_boundary_m, tolerance_m, reach)
-    citations = [citation_of(item) for item in row.citations
-                 if item["id"] in answering or not answering]
+    citations = [citation for citation in known.citations
+                 if citation.dataset_id in answering or not answering]
     return Determination(
         panel=panel, panels=panels, community=community, lomrs=lomrs,
         cbrs=units[0] if units else None, bfe=bfe, boundary=boundary, citations=citations,

@@ -187,17 +187,32 @@ def lookup_point(
             lookup_sql.point_report(scope),
             lookup_sql.nearest_high_risk_params(lon, lat, nearest_radius_m, boxes[0]),
         )
-        nearest_row = next((row for row in rows if row.is_nearest), None)
-        hits = mapped_hits([zone_hit_from_row(row, datasets) for row in rows
-                            if not row.is_nearest])
-    else:
-        # No search (radius 0), or two boxes across the antimeridian: a statement each.
-        rows = connection.execute(
-            lookup_sql.zones_covering_point(scope), {lookup_sql.LON: lon, lookup_sql.LAT: lat}
-        ).all()
-        hits = mapped_hits([zone_hit_from_row(row, datasets) for row in rows])
-        if boxes and not any(hit.sfha for hit in hits):
-            nearest_row = nearest_high_risk_row(session, lon, lat, nearest_radius_m, scope)
+        return report_from_rows(lon, lat, rows, nearest_radius_m)
+    # No search (radius 0), or two boxes across the antimeridian: a statement each.
+    rows = connection.execute(
+        lookup_sql.zones_covering_point(scope), {lookup_sql.LON: lon, lookup_sql.LAT: lat}
+    ).all()
+    hits = mapped_hits([zone_hit_from_row(row, datasets) for row in rows])
+    if boxes and not any(hit.sfha for hit in hits):
+        nearest_row = nearest_high_risk_row(session, lon, lat, nearest_radius_m, scope)
+    return finish_report(lon, lat, hits, nearest_row, nearest_radius_m, datasets)
+
+
+def report_from_rows(lon: float, lat: float, rows: Sequence[Any],
+                     nearest_radius_m: float) -> PointReport:
+    """The report from the rows of `lookup_sql.point_report` (or of a statement adding rows
+    of its own after them, which it skips: ``is_context``)."""
+    datasets: dict[int, DatasetInfo] = {}
+    zone_rows = [row for row in rows if not getattr(row, "is_context", False)]
+    nearest_row = next((row for row in zone_rows if row.is_nearest), None)
+    hits = mapped_hits([zone_hit_from_row(row, datasets) for row in zone_rows
+                        if not row.is_nearest])
+    return finish_report(lon, lat, hits, nearest_row, nearest_radius_m, datasets)
+
+
+def finish_report(lon: float, lat: float, hits: list[ZoneHit], nearest_row: Any | None,
+                  nearest_radius_m: float, datasets: dict[int, DatasetInfo]) -> PointReport:
+    """A report of covering zones and the nearest high-risk zone's row, if any."""
     nearest = None
     if nearest_row is not None:
         nearest = NearestZone(

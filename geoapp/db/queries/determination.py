@@ -19,6 +19,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Date,
+    DateTime,
     Float,
     Integer,
     Select,
@@ -26,11 +27,14 @@ from sqlalchemy import (
     bindparam,
     cast,
     exists,
+    false,
     func,
     literal_column,
+    null,
     or_,
     select,
     true,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
@@ -41,16 +45,20 @@ from geoapp.db.models import (
     CommunityInfo,
     CrossSection,
     Dataset,
+    DataVersion,
     FirmPanel,
     FloodZone,
     FloodZonePiece,
     Lomr,
     PoliticalArea,
 )
+from geoapp.db.queries import lookup as lookup_sql
 from geoapp.db.queries.lookup import GEOGRAPHY, SearchBox, bound_point
 from geoapp.db.queries.scope import ACTIVE, Scope, dataset_in_scope
 from geoapp.db.queries.shapes import SRID, point
 
+# Zones whose flood is given as a depth: their BFE is never estimated from lines.
+DEPTH_ZONES = ("AO",)
 # Lines (BFE lines, cross sections) offered to the interpolation, nearest first.
 LINE_CANDIDATES = 8
 # WGS84's first eccentricity squared.
@@ -155,11 +163,13 @@ def zone_param() -> ColumnElement[Any]:
     return bindparam("bfe_zone_id", type_=BigInteger)
 
 
-def lines_across_zone(model: Any, elevation: Any) -> ColumnElement[Any]:
+def lines_across_zone(model: Any, elevation: Any,
+                      zone: ColumnElement[Any] | None = None) -> ColumnElement[Any]:
     """Lines of the zone's dataset with an elevation, crossing the zone within the line box,
-    nearest first: the candidates to bracket the point."""
+    nearest first: the candidates to bracket the point. The zone is bound as `bfe_zone_id`
+    unless given."""
     target = bound_point()
-    zone = zone_param()
+    zone = zone_param() if zone is None else zone
     closest = func.ST_ClosestPoint(model.geom, target, type_=Geometry)
     row = json_object(
         "id", model.id, "elevation", elevation, "len_unit", model.len_unit,
@@ -186,7 +196,8 @@ def lines_across_zone(model: Any, elevation: Any) -> ColumnElement[Any]:
     return json_list(row, statement)
 
 
-def sfha_boundary_distance(scope: Scope) -> ColumnElement[Any]:
+def sfha_boundary_distance(scope: Scope,
+                           inside: ColumnElement[bool] | None = None) -> ColumnElement[Any]:
     """Geodesic metres from a point inside the SFHA to the nearest land outside it: the
     nearest piece of a zone in scope that is not high risk (run only when `inside_sfha` is
     bound 1; an integer, as a boolean parameter would need SQLAlchemy's processing).
@@ -209,7 +220,7 @@ def sfha_boundary_distance(scope: Scope) -> ColumnElement[Any]:
         .select_from(FloodZonePiece)
         .join(FloodZone, FloodZone.id == FloodZonePiece.zone_id)
         .join(Dataset, Dataset.id == FloodZone.dataset_id)
-        .where(bindparam("inside_sfha", type_=Integer) == 1,
+        .where(bindparam("inside_sfha", type_=Integer) == 1 if inside is None else inside,
                FloodZonePiece.risk_status.not_in([literal_column("'high_risk'"),
                                                   literal_column("'unmapped'")]),
                FloodZonePiece.geom.op("&&")(box_param("boundary")), dataset_in_scope(scope))
@@ -246,21 +257,96 @@ def citations(scope: Scope) -> ColumnElement[Any]:
     return json_list(row, statement)
 
 
-@lru_cache(maxsize=256)
-def point_context(scope: Scope = ACTIVE) -> Select[Any]:
-    """One row: panels, communities, lomrs, cbrs, bfe_lines, cross_sections (JSON arrays),
-    sfha_boundary_m, layers (JSON object), citations (JSON array)."""
-    return compiled.generic_plan(select(
+CONTEXT_COLUMNS = ("panels", "communities", "lomrs", "cbrs", "bfe_lines", "cross_sections",
+                   "sfha_boundary_m", "datasets_version", "datasets_changed_at")
+
+
+def datasets_version() -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    """The datasets table's change counter and time: the key of the catalog (`catalog`)
+    a process keeps, as it changes with every import, retirement and deletion."""
+    version = select(DataVersion.version, DataVersion.changed_at).where(
+        DataVersion.name == literal_column("'datasets'"))
+    return (version.with_only_columns(DataVersion.version).scalar_subquery()
+            .label("datasets_version"),
+            version.with_only_columns(DataVersion.changed_at).scalar_subquery()
+            .label("datasets_changed_at"))
+
+
+def context_columns(scope: Scope, bfe_zone: ColumnElement[Any] | None = None,
+                    inside: ColumnElement[bool] | None = None) -> list[ColumnElement[Any]]:
+    """The determination's columns at the point (`CONTEXT_COLUMNS`), the BFE zone and
+    "inside the SFHA" bound as parameters unless given as expressions."""
+    return [
         panels(scope).label("panels"),
         communities(scope).label("communities"),
         lomrs(scope).label("lomrs"),
         cbrs(scope).label("cbrs"),
-        lines_across_zone(BfeLine, BfeLine.elev).label("bfe_lines"),
-        lines_across_zone(CrossSection, CrossSection.wsel_reg).label("cross_sections"),
-        sfha_boundary_distance(scope).label("sfha_boundary_m"),
-        layers_present(scope).label("layers"),
-        citations(scope).label("citations"),
-    ))
+        lines_across_zone(BfeLine, BfeLine.elev, bfe_zone).label("bfe_lines"),
+        lines_across_zone(CrossSection, CrossSection.wsel_reg, bfe_zone)
+        .label("cross_sections"),
+        sfha_boundary_distance(scope, inside).label("sfha_boundary_m"),
+        *datasets_version(),
+    ]
+
+
+@lru_cache(maxsize=256)
+def catalog(scope: Scope = ACTIVE) -> Select[Any]:
+    """What does not depend on the point, read once per datasets version: which package
+    layers the maps in scope have (`layers`) and their citations (`citations`)."""
+    return select(layers_present(scope).label("layers"), citations(scope).label("citations"),
+                  *datasets_version())
+
+
+@lru_cache(maxsize=256)
+def point_context(scope: Scope = ACTIVE) -> Select[Any]:
+    """One row of `CONTEXT_COLUMNS`: panels, communities, lomrs, cbrs, bfe_lines,
+    cross_sections (JSON arrays), sfha_boundary_m, and the datasets version of the catalog.
+    Parameters: `context_params`."""
+    return compiled.generic_plan(select(*context_columns(scope)))
+
+
+@lru_cache(maxsize=256)
+def point_report_with_context(scope: Scope = ACTIVE) -> Select[Any]:
+    """A lookup and its determination in one statement and one round trip.
+
+    The rows of `lookup.point_report` (context columns null), then one row with
+    ``is_context`` true: the columns of `point_context`, taking the BFE zone and "inside the
+    SFHA" from the covering zones themselves. Parameters: those of `nearest_high_risk_params`
+    and of `context_params` (whose zone and inside values it does not read).
+    """
+    parts = lookup_sql.point_report_parts(scope)
+    covering = parts.covering
+    high_risk = covering.c.risk_status == literal_column("'high_risk'")
+    deciding = (select(covering.c.zone_id, covering.c.static_bfe, covering.c.fld_zone)
+                .where(high_risk)
+                .order_by(covering.c.effective_date.desc().nulls_last(),
+                          covering.c.dataset_name, covering.c.zone_id)
+                .limit(1).subquery("deciding"))
+    # As `risk.determination.needs_estimate`: the deciding zone, in the SFHA, has no static
+    # BFE and is not a depth zone.
+    bfe_zone = (select(deciding.c.zone_id)
+                .where(deciding.c.static_bfe.is_(None),
+                       deciding.c.fld_zone.not_in([literal_column(f"'{zone}'")
+                                                   for zone in DEPTH_ZONES]))
+                .scalar_subquery())
+    # Typed nulls: PostgreSQL unites two bare NULLs as text, which json then does not match.
+    # (A literal json cast, so that no SQLAlchemy JSON type wants to decode the column.)
+    typed_nulls = {"sfha_boundary_m": null().cast(Float),
+                   "datasets_version": null().cast(BigInteger),
+                   "datasets_changed_at": null().cast(DateTime(timezone=True))}
+    no_context = [typed_nulls.get(name, literal_column("NULL::json")).label(name)
+                  for name in CONTEXT_COLUMNS]
+    zones = parts.zones.add_columns(*no_context, false().label("is_context"))
+    nearest = parts.nearest.add_columns(*no_context, false().label("is_context"))
+    zone_columns = list(parts.zones.selected_columns)
+    context = select(
+        *[null().cast(column.type).label(column.key) for column in zone_columns],
+        *context_columns(scope, bfe_zone, parts.high_risk()),
+        true().label("is_context"),
+    )
+    rows = union_all(zones, nearest, context).subquery("report")
+    return compiled.generic_plan(select(*rows.c).order_by(
+        rows.c.is_context, *lookup_sql.report_order(rows)))
 
 
 def box_values(prefix: str, box: SearchBox | None) -> dict[str, float | None]:

@@ -225,6 +225,50 @@ def nearest_high_risk(scope: Scope = ACTIVE) -> Select[Any]:
     )
 
 
+@dataclass(frozen=True)
+class PointReportParts:
+    """The parts of `point_report`, for statements that add to it (the determination's)."""
+
+    covering: Any  # the CTE of the zones covering the point
+    zones: Select[Any]  # its rows, with the nearest zone's columns null
+    nearest: Select[Any]  # the nearest high-risk zone, when no covering zone is high risk
+
+    def high_risk(self) -> ColumnElement[bool]:
+        """Whether a covering zone is high risk."""
+        return covered_by_high_risk(self.covering)
+
+
+def covered_by_high_risk(covering: Any) -> ColumnElement[bool]:
+    """Whether one of the covering zones (the CTE of `point_report_parts`) is high risk."""
+    return (select(covering.c.zone_id)
+            .where(covering.c.risk_status == literal_column("'high_risk'"))
+            .exists())
+
+
+def point_report_parts(scope: Scope = ACTIVE) -> PointReportParts:
+    """The covering zones (a CTE, read once) and the nearest high-risk zone under a one-time
+    filter on them, as `point_report` unites them."""
+    covering = zones_covering_point(scope).cte("covering")
+    no_float = null().cast(Float)
+    zones = select(
+        *covering.c,
+        no_float.label("distance_m"),
+        no_float.label("closest_lon"),
+        no_float.label("closest_lat"),
+        false().label("is_nearest"),
+    )
+    nearest = nearest_high_risk(scope).subquery("nearest")
+    nearest_zone = select(*nearest.c, true().label("is_nearest")).where(
+        ~covered_by_high_risk(covering))
+    return PointReportParts(covering, zones, nearest_zone)
+
+
+def report_order(rows: Any) -> tuple[Any, ...]:
+    """The order of a point report's rows: covering zones (newest map first), then nearest."""
+    return (rows.c.is_nearest, rows.c.effective_date.desc().nulls_last(), rows.c.dataset_name,
+            rows.c.zone_id)
+
+
 @lru_cache(maxsize=256)
 def point_report(scope: Scope = ACTIVE) -> Select[Any]:
     """A whole point lookup in one statement: the zones covering the point (as
@@ -237,30 +281,10 @@ def point_report(scope: Scope = ACTIVE) -> Select[Any]:
     them, so a point in the SFHA never runs it. One round trip instead of two for most
     points, which is much of a lookup's cost outside the database.
     """
-    covering = zones_covering_point(scope).cte("covering")
-    no_float = null().cast(Float)
-    zones = select(
-        *covering.c,
-        no_float.label("distance_m"),
-        no_float.label("closest_lon"),
-        no_float.label("closest_lat"),
-        false().label("is_nearest"),
-    )
-    covered_by_high_risk = (
-        select(covering.c.zone_id)
-        .where(covering.c.risk_status == literal_column("'high_risk'"))
-        .exists()
-    )
-    nearest = nearest_high_risk(scope).subquery("nearest")
-    nearest_zone = select(*nearest.c, true().label("is_nearest")).where(~covered_by_high_risk)
-    rows = union_all(zones, nearest_zone).subquery("report")
+    parts = point_report_parts(scope)
+    rows = union_all(parts.zones, parts.nearest).subquery("report")
     # The same index walks for every point: planned once when prepared (geoapp/db/compiled.py).
-    return compiled.generic_plan(select(*rows.c).order_by(
-        rows.c.is_nearest,
-        rows.c.effective_date.desc().nulls_last(),
-        rows.c.dataset_name,
-        rows.c.zone_id,
-    ))
+    return compiled.generic_plan(select(*rows.c).order_by(*report_order(rows)))
 
 
 def zones_covering_points(

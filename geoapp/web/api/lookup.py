@@ -12,7 +12,11 @@ from geoapp.db.vocabulary import Role
 from geoapp.errors import InvalidInput, UnsupportedMediaType
 from geoapp.extensions import db
 from geoapp.risk.batch import BatchPoint, points_from_csv, points_from_geojson
-from geoapp.risk.determination import Determination, determine, panels_and_communities
+from geoapp.risk.determination import (
+    Determination,
+    lookup_and_determine,
+    panels_and_communities,
+)
 from geoapp.risk.exposure import ParcelLimits, parcel_exposure, parcel_geometry
 from geoapp.risk.lookup import lookup_point, lookup_points
 from geoapp.web.api import bp
@@ -45,11 +49,12 @@ def lookup() -> ResponseReturnValue:
               else params.nearest_radius)
     reads = single_reads()
     scope = scope_of(params)
-    report = lookup_point(reads, params.lon, params.lat, scope, radius)
     if params.detail == "zones":
+        report = lookup_point(reads, params.lon, params.lat, scope, radius)
         return json_response(point_report_json(report))
-    determination = determine(reads, report, scope,
-                              current_app.config["GEOAPP_BOUNDARY_TOLERANCE_M"])
+    report, determination = lookup_and_determine(
+        reads, params.lon, params.lat, scope, radius,
+        current_app.config["GEOAPP_BOUNDARY_TOLERANCE_M"])
     return json_response(point_report_json(report, determination,
                                            permalink(params, determination)))
 
@@ -132,8 +137,10 @@ def lookup_batch() -> ResponseReturnValue:
         # A whole determination per point (its nearest SFHA zone, BFE estimate, boundary).
         tolerance = current_app.config["GEOAPP_BOUNDARY_TOLERANCE_M"]
         radius = current_app.config["GEOAPP_NEAREST_RADIUS_M"]
-        reports = [lookup_point(db.session, lon, lat, scope, radius) for lon, lat in coordinates]
-        determinations = [determine(db.session, report, scope, tolerance) for report in reports]
+        answered = [lookup_and_determine(db.session, lon, lat, scope, radius, tolerance)
+                    for lon, lat in coordinates]
+        reports = [report for report, _ in answered]
+        determinations = [determination for _, determination in answered]
     db.session.close()  # the reports are plain data: give the connection back before streaming
     answers = iter(zip(reports, contexts, determinations, strict=True))
     paired = []

@@ -26,8 +26,7 @@ from geoapp.inputs.params import (
 )
 from geoapp.nfhl.status import STATUS_LABELS, STATUS_ORDER, RiskStatus
 from geoapp.ogc.collections import FLOOD_ZONES
-from geoapp.risk.determination import determine
-from geoapp.risk.lookup import lookup_point
+from geoapp.risk.determination import lookup_and_determine
 from geoapp.risk.report_map import DEFAULT_HALF_WIDTH_M, report_map
 from geoapp.web.assets import is_served_asset
 from geoapp.web.folium_maps import MAX_ZOOM, build_zone_map, render_parts
@@ -99,9 +98,9 @@ def report() -> ResponseReturnValue:
     output = parse_choice(request.args, "format", REPORT_FORMATS, default="html")
     scope = Scope(as_of=parse_date(request.args, "as_of"),
                   dataset=parse_dataset_reference(request.args, "dataset"))
-    zones = lookup_point(db.session, lon, lat, scope)
-    determination = determine(db.session, zones, scope,
-                              current_app.config["GEOAPP_BOUNDARY_TOLERANCE_M"])
+    zones, determination = lookup_and_determine(
+        db.session, lon, lat, scope, current_app.config["GEOAPP_NEAREST_RADIUS_M"],
+        current_app.config["GEOAPP_BOUNDARY_TOLERANCE_M"])
     args = {"lon": lon, "lat": lat, "as_of": determination.as_of.isoformat()}
     if scope.dataset is not None:
         args["dataset"] = scope.dataset
