@@ -36,7 +36,6 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 
 from geoapp.db import compiled
 from geoapp.db.models import (
@@ -379,15 +378,7 @@ def panels_and_communities_at_points(lons: Sequence[float], lats: Sequence[float
                                      scope: Scope, first_ordinal: int = 0) -> Select[Any]:
     """For many points: (ordinal, firm_pan, panel and community columns) of the newest map's
     panel and community covering each point (NULL where none does)."""
-    points = (
-        func.unnest(
-            cast(list(range(first_ordinal, first_ordinal + len(lons))), ARRAY(Integer)),
-            cast(list(lons), ARRAY(Float)),
-            cast(list(lats), ARRAY(Float)),
-        )
-        .table_valued("ordinal", "lon", "lat")
-        .render_derived("points", with_types=False)
-    )
+    points = lookup_sql.points_table(lons, lats, first_ordinal)
     probe = point(points.c.lon, points.c.lat)
 
     def first_covering(model: Any, *columns: Any, name: str) -> Any:

@@ -287,6 +287,19 @@ def point_report(scope: Scope = ACTIVE) -> Select[Any]:
     return compiled.generic_plan(select(*rows.c).order_by(*report_order(rows)))
 
 
+def points_table(lons: Sequence[float], lats: Sequence[float], first_ordinal: int = 0) -> Any:
+    """Many points as a table (ordinal, lon, lat): arrays sent once and unnested."""
+    return (
+        func.unnest(
+            cast(list(range(first_ordinal, first_ordinal + len(lons))), ARRAY(Integer)),
+            cast(list(lons), ARRAY(Float)),
+            cast(list(lats), ARRAY(Float)),
+        )
+        .table_valued("ordinal", "lon", "lat")
+        .render_derived("points", with_types=False)
+    )
+
+
 def zones_covering_points(
     lons: Sequence[float], lats: Sequence[float], scope: Scope, first_ordinal: int = 0
 ) -> Select[Any]:
@@ -297,15 +310,7 @@ def zones_covering_points(
     not mapped objects, because a batch returns a row per point and ORM loading would cost
     more than the query.
     """
-    points = (
-        func.unnest(
-            cast(list(range(first_ordinal, first_ordinal + len(lons))), ARRAY(Integer)),
-            cast(list(lons), ARRAY(Float)),
-            cast(list(lats), ARRAY(Float)),
-        )
-        .table_valued("ordinal", "lon", "lat")
-        .render_derived("points", with_types=False)
-    )
+    points = points_table(lons, lats, first_ordinal)
     probe = point(points.c.lon, points.c.lat)
     hits = (
         select(FloodZonePiece.zone_id)

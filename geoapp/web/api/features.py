@@ -239,17 +239,22 @@ def paged_items(collection: Collection, query: features.ItemsQuery,
             mimetype=HTML,
         )
 
-    def trailer() -> dict[str, Any]:
-        members: dict[str, Any] = {
-            "timeStamp": current.changed_at.isoformat() if current.changed_at else None,
-            "numberReturned": page.returned,
-        }
-        if page.number_matched is not None:
-            members["numberMatched"] = page.number_matched
-        members["links"] = page_links(collection, page)
-        return members
+    return feature_collection_response(
+        page.features(), lambda: page_trailer(current, page, page_links(collection, page)),
+        query)
 
-    return feature_collection_response(page.features(), trailer, query)
+
+def page_trailer(current: DataVersion, page: features.ItemsPage | layer_features.LayerPage,
+                 links: list[dict[str, str]]) -> dict[str, Any]:
+    """The members of a FeatureCollection after its features (the page read to its end)."""
+    members: dict[str, Any] = {
+        "timeStamp": current.changed_at.isoformat() if current.changed_at else None,
+        "numberReturned": page.returned,
+    }
+    if page.number_matched is not None:
+        members["numberMatched"] = page.number_matched
+    members["links"] = links
+    return members
 
 
 def feature_collection_response(rows: Iterable[tuple[int, str | None, str]],
@@ -361,17 +366,9 @@ def layer_page(collection: Collection, layer: layer_features.LayerCollection,
             mimetype=HTML,
         )
 
-    def trailer() -> dict[str, Any]:
-        members: dict[str, Any] = {
-            "timeStamp": current.changed_at.isoformat() if current.changed_at else None,
-            "numberReturned": page.returned,
-        }
-        if page.number_matched is not None:
-            members["numberMatched"] = page.number_matched
-        members["links"] = layer_page_links(collection, page)
-        return members
-
-    return feature_collection_response(page.features(), trailer, query)
+    return feature_collection_response(
+        page.features(),
+        lambda: page_trailer(current, page, layer_page_links(collection, page)), query)
 
 
 def layer_page_links(collection: Collection, page: layer_features.LayerPage
