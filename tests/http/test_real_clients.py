@@ -9,12 +9,13 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from geoalchemy2.shape import from_shape
 from openapi_spec_validator import validate
-from shapely.geometry import box
+from shapely.geometry import MultiPolygon, box
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from geoapp.db.models import FloodZone
+from geoapp.db.models import FirmPanel, FloodZone
 from geoapp.db.queries import shapes as queries
 
 ZONES = 23  # not a multiple of the page sizes below, so the last page is a partial one
@@ -52,8 +53,9 @@ GDAL_CLIENT = """
 import json, sys
 import pyogrio.raw
 url, bbox, page_size = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+layer = sys.argv[4] if len(sys.argv) > 4 else "flood_zones"
 meta, fids, geometries, fields = pyogrio.raw.read(
-    "OAPIF:" + url, layer="flood_zones", bbox=tuple(bbox) if bbox else None,
+    "OAPIF:" + url, layer=layer, bbox=tuple(bbox) if bbox else None,
     return_fids=True, PAGE_SIZE=page_size)
 names = list(meta["fields"])
 print(json.dumps({
@@ -64,10 +66,11 @@ print(json.dumps({
 """
 
 
-def read_with_gdal(api_url: str, bbox: tuple[float, ...] | None = None, page_size: int = 5):
-    """Features of flood_zones as GDAL's OAPIF driver reads them."""
+def read_with_gdal(api_url: str, bbox: tuple[float, ...] | None = None, page_size: int = 5,
+                   layer: str = "flood_zones"):
+    """Features of a collection (flood_zones) as GDAL's OAPIF driver reads them."""
     done = subprocess.run(
-        [sys.executable, "-c", GDAL_CLIENT, api_url, json.dumps(bbox), str(page_size)],
+        [sys.executable, "-c", GDAL_CLIENT, api_url, json.dumps(bbox), str(page_size), layer],
         capture_output=True, text=True, timeout=120, check=False,
     )
     assert done.returncode == 0, done.stderr
@@ -111,3 +114,29 @@ def test_openapi_document_is_valid(client) -> None:
 
 
 # Schemathesis over every operation (reads and writes): tests/security/test_sec_fuzz_api.py.
+
+
+PANELS = 7  # not a multiple of the page size, so the last page is a partial one
+
+
+def test_gdal_oapif_reads_a_package_layer_through_paging(app, session, zones) -> None:
+    # FIRM panels of the same dataset as the zones: a collection of the NFHL package.
+    dataset_id = zones[0].dataset_id
+    for i in range(PANELS):
+        session.add(FirmPanel(dataset_id=dataset_id, firm_pan=f"28047C{i:04d}F",
+                              panel=f"{i:04d}", suffix="F",
+                              geom=from_shape(MultiPolygon([box(-90 + i * 0.1, 30,
+                                                                -89.9 + i * 0.1, 30.1)]),
+                                              srid=4326)))
+    session.flush()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        read = read_with_gdal(f"http://127.0.0.1:{server.server_port}/api", page_size=3,
+                              layer="firm_panels")
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+    assert len(set(read["fids"])) == PANELS and read["geometries"] == PANELS
+    assert sorted(read["fields"]["firm_pan"]) == [f"28047C{i:04d}F" for i in range(PANELS)]
