@@ -284,14 +284,28 @@ def _cursor(raw: str, name: str, info: ValidationInfo) -> str:
     return raw
 
 
+PageLimit = Annotated[int | None, _whole(1, PG_BIGINT_MAX)]
+PageOffset = Annotated[int | None, _whole(0, MAX_OFFSET)]
+
+
+def page_limit_field() -> Any:
+    """`limit` of an items page, as the OpenAPI document declares it."""
+    return Field(None, json_schema_extra=wire(
+        {"type": "integer", "minimum": 1, "x-config-default": "GEOAPP_ITEMS_DEFAULT_LIMIT"},
+        "Page size; served at most {GEOAPP_ITEMS_MAX_LIMIT}"))
+
+
+def page_offset_field() -> Any:
+    """`offset` of an items page, as the OpenAPI document declares it."""
+    return Field(None, json_schema_extra=wire(
+        {"type": "integer", "minimum": 0, "default": 0}, "Features to skip"))
+
+
 class ItemsStandardQuery(QueryModel):
     """The standard items parameters, in the order their errors are reported."""
 
-    limit: Annotated[int | None, _whole(1, PG_BIGINT_MAX)] = Field(None, json_schema_extra=wire(
-        {"type": "integer", "minimum": 1, "x-config-default": "GEOAPP_ITEMS_DEFAULT_LIMIT"},
-        "Page size; served at most {GEOAPP_ITEMS_MAX_LIMIT}"))
-    offset: Annotated[int | None, _whole(0, MAX_OFFSET)] = Field(None, json_schema_extra=wire(
-        {"type": "integer", "minimum": 0, "default": 0}, "Features to skip"))
+    limit: PageLimit = page_limit_field()
+    offset: PageOffset = page_offset_field()
     cursor: Annotated[str | None, parsed(_cursor, empty_is_absent=True)] = Field(
         None, json_schema_extra=wire(
             {"type": "string", "maxLength": features.MAX_CURSOR_LENGTH},
@@ -468,11 +482,8 @@ class LayerItemQuery(QueryModel):
 class LayerItemsStandardQuery(LayerItemQuery):
     """GET /collections/{layer}/items: paging and the bbox (each layer adds its queryables)."""
 
-    limit: Annotated[int | None, _whole(1, PG_BIGINT_MAX)] = Field(None, json_schema_extra=wire(
-        {"type": "integer", "minimum": 1, "x-config-default": "GEOAPP_ITEMS_DEFAULT_LIMIT"},
-        "Page size; served at most {GEOAPP_ITEMS_MAX_LIMIT}"))
-    offset: Annotated[int | None, _whole(0, MAX_OFFSET)] = Field(None, json_schema_extra=wire(
-        {"type": "integer", "minimum": 0, "default": 0}, "Features to skip"))
+    limit: PageLimit = page_limit_field()
+    offset: PageOffset = page_offset_field()
     bbox_crs: Annotated[ApiCrs, parsed(_crs)] = Field(CRS84, alias="bbox-crs",
                                                       json_schema_extra=wire(
         {"type": "string", "enum": CRS_URIS}, "CRS of bbox"))
