@@ -262,6 +262,8 @@ def import_package_layers(session: Session, dataset: Dataset, package: Package,
             batch = [{**row, "dataset_id": dataset.id}
                      for row in layer_rows.rows[start:start + INSERT_BATCH]]
             session.execute(package_sql.insert_layer_rows(model), batch)
+        if spec.geometry is GeometryKind.POLYGON:
+            session.execute(package_sql.cut_pieces(model, found.name, dataset.id))
         loaded[found.name] = {"source": found.label, "table": spec.table,
                               "rows": len(layer_rows.rows), "features_read": layer_rows.read,
                               "skipped_empty": layer_rows.skipped_empty,

@@ -16,6 +16,8 @@ import numpy as np
 import pyogrio.raw
 import pytest
 import shapely
+from geoalchemy2.shape import to_shape
+from shapely.ops import unary_union
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
@@ -31,6 +33,7 @@ from geoapp.db.models import (
     FloodZone,
     FloodZonePiece,
     Lomr,
+    PackagePiece,
     PoliticalArea,
 )
 from geoapp.errors import InvalidInput
@@ -442,3 +445,22 @@ def test_the_foreign_keys_cascade_in_the_database(session) -> None:
     for model in PACKAGE_MODELS.values():
         assert session.scalar(select(func.count()).select_from(model)
                               .where(model.dataset_id == dataset.id)) == 0, model.__tablename__
+
+
+def test_package_polygons_are_cut_into_pieces_that_tile_them(session) -> None:
+    dataset, _ = do_import(session, PACKAGE_ZIP)
+    for layer in ("S_FIRM_PAN", "S_POL_AR", "S_LOMR", "S_CBRS"):
+        model = PACKAGE_MODELS[layer]
+        for row in rows_of(session, model, dataset):
+            pieces = session.scalars(select(PackagePiece.geom).where(
+                PackagePiece.layer == layer, PackagePiece.row_id == row.id)).all()
+            assert pieces, (layer, row.id)
+            whole = to_shape(row.geom)
+            union = unary_union([to_shape(piece) for piece in pieces])
+            # The pieces cover the polygon exactly, and none has more than 128 vertices.
+            assert union.symmetric_difference(whole).area <= 1e-12 * max(whole.area, 1e-9)
+            assert all(len(to_shape(p).exterior.coords) <= 129 for p in pieces)
+    session.delete(dataset)
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(PackagePiece)
+                          .where(PackagePiece.dataset_id == dataset.id)) == 0

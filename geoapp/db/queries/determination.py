@@ -39,6 +39,7 @@ from sqlalchemy import (
 
 from geoapp.db import compiled
 from geoapp.db.models import (
+    PACKAGE_MODELS,
     BfeLine,
     CbrsUnit,
     CommunityInfo,
@@ -49,6 +50,7 @@ from geoapp.db.models import (
     FloodZone,
     FloodZonePiece,
     Lomr,
+    PackagePiece,
     PoliticalArea,
 )
 from geoapp.db.queries import lookup as lookup_sql
@@ -60,6 +62,8 @@ from geoapp.db.queries.shapes import SRID, point
 DEPTH_ZONES = ("AO",)
 # Lines (BFE lines, cross sections) offered to the interpolation, nearest first.
 LINE_CANDIDATES = 8
+# The FEMA layer of each package table, as `package_pieces.layer` names it.
+LAYER_OF_MODEL = {model: layer for layer, model in PACKAGE_MODELS.items()}
 # WGS84's first eccentricity squared.
 WGS84_E2 = 0.00669437999014
 # Planar-nearest pieces outside the SFHA measured on the spheroid for the boundary distance.
@@ -101,9 +105,19 @@ def in_scope(model: Any, scope: Scope) -> Select[Any]:
             .order_by(Dataset.effective_date.desc().nulls_last(), Dataset.id.desc(), model.id))
 
 
+def covered_by_pieces(model: Any, probe: ColumnElement[Any]) -> ColumnElement[bool]:
+    """Rows of a polygon layer whose pieces (`package_pieces`) cover a point: each piece has
+    at most 128 vertices, where the whole polygon may have 100,000."""
+    layer = LAYER_OF_MODEL[model]
+    # Correlated to whatever the probe comes from (the points of a batch, say).
+    return model.id.in_(select(PackagePiece.row_id).where(
+        PackagePiece.layer == literal_column(f"'{layer}'"),
+        func.ST_Covers(PackagePiece.geom, probe)).correlate_except(PackagePiece))
+
+
 def covering(model: Any, scope: Scope, limit: int = 10) -> Select[Any]:
     """Rows of a polygon layer covering the bound point."""
-    return in_scope(model, scope).where(func.ST_Covers(model.geom, bound_point())).limit(limit)
+    return in_scope(model, scope).where(covered_by_pieces(model, bound_point())).limit(limit)
 
 
 def panels(scope: Scope) -> ColumnElement[Any]:
@@ -384,7 +398,7 @@ def panels_and_communities_at_points(lons: Sequence[float], lats: Sequence[float
     def first_covering(model: Any, *columns: Any, name: str) -> Any:
         return (select(*columns).select_from(model)
                 .join(Dataset, Dataset.id == model.dataset_id)
-                .where(dataset_in_scope(scope), func.ST_Covers(model.geom, probe))
+                .where(dataset_in_scope(scope), covered_by_pieces(model, probe))
                 .order_by(Dataset.effective_date.desc().nulls_last(), Dataset.id.desc())
                 .limit(1).lateral(name))
 
