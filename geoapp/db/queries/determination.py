@@ -396,9 +396,13 @@ def panels_and_communities_at_points(lons: Sequence[float], lats: Sequence[float
     probe = point(points.c.lon, points.c.lat)
 
     def first_covering(model: Any, *columns: Any, name: str) -> Any:
-        return (select(*columns).select_from(model)
+        # From the covering pieces straight to their rows: one row is kept, so a point on
+        # the edge between two pieces of a polygon needs no de-duplication (`IN`).
+        return (select(*columns).select_from(PackagePiece)
+                .join(model, model.id == PackagePiece.row_id)
                 .join(Dataset, Dataset.id == model.dataset_id)
-                .where(dataset_in_scope(scope), covered_by_pieces(model, probe))
+                .where(PackagePiece.layer == literal_column(f"'{LAYER_OF_MODEL[model]}'"),
+                       func.ST_Covers(PackagePiece.geom, probe), dataset_in_scope(scope))
                 .order_by(Dataset.effective_date.desc().nulls_last(), Dataset.id.desc())
                 .limit(1).lateral(name))
 
