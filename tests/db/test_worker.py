@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from shapely.geometry import box
+from shapely.geometry import LineString, box
 from sqlalchemy.orm import Session
 
-from geoapp.db.models import Dataset, FloodZone
+from geoapp.db.models import PACKAGE_MODELS, Dataset, FloodZone, PackagePiece
 from geoapp.ingest import jobs, runs
 from geoapp.ingest.request import ImportRequest
 from tests.conftest import SERVER_SECRET_KEY
@@ -121,6 +121,64 @@ def test_killed_worker_leaves_nothing_behind(app, engine, worker_env, tmp_path) 
         worker = subprocess.Popen([str(FLASK), "worker", "--stalled-after", "2"], env=worker_env)
         wait_for(lambda: dataset_state(engine, dataset_id)[0] == "ready", timeout=120)
         assert dataset_state(engine, dataset_id)[2] == 30000
+    finally:
+        if worker.poll() is None:
+            worker.terminate()
+            worker.wait(timeout=30)
+        remove_dataset(engine, dataset_id)
+
+
+def package_rows(engine, dataset_id: int) -> dict[str, int]:
+    """Rows of every package table (and of the pieces) that belong to a dataset."""
+    with engine.connect() as conn:
+        return {model.__tablename__: conn.scalar(
+            sa.select(sa.func.count()).select_from(model).where(model.dataset_id == dataset_id))
+            for model in [*PACKAGE_MODELS.values(), PackagePiece]}
+
+
+def inserting_into(engine, table: str) -> bool:
+    """Whether another connection is running an INSERT into `table` right now."""
+    with engine.connect() as conn:
+        return bool(conn.scalar(sa.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+            "AND query LIKE :insert AND pid <> pg_backend_pid()"),
+            {"insert": f"INSERT INTO {table} %"}))
+
+
+def test_worker_killed_while_it_loads_a_package_leaves_no_row_of_any_layer(
+        app, engine, worker_env, tmp_path) -> None:
+    # A package whose other layers take seconds to load after its zones: 60,000 BFE lines.
+    source_dir = tmp_path / "src"
+    source_dir.mkdir()
+    zones = big_shapefile(source_dir, 2000)
+    zones.rename(source_dir / "S_FLD_HAZ_AR.shp")
+    for part in source_dir.glob("zones.*"):
+        part.rename(part.with_name("S_FLD_HAZ_AR" + part.suffix))
+    lines = [LineString([(-80 + (i % 300) * 0.0006, 30 + (i // 300) * 0.0002),
+                         (-80 + (i % 300) * 0.0006 + 0.0005, 30 + (i // 300) * 0.0002)])
+             for i in range(60000)]
+    write_layer(source_dir / "S_BFE.shp", lines, {"ELEV": [float(i % 40) for i in range(60000)],
+                                                   "LEN_UNIT": ["Feet"] * 60000})
+    write_layer(source_dir / "S_FIRM_PAN.shp", [box(-80, 30, -79.8, 30.1)],
+                {"FIRM_PAN": ["12345C0001F"]})
+    dataset_id = queue_import(app, engine, source_dir / "S_FLD_HAZ_AR.shp", tmp_path / "upload",
+                              "package killed")
+    worker = subprocess.Popen([str(FLASK), "worker"], env=worker_env)
+    try:
+        # Kill it while the server runs one of its inserts of BFE lines: the zones are
+        # written by then, in the same transaction as the layers.
+        wait_for(lambda: inserting_into(engine, "bfe_lines"), timeout=120)
+        worker.kill()
+        worker.wait(timeout=30)
+        wait_for(lambda: dataset_state(engine, dataset_id)[2] == 0, timeout=30)
+        assert set(package_rows(engine, dataset_id).values()) == {0}
+        # The next worker imports the whole package again, every layer.
+        time.sleep(3)
+        worker = subprocess.Popen([str(FLASK), "worker", "--stalled-after", "2"], env=worker_env)
+        wait_for(lambda: dataset_state(engine, dataset_id)[0] == "ready", timeout=180)
+        rows = package_rows(engine, dataset_id)
+        assert rows["bfe_lines"] == 60000 and rows["firm_panels"] == 1
+        assert dataset_state(engine, dataset_id)[2] == 2000
     finally:
         if worker.poll() is None:
             worker.terminate()
