@@ -125,6 +125,7 @@ def layer_collection(layer: layer_features.LayerCollection) -> Collection:
         paged=True,
         read_only_reason=(f"{layer.title} come with the NFHL package they were imported "
                           "from, not through this collection"),
+        extent=layer.extent,
         queryables=layer.queryables_schema,
         layer=layer,
     )

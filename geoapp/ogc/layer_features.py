@@ -112,6 +112,14 @@ class LayerCollection:
         """The properties of every feature, in output order."""
         return tuple(self.source.property_columns())
 
+    def extent(self, session: Session) -> dict[str, Any]:
+        """The spatial extent (CRS84) of the layer's features in scope, for its metadata."""
+        xmin, ymin, xmax, ymax = session.execute(layer_sql.layer_extent(
+            self.source, scope_sql.dataset_in_scope(scope_sql.ACTIVE))).one()
+        bbox = ([-180.0, -90.0, 180.0, 90.0] if xmin is None
+                else [float(xmin), float(ymin), float(xmax), float(ymax)])
+        return {"spatial": {"bbox": [bbox], "crs": CRS84.uri}}
+
     def queryables_schema(self, base_url: str) -> dict[str, Any]:
         """JSON Schema of the queryable properties (OGC API - Features Part 3)."""
         properties: dict[str, Any] = {

@@ -94,6 +94,20 @@ def test_the_collections_are_listed_after_the_zones_and_datasets(client) -> None
     assert one["id"] == "bfe_lines" and one["storageCrs"].endswith("CRS84")
 
 
+def test_a_layer_collection_reports_the_extent_of_its_features(client, panels, make_dataset,
+                                                                  make_row) -> None:
+    extent = client.get(f"{API}/firm_panels").get_json()["extent"]["spatial"]
+    assert extent["bbox"] == [pytest.approx([-74.1, 40.0, -74.03, 40.01])]
+    # A layer without features in scope says "anywhere", as the zones do with none.
+    empty = client.get(f"{API}/lomrs").get_json()["extent"]["spatial"]["bbox"]
+    assert empty == [[-180.0, -90.0, 180.0, 90.0]]
+    # Features of a retired dataset are not in scope, so not in the extent.
+    make_row(FirmPanel, make_dataset(name="Old FIRM", status="retired"), box(10, 10, 11, 11),
+             firm_pan="34025C0001A")
+    again = client.get(f"{API}/firm_panels").get_json()["extent"]["spatial"]["bbox"]
+    assert again == [pytest.approx([-74.1, 40.0, -74.03, 40.01])]
+
+
 def test_the_layer_collections_read_and_never_write() -> None:
     for collection in LAYER_COLLECTIONS:
         assert collection.layer is not None

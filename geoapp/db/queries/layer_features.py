@@ -91,6 +91,13 @@ def _from(source: LayerSource, statement: Select[Any], with_joined: bool,
     return statement
 
 
+def layer_extent(source: LayerSource, scope: ColumnElement[bool]) -> Select[Any]:
+    """(xmin, ymin, xmax, ymax) of a layer's features in scope (NULLs when it has none)."""
+    box = func.ST_Extent(source.model.geom)
+    return _from(source, select(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box),
+                                func.ST_YMax(box)), with_joined=False).where(scope)
+
+
 def intersecting_bbox(source: LayerSource, bbox: tuple[float, float, float, float],
                       srid: int) -> ColumnElement[bool]:
     """Features intersecting a bbox given in ``srid`` coordinates: the box is transformed to
