@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from geoapp.config import DEFAULTS
 from geoapp.db import compiled
 from geoapp.db.connections import Reads, connection_of
 from geoapp.db.queries import determination as determination_sql
@@ -42,8 +43,8 @@ ON_LINE_M = 0.5
 BOUNDARY_REACH_M = 250.0
 # Zones whose BFE is given as a depth, not an elevation: no estimate from lines.
 DEPTH_ZONES = frozenset(determination_sql.DEPTH_ZONES)
-# FEMA's base map accuracy (GEOAPP_BOUNDARY_TOLERANCE_M, docs/determinations.md).
-DEFAULT_TOLERANCE_M = 11.6
+# FEMA's base map accuracy: the setting's default (docs/determinations.md).
+DEFAULT_TOLERANCE_M = float(DEFAULTS["GEOAPP_BOUNDARY_TOLERANCE_M"])
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,6 @@ class Determination:
     """Section II of a flood hazard determination at one point, with reasons for the gaps."""
 
     panel: Panel | None
-    panels: list[Panel]
     community: Community | None
     lomrs: list[LomrHit]
     cbrs: CbrsHit | None
@@ -254,8 +254,7 @@ def determination_from_row(session: Reads, report: PointReport, row: Any, scope:
     layers = known.layers
     reasons: dict[str, str] = {}
     answering = {hit.dataset.id for hit in report.zones}
-    panels = [panel_of(item) for item in row.panels]
-    panel = first_of(panels, answering)
+    panel = first_of([panel_of(item) for item in row.panels], answering)
     if panel is None:
         reasons["firm_panel"] = ("no FIRM panel covers this point" if layers.get("S_FIRM_PAN")
                                  else "the maps in force here have no FIRM panel layer "
@@ -279,7 +278,7 @@ def determination_from_row(session: Reads, report: PointReport, row: Any, scope:
     citations = [citation for citation in known.citations
                  if citation.dataset_id in answering or not answering]
     return Determination(
-        panel=panel, panels=panels, community=community, lomrs=lomrs,
+        panel=panel, community=community, lomrs=lomrs,
         cbrs=units[0] if units else None, bfe=bfe, boundary=boundary, citations=citations,
         as_of=scope.as_of or today or dt.date.today(), reasons=reasons)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Response, current_app, request, stream_with_context
 from flask.typing import ResponseReturnValue
 
@@ -27,6 +25,7 @@ from geoapp.web.http import api_url, json_response
 from geoapp.web.serializers import (
     batch_row,
     exposure_json,
+    permalink_args,
     point_report_json,
     stream_batch_csv,
     stream_batch_geojson,
@@ -61,22 +60,14 @@ def lookup() -> ResponseReturnValue:
 
 def batch_permalink(point: BatchPoint, determination: Determination, params: BatchQuery) -> str:
     """The permalink of one batch point's determination (a single lookup)."""
-    args: dict[str, Any] = {"lon": point.lon, "lat": point.lat,
-                            "as_of": determination.as_of.isoformat()}
-    if params.dataset is not None:
-        args["dataset"] = params.dataset
-    return api_url("api.lookup", **args)
+    return api_url("api.lookup", **permalink_args(point.lon, point.lat, determination,
+                                                  params.dataset))
 
 
 def permalink(params: PointQuery, determination: Determination) -> str:
     """A URL that answers the same determination later: the point, the day, the maps."""
-    args: dict[str, Any] = {"lon": params.lon, "lat": params.lat,
-                            "as_of": determination.as_of.isoformat()}
-    if params.dataset is not None:
-        args["dataset"] = params.dataset
-    if params.nearest_radius is not None:
-        args["nearest_radius"] = params.nearest_radius
-    return api_url("api.lookup", **args)
+    return api_url("api.lookup", **permalink_args(params.lon, params.lat, determination,
+                                                  params.dataset, params.nearest_radius))
 
 
 def read_batch(limit: int) -> list[BatchPoint]:

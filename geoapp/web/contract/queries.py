@@ -288,6 +288,24 @@ PageLimit = Annotated[int | None, _whole(1, PG_BIGINT_MAX)]
 PageOffset = Annotated[int | None, _whole(0, MAX_OFFSET)]
 
 
+BboxCrs = Annotated[ApiCrs, parsed(_crs)]
+Bbox = Annotated[tuple[float, float, float, float] | None, parsed(_bbox, empty_is_absent=True)]
+
+
+def bbox_crs_field() -> Any:
+    """`bbox-crs` of an items page."""
+    return Field(CRS84, alias="bbox-crs", json_schema_extra=wire(
+        {"type": "string", "enum": CRS_URIS}, "CRS of bbox"))
+
+
+def bbox_field() -> Any:
+    """`bbox` of an items page, in `bbox-crs`."""
+    return Field(None, json_schema_extra=wire(
+        {"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}},
+        "minx,miny,maxx,maxy in bbox-crs (EPSG:4326: lat,lon order)",
+        style="form", explode=False))
+
+
 def page_limit_field() -> Any:
     """`limit` of an items page, as the OpenAPI document declares it."""
     return Field(None, json_schema_extra=wire(
@@ -310,14 +328,8 @@ class ItemsStandardQuery(QueryModel):
         None, json_schema_extra=wire(
             {"type": "string", "maxLength": features.MAX_CURSOR_LENGTH},
             "Where the page starts, as put in the 'next' link (opaque; instead of offset)"))
-    bbox_crs: Annotated[ApiCrs, parsed(_crs)] = Field(CRS84, alias="bbox-crs",
-                                                      json_schema_extra=wire(
-        {"type": "string", "enum": CRS_URIS}, "CRS of bbox"))
-    bbox: Annotated[tuple[float, float, float, float] | None,
-                    parsed(_bbox, empty_is_absent=True)] = Field(None, json_schema_extra=wire(
-        {"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}},
-        "minx,miny,maxx,maxy in bbox-crs (EPSG:4326: lat,lon order)",
-        style="form", explode=False))
+    bbox_crs: BboxCrs = bbox_crs_field()
+    bbox: Bbox = bbox_field()
     crs: Annotated[ApiCrs, parsed(_crs)] = Field(CRS84, json_schema_extra=wire(
         {"type": "string", "enum": CRS_URIS}, "CRS of the output"))
     precision: Annotated[int | None, _whole(0, 15)] = Field(None, json_schema_extra=wire(
@@ -484,14 +496,8 @@ class LayerItemsStandardQuery(LayerItemQuery):
 
     limit: PageLimit = page_limit_field()
     offset: PageOffset = page_offset_field()
-    bbox_crs: Annotated[ApiCrs, parsed(_crs)] = Field(CRS84, alias="bbox-crs",
-                                                      json_schema_extra=wire(
-        {"type": "string", "enum": CRS_URIS}, "CRS of bbox"))
-    bbox: Annotated[tuple[float, float, float, float] | None,
-                    parsed(_bbox, empty_is_absent=True)] = Field(None, json_schema_extra=wire(
-        {"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}},
-        "minx,miny,maxx,maxy in bbox-crs (EPSG:4326: lat,lon order)",
-        style="form", explode=False))
+    bbox_crs: BboxCrs = bbox_crs_field()
+    bbox: Bbox = bbox_field()
 
     def to_query(self, config: Mapping[str, Any]) -> layer_features.LayerQuery:
         """The page these parameters ask for, with the configured page sizes."""

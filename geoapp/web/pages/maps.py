@@ -32,7 +32,7 @@ from geoapp.web.assets import is_served_asset
 from geoapp.web.folium_maps import MAX_ZOOM, build_zone_map, render_parts
 from geoapp.web.http import tile_url_template
 from geoapp.web.pdf import html_to_pdf, local_fetcher
-from geoapp.web.serializers import point_report_json
+from geoapp.web.serializers import permalink_args, point_report_json
 
 bp = Blueprint("maps", __name__)
 
@@ -101,9 +101,7 @@ def report() -> ResponseReturnValue:
     zones, determination = lookup_and_determine(
         db.session, lon, lat, scope, current_app.config["GEOAPP_NEAREST_RADIUS_M"],
         current_app.config["GEOAPP_BOUNDARY_TOLERANCE_M"])
-    args = {"lon": lon, "lat": lat, "as_of": determination.as_of.isoformat()}
-    if scope.dataset is not None:
-        args["dataset"] = scope.dataset
+    args = permalink_args(lon, lat, determination, scope.dataset)
     point_report = point_report_json(zones, determination,
                                      url_for("api.lookup", _external=True, **args))
     html = render_template(

@@ -15,6 +15,7 @@ from geoapp.web.serializers.lookup import (
     dataset_json,
     exposure_json,
     nearest_json,
+    permalink_args,
     places_json,
     point_report_json,
     stream_batch_csv,
@@ -39,7 +40,7 @@ __all__ = [
     "CSV_COLUMNS", "batch_row", "collection_json", "compact_report", "created_items_json",
     "dataset_feature", "dataset_json", "dataset_state_json", "error_json", "export_json",
     "exposure_json", "feature_collection_text", "feature_text", "iso", "landing_json", "link",
-    "nearest_json", "places_json", "point_report_json", "stream_batch_csv", "stream_batch_geojson",
-    "stream_batch_json", "stream_feature_collection", "tilejson_json", "tilesets_json",
-    "token_json", "whole_feature_collection", "zone_hit_json",
+    "nearest_json", "permalink_args", "places_json", "point_report_json", "stream_batch_csv",
+    "stream_batch_geojson", "stream_batch_json", "stream_feature_collection", "tilejson_json",
+    "tilesets_json", "token_json", "whole_feature_collection", "zone_hit_json",
 ]

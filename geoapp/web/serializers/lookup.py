@@ -128,6 +128,19 @@ def citation_json(citation: Citation) -> dict[str, Any]:
             "study_name": (citation.study or {}).get("STUDY_NM")}
 
 
+def permalink_args(lon: float, lat: float, determination: Determination,
+                   dataset: int | str | None = None,
+                   nearest_radius: float | None = None) -> dict[str, Any]:
+    """The query of a permalink: the point, the day the determination was made for, and the
+    maps and radius asked for, so that it answers the same determination later."""
+    args: dict[str, Any] = {"lon": lon, "lat": lat, "as_of": determination.as_of.isoformat()}
+    if dataset is not None:
+        args["dataset"] = dataset
+    if nearest_radius is not None:
+        args["nearest_radius"] = nearest_radius
+    return args
+
+
 def determination_json(determination: Determination, permalink: str) -> dict[str, Any]:
     """Section II of a determination: panel, community, LOMRs, CBRS, BFE, boundary, citation."""
     near = bool(determination.boundary.near)
