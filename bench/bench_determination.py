@@ -25,12 +25,10 @@ import random
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
@@ -40,12 +38,9 @@ from common import (  # noqa: E402
     bench_map,
     floodmanager,
     parse_wrk,
-    peak_rss_mib,
     require_tool,
-    worker_pids,
+    timed_batch,
 )
-
-from geoapp.users import accounts  # noqa: E402
 
 SAMPLE_DB = "floodmanager_bench_package"
 SAMPLE_PACKAGE = PROJECT / "data" / "sample" / "manasquan_nfhl_package.zip"
@@ -142,27 +137,10 @@ def single_lookups(url: str, bbox, duration: int, rounds: int, clients: int) -> 
 def batch(url: str, bbox, count: int) -> dict:
     """A compact batch of `count` points end to end over HTTP (panel and community in each
     row), and the server worker's peak memory."""
-    engine = sa.create_engine(url)
-    with Session(engine) as session:
-        user = accounts.create_user(session, f"bench-{time.time_ns()}@example.org",
-                                    "benchmark-pw")
-        secret = accounts.create_token(session, user, "bench").secret
-        session.commit()
-    engine.dispose()
     points = random_points(count, bbox, seed=11)
     body = ("id,lon,lat\n" + "".join(f"{i},{lon},{lat}\n" for i, (lon, lat)
                                      in enumerate(points))).encode()
-    with floodmanager(url, workers=1, threads=1) as (base, process):
-        [worker] = worker_pids(process.pid)
-        idle = peak_rss_mib([worker])
-        request = urllib.request.Request(
-            base + "/api/lookup/batch", data=body, method="POST",
-            headers={"Content-Type": "text/csv", "Authorization": f"Bearer {secret}"})
-        start = time.perf_counter()
-        with urllib.request.urlopen(request, timeout=600) as response:
-            result = json.load(response)
-        elapsed = time.perf_counter() - start
-        peak = peak_rss_mib([worker])
+    result, elapsed, idle, peak = timed_batch(url, body, "text/csv")
     rows = result["results"]
     return {"points": count, "seconds": elapsed, "idle_mib": idle, "peak_mib": peak,
             "with_panel": sum(1 for row in rows if row["firm_pan"]),

@@ -22,12 +22,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -39,11 +37,10 @@ from common import (  # noqa: E402
     ensure_large_dataset,
     floodmanager,
     parse_wrk,
-    peak_rss_mib,
     percentiles,
     pg_tool,
     require_tool,
-    worker_pids,
+    timed_batch,
 )
 from generate_large import random_points  # noqa: E402
 
@@ -52,7 +49,6 @@ from geoapp.db.queries import lookup as lookup_sql  # noqa: E402
 from geoapp.db.queries import scope as scope_sql  # noqa: E402
 from geoapp.db.queries import shapes as shapes_sql  # noqa: E402
 from geoapp.risk.lookup import DEFAULT_NEAREST_RADIUS_M  # noqa: E402
-from geoapp.users import accounts
 
 
 def literal_sql(statement: sa.Executable) -> str:
@@ -201,27 +197,11 @@ def part_b(url: str, bbox, clients: int, duration: int, rounds: int) -> dict:
 
 def part_c(url: str, bbox, count: int) -> dict:
     """A batch of `count` points end to end over HTTP, and the server's peak memory."""
-    engine = sa.create_engine(url)
-    with Session(engine) as session:
-        user = accounts.create_user(session, f"bench-{time.time_ns()}@example.org", "benchmark-pw")
-        secret = accounts.create_token(session, user, "bench").secret
-        session.commit()
-    engine.dispose()
     points = random_points(count, seed=11, bbox=bbox)
     body = json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "id": i, "geometry": {"type": "Point", "coordinates": [lon, lat]},
          "properties": {}} for i, (lon, lat) in enumerate(points)]}).encode()
-    with floodmanager(url, workers=1, threads=1) as (base, process):
-        [worker] = worker_pids(process.pid)
-        idle = peak_rss_mib([worker])
-        request = urllib.request.Request(
-            base + "/api/lookup/batch", data=body, method="POST",
-            headers={"Content-Type": "application/geo+json", "Authorization": f"Bearer {secret}"})
-        start = time.perf_counter()
-        with urllib.request.urlopen(request, timeout=600) as response:
-            result = json.load(response)
-        elapsed = time.perf_counter() - start
-        peak = peak_rss_mib([worker])
+    result, elapsed, idle, peak = timed_batch(url, body, "application/geo+json")
     statuses: dict[str, int] = {}
     for row in result["results"]:
         statuses[row["status"]] = statuses.get(row["status"], 0) + 1

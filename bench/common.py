@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import json
 import os
 import re
 import shutil
@@ -343,3 +344,37 @@ def pg_tool(name: str) -> str:
     if not candidates:
         sys.exit(f"{name} not found under /usr/lib/postgresql")
     return str(candidates[-1])
+
+
+def viewer_token(url: str) -> str:
+    """The secret of an API token of a new account, for the write-guarded batch endpoint."""
+    from sqlalchemy.orm import Session
+
+    from geoapp.users import accounts
+
+    engine = sa.create_engine(url)
+    with Session(engine) as session:
+        user = accounts.create_user(session, f"bench-{time.time_ns()}@example.org",
+                                    "benchmark-pw")
+        secret = accounts.create_token(session, user, "bench").secret
+        session.commit()
+    engine.dispose()
+    return secret
+
+
+def timed_batch(url: str, body: bytes, content_type: str) -> tuple[dict, float, float, float]:
+    """One POST /api/lookup/batch to a server of one worker and one thread: the answer, the
+    seconds it took, and the worker's memory (MiB) before and at its peak."""
+    secret = viewer_token(url)
+    with floodmanager(url, workers=1, threads=1) as (base, process):
+        [worker] = worker_pids(process.pid)
+        idle = peak_rss_mib([worker])
+        request = urllib.request.Request(
+            base + "/api/lookup/batch", data=body, method="POST",
+            headers={"Content-Type": content_type, "Authorization": f"Bearer {secret}"})
+        start = time.perf_counter()
+        with urllib.request.urlopen(request, timeout=600) as response:
+            result = json.load(response)
+        elapsed = time.perf_counter() - start
+        peak = peak_rss_mib([worker])
+    return result, elapsed, idle, peak
