@@ -46,7 +46,6 @@ from geoapp.nfhl.layers import GeometryKind, LayerSpec
 INSERT_BATCH = 2000
 # Dangling community keys listed in the report (all are counted).
 DANGLING_LISTED = 20
-SKIPPED_REASON = "not a layer FloodManager uses"
 
 
 @dataclass(frozen=True)
@@ -97,8 +96,7 @@ def find_in_folder(root: Path, zones: Path) -> Package:
     found: dict[str, FoundLayer] = {}
     skipped: list[str] = []
     for path in candidates:
-        is_table = path.suffix.lower() == ".dbf"
-        if is_table and any(path.with_suffix(s).exists() for s in (".shp", ".SHP", ".Shp")):
+        if path.suffix.lower() == ".dbf" and sibling_file(path, ".shp") is not None:
             continue  # the attribute table of a shapefile, read with it
         known = nfhl_layers.package_layer_name(path.stem)
         label = path.relative_to(root).as_posix()

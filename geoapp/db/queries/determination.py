@@ -54,9 +54,9 @@ from geoapp.db.models import (
     PoliticalArea,
 )
 from geoapp.db.queries import lookup as lookup_sql
-from geoapp.db.queries.lookup import GEOGRAPHY, SearchBox, bound_point
+from geoapp.db.queries.lookup import GEOGRAPHY, SearchBox, bound_point, box_param
 from geoapp.db.queries.scope import ACTIVE, Scope, dataset_in_scope
-from geoapp.db.queries.shapes import SRID, point
+from geoapp.db.queries.shapes import point
 
 # Zones whose flood is given as a depth: their BFE is never estimated from lines.
 DEPTH_ZONES = ("AO",)
@@ -73,14 +73,6 @@ LINE_TOUCH_DEGREES = 1e-5
 # LOMR statuses that mean the letter is no longer in force.
 LOMR_NOT_IN_FORCE = ("SUPERSEDED", "CANCELLED", "CANCELED", "INACTIVE", "WITHDRAWN")
 EMPTY_JSON_ARRAY = literal_column("'[]'::json")
-
-
-def box_param(prefix: str) -> ColumnElement[Any]:
-    """An envelope bound as `<prefix>_xmin` ... `<prefix>_ymax` (EPSG:4326)."""
-    return func.ST_MakeEnvelope(
-        bindparam(f"{prefix}_xmin", type_=Float), bindparam(f"{prefix}_ymin", type_=Float),
-        bindparam(f"{prefix}_xmax", type_=Float), bindparam(f"{prefix}_ymax", type_=Float),
-        SRID, type_=Geometry)
 
 
 def json_object(*pairs: Any) -> ColumnElement[Any]:

@@ -164,6 +164,14 @@ def nearest_high_risk_params(lon: float, lat: float, radius_m: float,
             "box_ymax": box.ymax, "metres_per_degree": box.metres_per_degree}
 
 
+def box_param(prefix: str) -> ColumnElement[Any]:
+    """An envelope (EPSG:4326) bound as `<prefix>_xmin`, `_ymin`, `_xmax`, `_ymax`."""
+    return func.ST_MakeEnvelope(
+        bindparam(f"{prefix}_xmin", type_=Float), bindparam(f"{prefix}_ymin", type_=Float),
+        bindparam(f"{prefix}_xmax", type_=Float), bindparam(f"{prefix}_ymax", type_=Float),
+        SRID, type_=Geometry)
+
+
 @lru_cache(maxsize=256)
 def nearest_high_risk(scope: Scope = ACTIVE) -> Select[Any]:
     """The nearest high-risk zone within a radius and its nearest point, among the pieces in
@@ -180,11 +188,7 @@ def nearest_high_risk(scope: Scope = ACTIVE) -> Select[Any]:
     # Where the planar probes look from: the query point, shifted for a box across the
     # antimeridian (the geodesic distances use the true point).
     planar_target = point(bindparam("planar_lon", type_=Float), bindparam(LAT, type_=Float))
-    box = func.ST_MakeEnvelope(
-        bindparam("box_xmin", type_=Float), bindparam("box_ymin", type_=Float),
-        bindparam("box_xmax", type_=Float), bindparam("box_ymax", type_=Float), SRID,
-        type_=Geometry,
-    )
+    box = box_param("box")
     # A literal, not a parameter, so the planner can match the partial index.
     high_risk = FloodZonePiece.risk_status == literal_column("'high_risk'")
     in_box = FloodZonePiece.geom.op("&&")(box)
