@@ -62,7 +62,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     jobs.queue.init_app(app)
 
-    from geoapp.web import api, assets, auth
+    from geoapp.web import api, assets, auth, basemap
     from geoapp.web.pages import catalog, health, maps
 
     assets.warn_if_missing(app)
@@ -74,6 +74,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(health.bp)
     app.register_blueprint(assets.bp)
+    app.register_blueprint(basemap.bp)  # decides the basemap (and warns when there is none)
     app.register_blueprint(auth.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(maps.bp)

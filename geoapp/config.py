@@ -31,9 +31,13 @@ DEFAULTS: dict[str, Any] = {
     "GEOAPP_STATEMENT_TIMEOUT_READ_MS": 5000,
     "GEOAPP_STATEMENT_TIMEOUT_HEAVY_MS": 60000,
     "GEOAPP_ITEMS_LARGE_PAGE": 1000,
-    # Basemap tiles under the zones; empty string for no basemap (air-gapped networks).
-    "GEOAPP_BASEMAP_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-    "GEOAPP_BASEMAP_ATTRIBUTION": "&copy; OpenStreetMap contributors",
+    # The basemap under the zones (geoapp/web/basemap.py): empty or "none" for none (closed
+    # networks; the map says so); a tile URL template with {z}, {x} and {y}, e.g.
+    # https://tile.openstreetmap.org/{z}/{x}/{y}.png; or the path (absolute, or from the
+    # instance folder) of a raster .mbtiles file or a raster or vector .pmtiles archive, which
+    # the app serves itself. Its attribution (HTML); empty: the file's own, if it has one.
+    "GEOAPP_BASEMAP_URL": "",
+    "GEOAPP_BASEMAP_ATTRIBUTION": "",
     # Address search on the map and at /api/geocode: a Nominatim-compatible /search URL
     # (e.g. https://nominatim.openstreetmap.org/search). Empty: coordinates only (offline).
     "GEOAPP_GEOCODER_URL": "",

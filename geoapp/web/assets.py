@@ -15,6 +15,8 @@ SERVED_PREFIXES = (
     "leaflet-draw/dist/",
     # swagger-ui-dist has no dist folder: its bundle, preset and stylesheet only.
     "swagger-ui-dist/swagger-ui",
+    # The browser builds (and source maps) that read a PMTiles basemap (geoapp/web/basemap.py).
+    "pmtiles/dist/pmtiles.js", "protomaps-leaflet/dist/protomaps-leaflet.js",
 )
 
 # Local replacements for the CDN links Folium would otherwise write into the page.
@@ -23,6 +25,9 @@ FOLIUM_CSS = [("leaflet_css", "leaflet/dist/leaflet.css")]
 VECTORGRID_JS = "leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js"
 DRAW_JS = [("leaflet_draw_js", "leaflet-draw/dist/leaflet.draw.js")]
 DRAW_CSS = [("leaflet_draw_css", "leaflet-draw/dist/leaflet.draw.css")]
+# Raster PMTiles (global `pmtiles`) and vector PMTiles drawn on canvases (global `protomapsL`).
+PMTILES_JS = "pmtiles/dist/pmtiles.js"
+PROTOMAPS_JS = "protomaps-leaflet/dist/protomaps-leaflet.js"
 # What installs them; without them the map pages load but draw nothing.
 INSTALL_COMMAND = "npm ci (or make setup)"
 

@@ -40,7 +40,8 @@ def test_missing_front_end_packages_are_logged_at_start_with_the_fix(tmp_path, c
     (tmp_path / "leaflet" / "dist" / "leaflet.js").write_text("")
     with caplog.at_level(logging.WARNING, logger="geoapp"):
         create_app({"TESTING": True, "SECRET_KEY": "x", "GEOAPP_VENDOR_DIR": str(tmp_path)})
-    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    warnings = [r.getMessage() for r in caplog.records
+                if r.levelno == logging.WARNING and "basemap" not in r.getMessage()]
     assert len(warnings) == 1
     assert str(tmp_path) in warnings[0] and "npm ci" in warnings[0]
     assert "jquery" in warnings[0] and "leaflet," not in warnings[0]
@@ -63,7 +64,7 @@ def test_healthz_names_missing_front_end_packages_but_stays_200(app, session, tm
     assert body["assets"]["ok"] is False
     assert set(body["assets"]["missing"]) == {"leaflet", "jquery", "bootstrap",
                                               "leaflet.vectorgrid", "leaflet-draw",
-                                              "swagger-ui-dist"}
+                                              "swagger-ui-dist", "pmtiles", "protomaps-leaflet"}
     assert "npm ci" in body["assets"]["fix"]
     assert str(tmp_path) not in response.get_data(as_text=True)  # no server paths to clients
 

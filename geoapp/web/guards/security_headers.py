@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, request
 
+from geoapp.web.basemap import basemap_of
+
 # Leaflet and Folium set styles in markup (style attributes, Folium's <style> blocks), which
 # cannot carry a nonce; styles cannot run code, so inline styles stay allowed.
 STYLE_SOURCES = "'self' 'unsafe-inline'"
@@ -69,12 +71,15 @@ def tile_source(url_template: str) -> str | None:
     return f"{parts.scheme}://{'.'.join(labels)}" + (f":{port}" if port else "")
 
 
-def content_security_policy(nonce: str, basemap_url: str) -> str:
-    """The policy of an HTML page."""
+def content_security_policy(nonce: str, basemap_url: str, *, blob_images: bool = False) -> str:
+    """The policy of an HTML page: images also from the basemap's tile server when it is on
+    another origin, and from blob: URLs when its tiles are decoded in the page (PMTiles)."""
     images = list(IMAGE_SOURCES)
     basemap = tile_source(basemap_url) if basemap_url else None
     if basemap:
         images.append(basemap)
+    if blob_images:
+        images.append("blob:")
     directives = {
         "default-src": "'self'",
         "script-src": f"'self' 'nonce-{nonce}'",
@@ -102,8 +107,10 @@ def register_security_headers(app: Flask) -> None:
         headers["X-Content-Type-Options"] = "nosniff"
         headers.setdefault("Referrer-Policy", REFERRER_POLICY)
         if response.mimetype == "text/html":
-            basemap = current_app.config["GEOAPP_BASEMAP_URL"]
-            headers["Content-Security-Policy"] = content_security_policy(csp_nonce(), basemap)
+            # Only what is configured and usable: no basemap, no other origin.
+            basemap = basemap_of(current_app)
+            headers["Content-Security-Policy"] = content_security_policy(
+                csp_nonce(), basemap.tile_url, blob_images=basemap.images_from_blobs)
             headers["X-Frame-Options"] = "DENY"  # for browsers without frame-ancestors
             headers["Permissions-Policy"] = PERMISSIONS_POLICY
         return response

@@ -20,6 +20,7 @@ from geoapp.ingest import exports
 from geoapp.ingest.request import ImportRequest
 from geoapp.web import uploads
 from geoapp.web.auth import require_role
+from geoapp.web.basemap import current_basemap
 from geoapp.web.folium_maps import build_extent_map, render_parts
 
 bp = Blueprint("datasets", __name__)
@@ -83,10 +84,8 @@ def detail(dataset_id: int) -> ResponseReturnValue:
     extent = db.session.execute(datasets_sql.dataset_extent(dataset_id)).one()
     parts = {}
     if extent[0] is not None:
-        config = current_app.config
-        parts = render_parts(build_extent_map(
-            tuple(float(v) for v in extent), config["GEOAPP_BASEMAP_URL"],
-            config["GEOAPP_BASEMAP_ATTRIBUTION"]))
+        parts = render_parts(build_extent_map(tuple(float(v) for v in extent),
+                                              current_basemap()))
     exported_by_worker = dataset.feature_count > current_app.config[
         "GEOAPP_EXPORT_INLINE_MAX_ZONES"]
     return render_template("datasets/detail.html", dataset=dataset,

@@ -29,6 +29,7 @@ from geoapp.ogc.collections import FLOOD_ZONES
 from geoapp.risk.determination import lookup_and_determine
 from geoapp.risk.report_map import DEFAULT_HALF_WIDTH_M, report_map
 from geoapp.web.assets import is_served_asset
+from geoapp.web.basemap import current_basemap
 from geoapp.web.folium_maps import MAX_ZOOM, build_zone_map, render_parts
 from geoapp.web.http import tile_url_template
 from geoapp.web.pdf import html_to_pdf, local_fetcher
@@ -65,8 +66,7 @@ def index() -> ResponseReturnValue:
     extent_row = db.session.execute(datasets_sql.active_extent()).one()
     extent = None if extent_row[0] is None else tuple(float(v) for v in extent_row)
     fmap, layer_name = build_zone_map(tile_url_template(FLOOD_ZONES.id, external=False), extent,
-                                      config["GEOAPP_BASEMAP_URL"],
-                                      config["GEOAPP_BASEMAP_ATTRIBUTION"], focus)
+                                      current_basemap(), focus)
     legend = [(status, STATUS_LABELS[status], RISK_COLOURS[status])
               for status in STATUS_ORDER if status in RISK_COLOURS]
     datasets = db.session.execute(datasets_sql.active_datasets()).all()
