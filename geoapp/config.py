@@ -96,6 +96,10 @@ DEFAULTS: dict[str, Any] = {
     "GEOAPP_IMPORT_INLINE_MAX_KB": 512,
     # Where uploads wait for the worker (default: the instance folder's uploads/).
     "GEOAPP_UPLOAD_DIR": "",
+    # Where imported rasters (DEMs, depth and water-surface grids) are kept as Cloud Optimized
+    # GeoTIFFs (default: the instance folder's rasters/), and the most cells one may have.
+    "GEOAPP_RASTER_DIR": "",
+    "GEOAPP_RASTER_MAX_CELLS": 1_000_000_000,
     # Where the front-end packages installed from npm live (served under /vendor/).
     "GEOAPP_VENDOR_DIR": "",
     # Session and remember cookies only over HTTPS: "auto" (on unless DEBUG or TESTING),

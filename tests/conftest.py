@@ -102,11 +102,13 @@ def engine(database_url: str) -> Iterator[sa.Engine]:
 
 
 @pytest.fixture(scope="session")
-def app(database_url: str) -> Iterator[Flask]:
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     """The application on the test database, schema created by the real migrations."""
     application = create_app(
         {
             "TESTING": True,
+            # Rolled-back tests would leave their rasters' files behind in instance/.
+            "GEOAPP_RASTER_DIR": str(tmp_path_factory.mktemp("rasters")),
             "DATABASE_URL": database_url,
             "SECRET_KEY": "test-secret",
             "WTF_CSRF_ENABLED": False,
@@ -236,5 +238,25 @@ def make_token(session: Session) -> Callable[..., accounts.IssuedToken]:
         issued = accounts.create_token(session, user, name)
         session.commit()
         return issued
+
+    return factory
+
+
+@pytest.fixture()
+def make_raster(app: Flask, session: Session) -> Callable[..., Dataset]:
+    """Factory: a raster GeoTIFF imported as a dataset version (runs.run_import, in the test's
+    transaction; its COG stored under the test app's GEOAPP_RASTER_DIR). Fields are those of
+    an upload: kind (dem, depth or wse), name, event, vertical_datum, unit, effective_date."""
+    from geoapp.ingest import files, jobs, runs
+    from geoapp.ingest.request import ImportRequest
+
+    def factory(path: Any, kind: str = "dem", name: str | None = None,
+                **fields: Any) -> Dataset:
+        request = ImportRequest.parse({"name": name or f"raster {uuid.uuid4().hex[:6]}",
+                                       "kind": kind, **fields})
+        dataset = runs.create_pending(session, request, path.name, None)
+        runs.run_import(session, dataset, path, request, files.UnpackLimits(),
+                        raster_target=jobs.raster_target(app))
+        return dataset
 
     return factory

@@ -28,6 +28,12 @@ SAMPLE_FILE = PROJECT_DIR / "data" / "sample" / "manasquan_nfhl.geojson"
 SAMPLE_PACKAGE = PROJECT_DIR / "data" / "sample" / "manasquan_nfhl_package.zip"
 SAMPLE_NAME = "Manasquan River, NJ (synthetic sample)"
 SAMPLE_EFFECTIVE_DATE = dt.date(2024, 6, 20)
+# The sample's rasters, which agree with its zones and BFEs: (file, kind, event, dataset name).
+SAMPLE_RASTERS = (
+    ("manasquan_dem.tif", "dem", None, "Manasquan River, NJ: ground elevation (synthetic DEM)"),
+    ("manasquan_depth_1pct.tif", "depth", "1",
+     "Manasquan River, NJ: 1% annual chance depth (synthetic)"),
+)
 
 UNDEFINED_TABLE = "42P01"  # PostgreSQL's SQLSTATE for a missing table
 
@@ -53,6 +59,7 @@ class DatabaseCommands(AppGroup):
 zones_cli = DatabaseCommands("zones", help="Flood zone datasets.")
 users_cli = DatabaseCommands("users", help="User accounts.")
 tokens_cli = DatabaseCommands("tokens", help="API tokens.")
+rasters_cli = DatabaseCommands("rasters", help="Elevation and flood-depth rasters.")
 
 
 def fail(error: AppError) -> None:
@@ -77,8 +84,12 @@ def audited(action: str, status: int, target_type: str, target_id: int | None = 
     help="Flood map file to load (the sample NFHL package by default).",
 )
 @click.option("--name", default=SAMPLE_NAME, show_default=True, help="Dataset name.")
-def load_sample(path: Path, name: str) -> None:
+@click.option("--rasters/--no-rasters", default=True, show_default=True,
+              help="Also load the sample's DEM and 1% depth grid.")
+def load_sample(path: Path, name: str, rasters: bool) -> None:
     """Load the sample flood map once (does nothing when it is already loaded)."""
+    if rasters:
+        load_sample_rasters()
     existing = dataset_named(db.session, name)
     if existing is not None:
         click.echo(f"sample already loaded: dataset {existing.id} ({existing.feature_count} zones)")
@@ -99,6 +110,28 @@ def load_sample(path: Path, name: str) -> None:
     layers = len(((dataset.import_report or {}).get("package") or {}).get("layers", {}))
     click.echo(f"loaded dataset {dataset.id} '{name}': {dataset.feature_count} zones"
                + (f" and {layers} other NFHL layers" if layers else ""))
+
+
+def load_sample_rasters() -> None:
+    """Import the sample's rasters that are not loaded yet (each its own dataset)."""
+    app = current_app._get_current_object()
+    for file_name, kind, event, name in SAMPLE_RASTERS:
+        path = SAMPLE_FILE.parent / file_name
+        if not path.exists() or dataset_named(db.session, name) is not None:
+            continue
+        try:
+            request = ImportRequest.parse({"name": name, "kind": kind, "event": event,
+                                           "effective_date": SAMPLE_EFFECTIVE_DATE})
+            dataset = runs.create_pending(db.session, request, path.name, None)
+            runs.run_import(db.session, dataset, path, request,
+                            files.UnpackLimits.from_config(app.config),
+                            raster_target=jobs.raster_target(app))
+        except AppError as error:
+            db.session.rollback()
+            audited("zones.load-sample", error.status, "dataset", file=path.name)
+            fail(error)
+        audited("zones.load-sample", 201, "dataset", dataset.id, file=path.name)
+        click.echo(f"loaded dataset {dataset.id} '{name}': a {kind} raster")
 
 
 @zones_cli.command("import")
@@ -140,6 +173,40 @@ def import_file(path: Path, name: str | None, layer: str | None, source_crs: str
     audited("zones.import", 201, "dataset", dataset.id, file=path.name)
     click.echo(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
     click.echo(f"dataset {dataset.id} '{dataset.name}': {report.imported} zones imported", err=True)
+
+
+@rasters_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--kind", required=True, type=click.Choice(["dem", "depth", "wse"]),
+              help="dem: ground elevation; depth: water depth of an event; wse: water-surface "
+              "elevation of an event.")
+@click.option("--name", required=True, help="Dataset name; an existing name gets a new version.")
+@click.option("--event", help="The event's annual chance in percent (1 for the 1% flood); "
+              "for depth and wse.")
+@click.option("--vertical-datum", help="Vertical datum of the values (e.g. NAVD88), when the "
+              "file does not say.")
+@click.option("--unit", help="Unit of the values (m, ft or ftUS), when the file does not say.")
+@click.option("--effective-date", help="Effective date, YYYY-MM-DD.")
+def import_raster(path: Path, kind: str, name: str, event: str | None,
+                  vertical_datum: str | None, unit: str | None,
+                  effective_date: str | None) -> None:
+    """Import a GeoTIFF (DEM, depth or water-surface grid), stored as a Cloud Optimized GeoTIFF."""
+    app = current_app._get_current_object()
+    try:
+        request = ImportRequest.parse({
+            "name": name, "kind": kind, "event": event, "vertical_datum": vertical_datum,
+            "unit": unit, "effective_date": effective_date})
+        dataset = runs.create_pending(db.session, request, path.name, None)
+        runs.run_import(db.session, dataset, path, request,
+                        files.UnpackLimits.from_config(app.config),
+                        raster_target=jobs.raster_target(app))
+    except AppError as error:
+        db.session.rollback()
+        audited("rasters.import", error.status, "dataset", file=path.name)
+        fail(error)
+    audited("rasters.import", 201, "dataset", dataset.id, file=path.name)
+    click.echo(json.dumps(dataset.import_report, indent=2, ensure_ascii=False))
+    click.echo(f"dataset {dataset.id} '{dataset.name}': {kind} raster imported", err=True)
 
 
 @click.command("worker")
@@ -237,5 +304,5 @@ def create_token(email: str, name: str) -> None:
 
 def register_cli(app: Flask) -> None:
     """Attach the command groups to the app."""
-    for group in (zones_cli, users_cli, tokens_cli, worker, serve.serve):
+    for group in (zones_cli, rasters_cli, users_cli, tokens_cli, worker, serve.serve):
         app.cli.add_command(group)

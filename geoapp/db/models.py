@@ -30,7 +30,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from geoapp.db.vocabulary import LIVE_EXPORT_STATUSES, DatasetStatus, ExportStatus, Role
+from geoapp.db.vocabulary import (
+    LIVE_EXPORT_STATUSES,
+    DatasetStatus,
+    ExportStatus,
+    RasterKind,
+    Role,
+)
+from geoapp.geo.vertical import VerticalUnit
 from geoapp.nfhl.status import RiskStatus, status_column_sql
 
 # Tolerance (degrees) of the stored overview geometry used for tiles of zoom 9 and below.
@@ -311,6 +318,52 @@ class PackagePiece(Base):
     layer: Mapped[str] = mapped_column(String(16))
     row_id: Mapped[int] = mapped_column(BigInteger)
     geom: Mapped[WKBElement] = mapped_column(Geometry("POLYGON", srid=4326))
+
+
+class RasterLayer(Base):
+    """A raster of a dataset version: a DEM, or an event's depth or water-surface grid.
+
+    The cells live in a Cloud Optimized GeoTIFF under GEOAPP_RASTER_DIR (`file_name`), in
+    the raster's own CRS; the row says what they mean. Rows go with their dataset
+    (ON DELETE CASCADE); the files are removed by geoapp.ingest.rasters.
+    """
+
+    __tablename__ = "raster_layers"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", RasterKind), name="kind"),
+        CheckConstraint(_one_of("unit", VerticalUnit), name="unit"),
+        # A DEM is of no event; a depth or water-surface grid is of one (1 = the 1% chance).
+        CheckConstraint("(kind = 'dem') = (event_percent IS NULL)", name="event_for_kind"),
+        CheckConstraint("event_percent > 0 AND event_percent <= 100", name="event_range"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(8))
+    # Annual chance in percent (1 for the 1% event, 0.2 for the 0.2% event).
+    event_percent: Mapped[float | None] = mapped_column(Float)
+    # NAVD88, NGVD29, ... ; NULL for depth grids, which are heights above the ground.
+    vertical_datum: Mapped[str | None] = mapped_column(String(32))
+    unit: Mapped[str] = mapped_column(String(8))
+    file_name: Mapped[str] = mapped_column(String(80), unique=True)
+    crs_wkt: Mapped[str] = mapped_column(Text)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    resolution_x: Mapped[float] = mapped_column(Float)
+    resolution_y: Mapped[float] = mapped_column(Float)
+    nodata: Mapped[float | None] = mapped_column(Float)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    # SHA-256 of the stored COG (the upload's is on the dataset), cited with the values.
+    sha256: Mapped[str] = mapped_column(String(64))
+    source_filename: Mapped[str | None] = mapped_column(String(255))
+    footprint: Mapped[WKBElement] = mapped_column(Geometry("POLYGON", srid=4326))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+    dataset: Mapped[Dataset] = relationship()
 
 
 # The package layers' tables by FEMA layer name (geoapp.nfhl.layers.PACKAGE_LAYERS).

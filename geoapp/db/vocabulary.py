@@ -31,6 +31,14 @@ class ExportStatus(StrEnum):
     EXPIRED = "expired"
 
 
+class RasterKind(StrEnum):
+    """What a raster layer holds: ground elevation, or an event's water depth or surface."""
+
+    DEM = "dem"
+    DEPTH = "depth"
+    WSE = "wse"
+
+
 class Role(StrEnum):
     """What an account may do, from least to most (the declaration order is the rank)."""
 

@@ -46,6 +46,7 @@ EXPECTED_DRIVERS = {
 REFUSED_MEMBER_SUFFIXES = {".vrt": "a GDAL virtual dataset (.vrt)"}
 
 ZIP_MAGIC = b"PK\x03\x04"
+TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 KNOWN_MAGIC = {  # first bytes of formats people mistake for ours, for a helpful message
     b"\x89PNG": "a PNG image",
     b"%PDF": "a PDF document",
@@ -103,11 +104,14 @@ def check_stream(name: str, size: int, stream: IO[bytes]) -> None:
         ".kml": kml_root(text_head, name),
         ".fgb": head.startswith(b"fgb"),
         ".shp": head[:4] == b"\x00\x00\x27\x0a",
+        # TIFF and BigTIFF, either byte order (a raster: geoapp.ingest.rasters).
+        ".tif": head[:4] in TIFF_MAGIC,
+        ".tiff": head[:4] in TIFF_MAGIC,
     }
     if suffix not in expected:
         raise InvalidInput(
             f"{name}: unsupported file type; send a zipped shapefile or File Geodatabase, "
-            "a GeoPackage, GeoJSON, KML/KMZ or FlatGeobuf",
+            "a GeoPackage, GeoJSON, KML/KMZ or FlatGeobuf (or a GeoTIFF raster)",
             code="unsupported_format",
         )
     if not expected[suffix]:

@@ -30,6 +30,11 @@ READ_DRIVERS = frozenset({"ESRI Shapefile", "OpenFileGDB", "GPKG", "GeoJSON", "L
 WRITE_DRIVERS = frozenset({"GPKG", "ESRI Shapefile", "GeoJSON", "FlatGeobuf", "CSV", "KML",
                            "OpenFileGDB"})
 KEPT_DRIVERS = READ_DRIVERS | WRITE_DRIVERS
+# rasterio's own copy of GDAL reads elevation and depth rasters: GeoTIFF in, Cloud Optimized
+# GeoTIFF out, in-memory datasets and PNG for map tiles, and VRT for the warped views rasterio
+# builds itself to reproject a tile (never a file: uploads are opened with GTiff alone and
+# tiles only from the app's own COGs). Nothing else, vector or raster.
+RASTER_DRIVERS = frozenset({"GTiff", "COG", "MEM", "PNG", "VRT"})
 
 # No file name equals this, so /vsicurl/, /vsis3/, /vsigs/, ... open nothing.
 NO_NETWORK_FILE = "/network-access-is-disabled-in-floodmanager"
@@ -108,14 +113,23 @@ def is_loaded(path: Path) -> bool:
     return True
 
 
-def gdal_library() -> ctypes.CDLL:
-    """pyogrio's libgdal, already loaded (RTLD_NOLOAD: never a second copy)."""
+def gdal_libraries() -> list[tuple[ctypes.CDLL, frozenset[str]]]:
+    """Each copy of libgdal in the process with the drivers it keeps: pyogrio's (vector
+    uploads and exports) and rasterio's (rasters). Both wheels bundle their own."""
     import pyogrio  # noqa: F401  (loads and initialises GDAL, registering its drivers)
+    import rasterio  # noqa: F401
 
     libraries = loaded_gdal_libraries()
-    if len(libraries) != 1:
-        raise RuntimeError(f"expected one GDAL library in the process, found {libraries}")
-    lib = ctypes.CDLL(str(libraries[0]), mode=os.RTLD_NOLOAD)
+    if not 1 <= len(libraries) <= 2:
+        raise RuntimeError(f"expected pyogrio's and rasterio's GDAL, found {libraries}")
+    kept = [(path, RASTER_DRIVERS if "rasterio" in str(path) else KEPT_DRIVERS)
+            for path in libraries]
+    return [(gdal_library(path), drivers) for path, drivers in kept]
+
+
+def gdal_library(path: Path) -> ctypes.CDLL:
+    """A libgdal already loaded (RTLD_NOLOAD: never another copy), its functions typed."""
+    lib = ctypes.CDLL(str(path), mode=os.RTLD_NOLOAD)
     lib.GDALGetDriverCount.restype = ctypes.c_int
     lib.GDALGetDriver.restype = ctypes.c_void_p
     lib.GDALGetDriver.argtypes = [ctypes.c_int]
@@ -130,6 +144,8 @@ def gdal_library() -> ctypes.CDLL:
     lib.CPLHTTPSetFetchCallback.argtypes = [_FETCH_CALLBACK, ctypes.c_void_p]
     lib.OSRSetPROJEnableNetwork.restype = None
     lib.OSRSetPROJEnableNetwork.argtypes = [ctypes.c_int]
+    lib.CPLSetConfigOption.restype = None
+    lib.CPLSetConfigOption.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
     return lib
 
 
@@ -158,23 +174,29 @@ def apply() -> None:
     with _lock:
         if _applied:
             return
-        import pyogrio
         import pyproj.network
 
         # pyproj's PROJ reads PROJ_NETWORK; GDAL's PROJ gets it from GDAL below.
         os.environ["PROJ_NETWORK"] = "OFF"
         pyproj.network.set_network_enabled(False)
-        lib = gdal_library()
-        unwanted = [name for name in registered_drivers(lib) if name not in KEPT_DRIVERS]
-        # GDALAllRegister ends by removing the drivers GDAL_SKIP names (and would again if
-        # anything registered the drivers a second time, as the option stays set).
-        pyogrio.set_gdal_config_options({**CONFIG_OPTIONS, "GDAL_SKIP": ",".join(unwanted)})
-        lib.GDALAllRegister()
-        left = set(registered_drivers(lib)) - KEPT_DRIVERS
-        if left:
-            raise RuntimeError(f"GDAL drivers could not be disabled: {sorted(left)}")
-        callback = refusing_fetch(lib)
-        _callbacks.append(callback)
-        lib.CPLHTTPSetFetchCallback(callback, None)
-        lib.OSRSetPROJEnableNetwork(0)
+        for lib, kept in gdal_libraries():
+            lock_down(lib, kept)
         _applied.append(True)
+
+
+def lock_down(lib: ctypes.CDLL, kept: frozenset[str]) -> None:
+    """One copy of GDAL: only `kept` drivers, the safe options, no HTTP, no PROJ network."""
+    lib.GDALAllRegister()  # rasterio registers its drivers lazily: all of them, first
+    unwanted = [name for name in registered_drivers(lib) if name not in kept]
+    # GDALAllRegister ends by removing the drivers GDAL_SKIP names (and would again if
+    # anything registered the drivers a second time, as the option stays set).
+    for key, value in {**CONFIG_OPTIONS, "GDAL_SKIP": ",".join(unwanted)}.items():
+        lib.CPLSetConfigOption(key.encode(), None if value is None else value.encode())
+    lib.GDALAllRegister()
+    left = set(registered_drivers(lib)) - kept
+    if left:
+        raise RuntimeError(f"GDAL drivers could not be disabled: {sorted(left)}")
+    callback = refusing_fetch(lib)
+    _callbacks.append(callback)
+    lib.CPLHTTPSetFetchCallback(callback, None)
+    lib.OSRSetPROJEnableNetwork(0)

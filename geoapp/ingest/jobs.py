@@ -26,7 +26,7 @@ import procrastinate.jobs
 
 from geoapp.errors import AppError
 from geoapp.extensions import db
-from geoapp.ingest import export_jobs, exports, files, runs, workdirs
+from geoapp.ingest import export_jobs, exports, files, rasters, runs, workdirs
 from geoapp.ingest.request import ImportRequest
 
 if TYPE_CHECKING:  # the app is handed in by create_app and `flask worker`; never imported here
@@ -122,6 +122,21 @@ def upload_dir(app: Flask) -> Path:
     return _instance_subdir(app, "GEOAPP_UPLOAD_DIR", "uploads")
 
 
+# Unreferenced raster files are removed only once this old (seconds), whatever
+# GEOAPP_ORPHAN_UPLOAD_AGE_S says.
+RASTER_ORPHAN_MIN_AGE_S = 3600.0
+
+
+def raster_dir(app: Flask) -> Path:
+    """Where stored rasters are (GEOAPP_RASTER_DIR, default instance/rasters)."""
+    return _instance_subdir(app, "GEOAPP_RASTER_DIR", "rasters")
+
+
+def raster_target(app: Flask) -> rasters.RasterTarget:
+    """The raster store and limits imports use."""
+    return rasters.RasterTarget.from_config(app.config, raster_dir(app))
+
+
 def perform_import(app: Flask, dataset_id: int, upload: str, options: dict[str, Any]) -> None:
     """Import an upload into its pending dataset, recording progress, outcome and report."""
     with app.app_context():
@@ -137,7 +152,8 @@ def perform_import(app: Flask, dataset_id: int, upload: str, options: dict[str, 
             runs.fail(db.session, dataset_id, error.message)
             return
         runs.run_queued_import(db.session, dataset_id, Path(upload), request,
-                               files.UnpackLimits.from_config(app.config), progress)
+                               files.UnpackLimits.from_config(app.config), progress,
+                               raster_target(app))
 
 
 def perform_export(app: Flask, export_id: str) -> None:
@@ -312,8 +328,14 @@ def sweep_files(app: Flask, needed_uploads: set[Path],
             if entry.is_dir() and entry.name not in live:
                 files.remove_tree(entry)
                 report.removed.append(entry)
-    waiting = upload_dir(app)
     oldest_allowed = time.time() - app.config["GEOAPP_ORPHAN_UPLOAD_AGE_S"]
+    with app.app_context():
+        # Never younger than an hour: a stored raster is only ever an orphan after a crash.
+        report.removed += rasters.sweep_orphans(
+            db.session, raster_target(app).store,
+            min(oldest_allowed, time.time() - RASTER_ORPHAN_MIN_AGE_S))
+        db.session.rollback()
+    waiting = upload_dir(app)
     if waiting.is_dir():
         report.removed += _remove_older(list(waiting.iterdir()), oldest_allowed,
                                         needed_uploads)

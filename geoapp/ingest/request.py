@@ -14,10 +14,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from geoapp.db.vocabulary import RasterKind
 from geoapp.errors import InvalidInput, InvalidParameter
+from geoapp.geo.vertical import VerticalUnit, parse_datum, parse_unit
 
 MAX_NAME = 200
-TEXT_FIELDS = ("name", "source_crs", "encoding", "layer")
+TEXT_FIELDS = ("name", "source_crs", "encoding", "layer", "kind", "event", "vertical_datum",
+               "unit")
+# What an upload holds: flood zones (an NFHL layer or package), or a raster of one kind.
+ZONES = "zones"
+KINDS = (ZONES, *(kind.value for kind in RasterKind))
 FIELD_MAP_EXAMPLE = '{"FLD_ZONE": "ZONE"}'
 TRUE_WORDS = frozenset({"true", "1", "yes"})
 FALSE_WORDS = frozenset({"false", "0", "no"})
@@ -34,6 +40,12 @@ class ImportRequest:
     layer: str | None = None
     field_map: Mapping[str, str] = field(default_factory=dict)
     repair: bool = True
+    # zones, or a raster: dem, depth or wse, with its event (annual chance in percent),
+    # vertical datum and unit when the file does not say.
+    kind: str = ZONES
+    event_percent: float | None = None
+    vertical_datum: str | None = None
+    unit: VerticalUnit | None = None
     # A chunk holds at most chunk_size features and chunk_vertices vertices (tuning only:
     # not a user's choice, so neither parsed nor carried in a job).
     chunk_size: int = 5000
@@ -59,7 +71,13 @@ class ImportRequest:
             layer=optional_text(fields.get("layer")),
             field_map=parse_field_map(fields.get("field_map"), loads),
             repair=parse_repair(fields.get("repair")),
+            **parse_raster_fields(fields),
         )
+
+    @property
+    def is_raster(self) -> bool:
+        """Whether the upload is a raster (DEM, depth or water-surface grid)."""
+        return self.kind != ZONES
 
     def to_json(self) -> dict[str, Any]:
         """The request as JSON for a queued job (`from_json` reads it back)."""
@@ -71,6 +89,10 @@ class ImportRequest:
             "layer": self.layer,
             "field_map": dict(self.field_map),
             "repair": self.repair,
+            "kind": self.kind,
+            "event": self.event_percent,
+            "vertical_datum": self.vertical_datum,
+            "unit": self.unit.value if self.unit else None,
         }
 
     @classmethod
@@ -155,3 +177,40 @@ def parse_repair(value: Any) -> bool:
     if word in FALSE_WORDS:
         return False
     raise InvalidParameter(f"parameter 'repair' must be true or false, got {str(value)[:20]!r}")
+
+
+def parse_raster_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """kind, event, vertical_datum and unit: checked together (an event only for depth and
+    water-surface grids, and required for them)."""
+    kind = (optional_text(fields.get("kind")) or ZONES).lower()
+    if kind not in KINDS:
+        raise InvalidParameter(f"parameter 'kind' must be one of {', '.join(KINDS)}, "
+                               f"got {kind[:20]!r}")
+    event = parse_event(fields.get("event"))
+    if kind in (RasterKind.DEPTH, RasterKind.WSE) and event is None:
+        raise InvalidParameter(f"parameter 'event' is required for a {kind} grid: its annual "
+                               "chance in percent, 1 for the 1% (100-year) flood")
+    if kind in (ZONES, RasterKind.DEM) and event is not None:
+        raise InvalidParameter(f"parameter 'event' is only for depth and wse grids, not {kind}")
+    unit_text = optional_text(fields.get("unit"))
+    unit = parse_unit(unit_text)
+    if unit_text and unit is None:
+        raise InvalidParameter(f"parameter 'unit' must be m, ft or ftUS, got {unit_text[:20]!r}")
+    return {"kind": kind, "event_percent": event,
+            "vertical_datum": parse_datum(optional_text(fields.get("vertical_datum"))),
+            "unit": unit}
+
+
+def parse_event(value: Any) -> float | None:
+    """An event's annual chance in percent (0 < p <= 100), None when blank."""
+    text = optional_text(value)
+    if text is None:
+        return None
+    try:
+        percent = float(text.rstrip("%"))
+    except ValueError:
+        percent = float("nan")
+    if not 0 < percent <= 100:  # also NaN
+        raise InvalidParameter(f"parameter 'event' must be an annual chance in percent "
+                               f"(0 < event <= 100, e.g. 1 or 0.2), got {text[:20]!r}")
+    return percent

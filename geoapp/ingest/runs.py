@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 from geoapp.db.models import Dataset, User
 from geoapp.db.queries import imports as imports_sql
 from geoapp.db.vocabulary import DatasetStatus
-from geoapp.errors import AppError
-from geoapp.ingest import files, pipeline
+from geoapp.errors import AppError, InvalidInput
+from geoapp.ingest import files, pipeline, rasters
 from geoapp.ingest.package import find_package, import_package_layers
 from geoapp.ingest.request import ImportRequest
 
@@ -63,13 +63,17 @@ def record_progress(engine: Engine, dataset_id: int, fraction: float) -> None:
 
 def run_import(session: Session, dataset: Dataset, upload: Path, request: ImportRequest,
                limits: files.UnpackLimits,
-               progress: Callable[[int, int], None] | None = None) -> pipeline.ImportReport:
+               progress: Callable[[int, int], None] | None = None,
+               raster_target: rasters.RasterTarget | None = None) -> pipeline.ImportReport:
     """Unpack an upload and import it into its pending dataset, then commit.
 
     All or nothing: on any error the session is rolled back (with the dataset, if it was
     created in this transaction) and the error raised. The upload itself is left alone;
-    archives are unpacked in a working directory removed here.
+    archives are unpacked in a working directory removed here. A raster (`request.kind`)
+    goes to `raster_target`'s store instead, its file removed if the commit fails.
     """
+    if request.is_raster:
+        return run_raster_import(session, dataset, upload, request, raster_target, progress)
     workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
     try:
         source = files.prepare(upload, workdir, limits, request.layer)
@@ -88,6 +92,34 @@ def run_import(session: Session, dataset: Dataset, upload: Path, request: Import
         files.remove_tree(workdir)
     refresh_statistics(session, zone_tables=report.imported >= ANALYZE_AFTER_ZONES)
     return report
+
+
+def run_raster_import(session: Session, dataset: Dataset, upload: Path, request: ImportRequest,
+                      target: rasters.RasterTarget | None,
+                      progress: Callable[[int, int], None] | None = None
+                      ) -> pipeline.ImportReport:
+    """Import a raster into its pending dataset and commit; nothing stays on failure."""
+    if target is None:
+        raise RuntimeError("a raster import needs a raster store")
+    if progress is not None:  # a queued import is now running
+        progress(0, 1)
+    stored: list[str] = []
+    try:
+        if not rasters.is_raster_file(upload):
+            raise InvalidInput(f"{upload.name}: a {request.kind} raster must be a GeoTIFF "
+                               "(.tif or .tiff)", code="unsupported_format")
+        raster, file_name = rasters.import_raster(session, dataset, upload, request, target)
+        stored.append(file_name)
+        dataset.source_sha256 = file_sha256(upload)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        target.store.remove(stored)
+        raise
+    refresh_statistics(session, zone_tables=False)
+    return pipeline.ImportReport(source=upload.name, layer=raster.kind, source_crs=raster.crs,
+                                 encoding=None, bbox=raster.bbox,
+                                 superseded_dataset_ids=raster.superseded_dataset_ids)
 
 
 def file_sha256(path: Path) -> str | None:
@@ -119,7 +151,8 @@ def refresh_statistics(session: Session, zone_tables: bool) -> None:
 
 def run_queued_import(session: Session, dataset_id: int, upload: Path, request: ImportRequest,
                       limits: files.UnpackLimits,
-                      progress: Callable[[int, int], None] | None = None) -> Dataset | None:
+                      progress: Callable[[int, int], None] | None = None,
+                      raster_target: rasters.RasterTarget | None = None) -> Dataset | None:
     """Import into a committed pending dataset; a refusal is recorded on it; the upload's
     directory is removed.
 
@@ -130,7 +163,7 @@ def run_queued_import(session: Session, dataset_id: int, upload: Path, request: 
         if dataset is None or dataset.status not in (DatasetStatus.QUEUED, DatasetStatus.IMPORTING):
             return dataset
         try:
-            run_import(session, dataset, upload, request, limits, progress)
+            run_import(session, dataset, upload, request, limits, progress, raster_target)
         except AppError as error:
             report = getattr(error, "report", None)
             fail(session, dataset_id, error.message, report.as_json() if report else None)

@@ -24,7 +24,9 @@ from geoapp.db.queries import determination as determination_sql
 from geoapp.db.queries import lookup as lookup_sql
 from geoapp.db.queries.lookup import search_boxes
 from geoapp.db.queries.scope import ACTIVE, Scope
+from geoapp.geo.vertical import parse_datum
 from geoapp.nfhl.status import RiskStatus
+from geoapp.risk.depth import DepthAnswer, DepthRequest, FloodElevation, RasterInfo, depth_at
 from geoapp.risk.lookup import (
     DEFAULT_NEAREST_RADIUS_M,
     PointReport,
@@ -158,6 +160,8 @@ class Determination:
     citations: list[Citation]
     as_of: dt.date
     reasons: dict[str, str]
+    # Ground, water surface and depth per event, when asked for (geoapp.risk.depth).
+    depth: DepthAnswer | None = None
 
     @property
     def in_cbrs(self) -> bool:
@@ -167,7 +171,7 @@ class Determination:
 
 def determine(session: Reads, report: PointReport, scope: Scope = ACTIVE,
               tolerance_m: float = DEFAULT_TOLERANCE_M,
-              today: dt.date | None = None) -> Determination:
+              today: dt.date | None = None, depth: DepthRequest | None = None) -> Determination:
     """The determination at a report's point, from one statement (db/queries/determination)."""
     primary = report.primary_zone
     bfe_zone = primary if needs_estimate(primary) else None
@@ -176,20 +180,21 @@ def determine(session: Reads, report: PointReport, scope: Scope = ACTIVE,
                             bfe_zone.zone_id if bfe_zone else None)
     row = compiled.run(connection_of(session), determination_sql.point_context(scope),
                        params)[0]
-    return determination_from_row(session, report, row, scope, tolerance_m, reach, today)
+    return determination_from_row(session, report, row, scope, tolerance_m, reach, today, depth)
 
 
 def lookup_and_determine(session: Reads, lon: float, lat: float, scope: Scope = ACTIVE,
                          nearest_radius_m: float = DEFAULT_NEAREST_RADIUS_M,
                          tolerance_m: float = DEFAULT_TOLERANCE_M,
-                         today: dt.date | None = None) -> tuple[PointReport, Determination]:
+                         today: dt.date | None = None, depth: DepthRequest | None = None
+                         ) -> tuple[PointReport, Determination]:
     """A point's zones and its determination, in one statement and one round trip where one
     search box holds the nearest-zone radius (`determination_sql.point_report_with_context`);
     else the lookup and `determine`, one after the other."""
     boxes = search_boxes(lon, lat, nearest_radius_m) if nearest_radius_m > 0 else []
     if len(boxes) != 1:
         report = lookup_point(session, lon, lat, scope, nearest_radius_m)
-        return report, determine(session, report, scope, tolerance_m, today)
+        return report, determine(session, report, scope, tolerance_m, today, depth)
     check_scope(session, scope)
     reach = boundary_reach(tolerance_m)
     params = {**lookup_sql.nearest_high_risk_params(lon, lat, nearest_radius_m, boxes[0]),
@@ -199,7 +204,7 @@ def lookup_and_determine(session: Reads, lon: float, lat: float, scope: Scope = 
     report = report_from_rows(lon, lat, rows, nearest_radius_m)
     context = next(row for row in rows if row.is_context)
     return report, determination_from_row(session, report, context, scope, tolerance_m,
-                                          reach, today)
+                                          reach, today, depth)
 
 
 @dataclass(frozen=True)
@@ -208,6 +213,7 @@ class Catalog:
 
     layers: dict[str, bool]
     citations: list[Citation]
+    rasters: list[RasterInfo] = field(default_factory=list)
 
 
 # Catalogs by scope and datasets version (counter and time, so that a version number
@@ -222,12 +228,36 @@ def catalog_of(session: Reads, scope: Scope, row: Any) -> Catalog:
     found = CATALOGS.get(key)
     if found is None:
         fresh = compiled.run(connection_of(session), determination_sql.catalog(scope), {})[0]
-        found = Catalog(fresh.layers or {}, [citation_of(item) for item in fresh.citations])
+        found = Catalog(fresh.layers or {}, [citation_of(item) for item in fresh.citations],
+                        [RasterInfo.from_json(item) for item in fresh.rasters or []])
         if len(CATALOGS) >= CATALOGS_KEPT:
             CATALOGS.clear()
         # Kept under the version it was read at (a write may have come in between).
         CATALOGS[(scope, fresh.datasets_version, fresh.datasets_changed_at)] = found
     return found
+
+
+def current_catalog(session: Reads, scope: Scope) -> Catalog:
+    """The catalog of the datasets in scope now (one statement; kept like `catalog_of`'s)."""
+    fresh = compiled.run(connection_of(session), determination_sql.catalog(scope), {})[0]
+    return catalog_of(session, scope, fresh)
+
+
+def flood_of_report(report: PointReport) -> FloodElevation:
+    """The static BFE (or AO depth) of a report's SFHA zone: what a batch's compact row uses
+    (no estimate between BFE lines)."""
+    with_bfe = next((hit for hit in report.zones if hit.sfha and hit.static_bfe is not None),
+                    None)
+    primary = report.primary_zone
+    depth_zone = (primary if primary is not None and primary.fld_zone in DEPTH_ZONES
+                  and primary.depth is not None else None)
+    source = with_bfe or depth_zone
+    return FloodElevation(
+        in_sfha=bool(report.in_sfha), value=with_bfe.static_bfe if with_bfe else None,
+        estimated=False, unit=source.len_unit if source else None,
+        datum=parse_datum(with_bfe.v_datum) if with_bfe else None,
+        zone_depth=depth_zone.depth if depth_zone else None,
+        reason=None if with_bfe else "no static BFE here")
 
 
 def boundary_reach(tolerance_m: float) -> float:
@@ -246,8 +276,8 @@ def context_params(lon: float, lat: float, scope: Scope, reach: float, inside_sf
 
 
 def determination_from_row(session: Reads, report: PointReport, row: Any, scope: Scope,
-                           tolerance_m: float, reach: float,
-                           today: dt.date | None = None) -> Determination:
+                           tolerance_m: float, reach: float, today: dt.date | None = None,
+                           depth: DepthRequest | None = None) -> Determination:
     """The determination from the row of the determination's columns."""
     primary = report.primary_zone
     known = catalog_of(session, scope, row)
@@ -277,10 +307,29 @@ def determination_from_row(session: Reads, report: PointReport, row: Any, scope:
     boundary = boundary_of(report, row.sfha_boundary_m, tolerance_m, reach)
     citations = [citation for citation in known.citations
                  if citation.dataset_id in answering or not answering]
+    depths = None
+    if depth is not None:
+        study = next((citation.study for citation in known.citations
+                      if primary is not None and citation.dataset_id == primary.dataset.id),
+                     None)
+        depths = depth_at(known.rasters, report.lon, report.lat,
+                          flood_elevation(report, primary, bfe, study), depth)
     return Determination(
         panel=panel, community=community, lomrs=lomrs,
         cbrs=units[0] if units else None, bfe=bfe, boundary=boundary, citations=citations,
-        as_of=scope.as_of or today or dt.date.today(), reasons=reasons)
+        as_of=scope.as_of or today or dt.date.today(), reasons=reasons, depth=depths)
+
+
+def flood_elevation(report: PointReport, zone: ZoneHit | None, bfe: BaseFloodElevation,
+                    study: dict[str, Any] | None = None) -> FloodElevation:
+    """What the depth answers take of the determination: the SFHA, the BFE (its datum from
+    the zone's V_DATUM, else the study's), an AO depth."""
+    depth_zone = zone is not None and zone.fld_zone in DEPTH_ZONES and zone.depth is not None
+    datum = parse_datum(bfe.datum) or parse_datum((study or {}).get("V_DATUM"))
+    return FloodElevation(
+        in_sfha=bool(report.in_sfha), value=bfe.value, estimated=bfe.estimated, unit=bfe.unit,
+        datum=datum, zone_depth=zone.depth if depth_zone and zone else None,
+        reason=bfe.reason)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,9 @@ from geoapp.geo.polygons import (
     not_polygonal,
     valid_polygon,
 )
+from geoapp.geo.vertical import parse_datum
 from geoapp.nfhl.status import STATUS_ORDER, RiskStatus, combined_status
+from geoapp.risk.depth import FloodElevation
 from geoapp.risk.lookup import (
     DatasetInfo,
     ZoneHit,
@@ -180,3 +182,16 @@ def parcel_exposure(
         repaired=repaired,
         datasets=distinct_datasets([item.zone for item in zones]),
     )
+
+
+def parcel_flood(exposure: ParcelExposure) -> FloodElevation:
+    """The parcel's 1% water surface for LOMA candidacy: in the SFHA if any part is, at the
+    highest static BFE of its SFHA zones (the one its lowest ground must clear)."""
+    in_sfha = [item.zone for item in exposure.zones if item.zone.sfha]
+    with_bfe = [zone for zone in in_sfha if zone.static_bfe is not None]
+    highest = max(with_bfe, key=lambda zone: zone.static_bfe or 0.0, default=None)
+    return FloodElevation(
+        in_sfha=bool(in_sfha), value=highest.static_bfe if highest else None, estimated=False,
+        unit=highest.len_unit if highest else None,
+        datum=parse_datum(highest.v_datum) if highest else None,
+        reason=None if highest else "no SFHA zone of the parcel has a static BFE")

@@ -54,7 +54,8 @@ def accept(upload: FileStorage | None, import_request: ImportRequest) -> Dataset
             dataset = runs.create_pending(db.session, import_request, saved.name,
                                           g.get("user"))
             runs.run_import(db.session, dataset, saved, import_request,
-                            files.UnpackLimits.from_config(config))
+                            files.UnpackLimits.from_config(config),
+                            raster_target=jobs.raster_target(current_app))
         except Exception:
             db.session.rollback()  # run_import did already; this covers create_pending
             raise

@@ -27,9 +27,11 @@ FLASK = Path(sys.executable).parent / "flask"
 
 
 @pytest.fixture()
-def worker_env(database_url) -> dict[str, str]:
+def worker_env(database_url, tmp_path) -> dict[str, str]:
+    # A raster directory of its own: the worker's sweep removes files its database does not
+    # know, and the project's instance/rasters belongs to `make run`'s database.
     return {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SERVER_SECRET_KEY,
-            "FLASK_APP": "geoapp"}
+            "FLASK_APP": "geoapp", "GEOAPP_RASTER_DIR": str(tmp_path / "worker-rasters")}
 
 
 def big_shapefile(directory: Path, count: int) -> Path:
@@ -230,3 +232,67 @@ def test_every_app_in_a_process_queues_imports_where_workers_read(database_url) 
     for app in apps:
         task = jobs.queue_for(app).tasks[jobs.IMPORT_TASK]
         assert task.queue == jobs.QUEUE
+
+
+def noisy_dem(path: Path, cells: int) -> Path:
+    """A DEM of random heights (slow to compress: its COG takes seconds to write)."""
+    import numpy as np
+    import rasterio
+    from affine import Affine
+
+    values = np.random.default_rng(5).random((cells, cells), dtype="float32") * 30
+    with rasterio.open(path, "w", driver="GTiff", width=cells, height=cells, count=1,
+                       dtype="float32", crs="EPSG:26918+5703", tiled=True,
+                       transform=Affine(1, 0, 580000, 0, -1, 4440000)) as target:
+        target.write(values, 1)
+    return path
+
+
+def test_worker_killed_while_it_writes_a_raster_leaves_no_file_or_row(
+        app, engine, worker_env, tmp_path) -> None:
+    from geoapp.db.models import RasterLayer
+
+    rasters = tmp_path / "rasters"
+    env = {**worker_env, "GEOAPP_RASTER_DIR": str(rasters)}
+    upload_dir = tmp_path / "upload"
+    upload_dir.mkdir()
+    upload = noisy_dem(upload_dir / "dem.tif", 6000)
+    request = ImportRequest.parse({"name": "raster killed", "kind": "dem"})
+    with Session(engine) as session:
+        dataset = runs.create_pending(session, request, upload.name, None)
+        session.commit()
+        dataset_id = dataset.id
+    jobs.enqueue_import(app, dataset_id, upload, request)
+
+    def raster_rows() -> int:
+        with engine.connect() as conn:
+            return conn.scalar(sa.select(sa.func.count()).select_from(RasterLayer)
+                               .where(RasterLayer.dataset_id == dataset_id))
+
+    def partial_files() -> list[Path]:
+        return [p for p in (rasters / ".partial").glob("*") if p.stat().st_size > 0]
+
+    worker = subprocess.Popen([str(FLASK), "worker"], env=env)
+    try:
+        # Kill it while GDAL writes the COG: the file is there, half written.
+        wait_for(partial_files, timeout=120)
+        worker.kill()
+        worker.wait(timeout=30)
+        assert dataset_state(engine, dataset_id)[0] == "importing"
+        assert raster_rows() == 0
+        assert not list(rasters.glob("*.tif"))
+        # The next worker retries the import; it removes what the killed one left first.
+        time.sleep(3)
+        worker = subprocess.Popen([str(FLASK), "worker", "--stalled-after", "2"], env=env)
+        wait_for(lambda: dataset_state(engine, dataset_id)[0] == "ready", timeout=180)
+        with engine.connect() as conn:
+            stored = conn.scalars(sa.select(RasterLayer.file_name)
+                                  .where(RasterLayer.dataset_id == dataset_id)).all()
+        assert len(stored) == 1
+        assert sorted(p.name for p in rasters.glob("*.tif")) == stored
+        assert list((rasters / ".partial").glob("*")) == []
+    finally:
+        if worker.poll() is None:
+            worker.terminate()
+            worker.wait(timeout=30)
+        remove_dataset(engine, dataset_id)

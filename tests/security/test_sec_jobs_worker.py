@@ -55,6 +55,7 @@ def worker_env(database_url, dirs) -> dict[str, str]:
             "FLASK_APP": "geoapp", "GEOAPP_WORK_DIR": str(dirs["work"]),
             "GEOAPP_UPLOAD_DIR": str(dirs["uploads"]),
             "GEOAPP_EXPORT_DIR": str(dirs["exports"]), "GEOAPP_WORKER_SWEEP_S": "1",
+            "GEOAPP_RASTER_DIR": str(dirs["work"].parent / "rasters"),
             "GEOAPP_ORPHAN_UPLOAD_AGE_S": "1", "GEOAPP_EXPORT_BATCH_ZONES": "500"}
 
 

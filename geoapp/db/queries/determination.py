@@ -54,6 +54,7 @@ from geoapp.db.models import (
     PoliticalArea,
 )
 from geoapp.db.queries import lookup as lookup_sql
+from geoapp.db.queries import rasters as rasters_sql
 from geoapp.db.queries.lookup import GEOGRAPHY, SearchBox, bound_point, box_param
 from geoapp.db.queries.scope import ACTIVE, Scope, dataset_in_scope
 from geoapp.db.queries.shapes import point
@@ -297,9 +298,16 @@ def context_columns(scope: Scope, bfe_zone: ColumnElement[Any] | None = None,
 @lru_cache(maxsize=256)
 def catalog(scope: Scope = ACTIVE) -> Select[Any]:
     """What does not depend on the point, read once per datasets version: which package
-    layers the maps in scope have (`layers`) and their citations (`citations`)."""
+    layers the maps in scope have (`layers`), their citations (`citations`) and their raster
+    layers (`rasters`)."""
     return select(layers_present(scope).label("layers"), citations(scope).label("citations"),
-                  *datasets_version())
+                  rasters(scope).label("rasters"), *datasets_version())
+
+
+def rasters(scope: Scope) -> ColumnElement[Any]:
+    """The raster layers in scope (DEMs, depth and water-surface grids) as a JSON array."""
+    return json_list(json_object(*rasters_sql.raster_fields()),
+                     rasters_sql.rasters_in_scope(scope))
 
 
 @lru_cache(maxsize=256)

@@ -10,6 +10,7 @@ from geoapp.web.api import (  # noqa: E402,F401
     features,
     geocode,
     lookup,
+    rasters,
     tiles,
     tokens,
     transactions,

@@ -9,10 +9,11 @@ from flask.typing import ResponseReturnValue
 
 from geoapp.db.models import Dataset
 from geoapp.db.queries import datasets as datasets_sql
+from geoapp.db.queries import rasters as rasters_sql
 from geoapp.db.vocabulary import Role
 from geoapp.errors import InvalidInput, NotFound
 from geoapp.extensions import db
-from geoapp.ingest import exports
+from geoapp.ingest import exports, rasters
 from geoapp.ingest.request import ImportRequest
 from geoapp.web import uploads
 from geoapp.web.api import bp
@@ -22,13 +23,17 @@ from geoapp.web.http import JSON, api_url, json_response
 from geoapp.web.serializers import dataset_state_json, link
 
 
-def dataset_json(dataset: Dataset) -> dict[str, Any]:
-    """A dataset's state, import report and links."""
-    body = dataset_state_json(dataset, [
-        link(api_url("api.dataset_status", dataset_id=dataset.id), "self", JSON),
-        link(api_url("api.dataset_export", dataset_id=dataset.id, format="gpkg"), "enclosure",
-             exports.FORMATS["gpkg"].media_type),
-    ])
+def dataset_json(dataset: Dataset, raster_ids: list[int] | None = None) -> dict[str, Any]:
+    """A dataset's state, import report and links: its export, or its rasters' files."""
+    links = [link(api_url("api.dataset_status", dataset_id=dataset.id), "self", JSON)]
+    if raster_ids:
+        links += [link(api_url("api.raster_file", raster_id=raster_id), "enclosure",
+                       rasters.COG_MEDIA_TYPE)
+                  for raster_id in raster_ids]
+    else:
+        links.append(link(api_url("api.dataset_export", dataset_id=dataset.id, format="gpkg"),
+                          "enclosure", exports.FORMATS["gpkg"].media_type))
+    body = dataset_state_json(dataset, links)
     if body["error"]:
         # Recorded by a worker, possibly before paths were cut at their source.
         body["error"] = public_message(body["error"])
@@ -66,7 +71,16 @@ def accepted(dataset: Dataset) -> ResponseReturnValue:
 def list_datasets() -> ResponseReturnValue:
     """Every dataset with its state, newest first."""
     rows = db.session.scalars(datasets_sql.datasets_newest_first()).all()
-    return json_response({"datasets": [dataset_json(d) for d in rows]})
+    raster_ids = raster_ids_of([d.id for d in rows])
+    return json_response({"datasets": [dataset_json(d, raster_ids.get(d.id)) for d in rows]})
+
+
+def raster_ids_of(dataset_ids: list[int]) -> dict[int, list[int]]:
+    """The raster layers' ids of some datasets."""
+    found: dict[int, list[int]] = {}
+    for layer in db.session.scalars(rasters_sql.rasters_of_datasets(dataset_ids)):
+        found.setdefault(layer.dataset_id, []).append(layer.id)
+    return found
 
 
 @bp.get("/datasets/<int:dataset_id>")
@@ -75,4 +89,4 @@ def dataset_status(dataset_id: int) -> ResponseReturnValue:
     dataset = db.session.get(Dataset, dataset_id)
     if dataset is None:
         raise NotFound(f"no dataset {dataset_id}")
-    return json_response(dataset_json(dataset))
+    return json_response(dataset_json(dataset, raster_ids_of([dataset_id]).get(dataset_id)))

@@ -9,6 +9,7 @@ from flask import current_app, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
 from geoapp.db.models import Dataset, ExportJob
+from geoapp.db.queries import rasters as rasters_sql
 from geoapp.db.vocabulary import ExportStatus
 from geoapp.errors import Conflict, NotFound
 from geoapp.extensions import db
@@ -72,6 +73,9 @@ def dataset_export(dataset_id: int) -> ResponseReturnValue:
     dataset = db.session.get(Dataset, dataset_id)
     if dataset is None:
         raise NotFound(f"no dataset {dataset_id}")
+    if db.session.scalars(rasters_sql.rasters_of_datasets([dataset_id])).first() is not None:
+        raise NotFound(f"dataset {dataset_id} is a raster: download it from its enclosure link "
+                       "(/api/rasters/{id}/file)", code="raster_dataset")
     config = current_app.config
     if dataset.feature_count <= config["GEOAPP_EXPORT_INLINE_MAX_ZONES"]:
         return inline_export(dataset_id, fmt)

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import numpy as np
 from flask import Response, current_app, request, stream_with_context
 from flask.typing import ResponseReturnValue
 
 from geoapp.db.queries.scope import Scope
 from geoapp.db.vocabulary import Role
-from geoapp.errors import InvalidInput, UnsupportedMediaType
+from geoapp.errors import InvalidInput, InvalidParameter, UnsupportedMediaType
 from geoapp.extensions import db
+from geoapp.geo.vertical import VerticalUnit, parse_datum
+from geoapp.ingest import jobs
 from geoapp.risk.batch import BatchPoint, points_from_csv, points_from_geojson
+from geoapp.risk.depth import (
+    DepthRequest,
+    FirstFloor,
+    PointDepth,
+    depths_at_points,
+    parcel_depths,
+)
 from geoapp.risk.determination import (
     Determination,
+    current_catalog,
+    flood_of_report,
     lookup_and_determine,
     panels_and_communities,
 )
-from geoapp.risk.exposure import ParcelLimits, parcel_exposure, parcel_geometry
-from geoapp.risk.lookup import lookup_point, lookup_points
+from geoapp.risk.exposure import ParcelLimits, parcel_exposure, parcel_flood, parcel_geometry
+from geoapp.risk.lookup import PointReport, lookup_point, lookup_points
 from geoapp.web.api import bp
 from geoapp.web.auth import read_only, require_role
 from geoapp.web.contract.queries import AreaQuery, BatchQuery, PointQuery
@@ -53,9 +65,23 @@ def lookup() -> ResponseReturnValue:
         return json_response(point_report_json(report))
     report, determination = lookup_and_determine(
         reads, params.lon, params.lat, scope, radius,
-        current_app.config["GEOAPP_BOUNDARY_TOLERANCE_M"])
+        current_app.config["GEOAPP_BOUNDARY_TOLERANCE_M"], depth=depth_request(params))
     return json_response(point_report_json(report, determination,
                                            permalink(params, determination)))
+
+
+def depth_request(params: PointQuery | BatchQuery | AreaQuery) -> DepthRequest:
+    """Where the rasters are, the unit of heights, the first floor given (one way at most)."""
+    floor = None
+    elevation = getattr(params, "first_floor_elevation", None)
+    height = getattr(params, "first_floor_height", None)
+    if elevation is not None and height is not None:
+        raise InvalidParameter("give first_floor_elevation or first_floor_height, not both")
+    if elevation is not None or height is not None:
+        floor = FirstFloor(elevation, height,
+                           parse_datum(getattr(params, "first_floor_datum", None))
+                           or FirstFloor.datum)
+    return DepthRequest(jobs.raster_dir(current_app), VerticalUnit(params.unit or "ft"), floor)
 
 
 def batch_permalink(point: BatchPoint, determination: Determination, params: BatchQuery) -> str:
@@ -109,6 +135,19 @@ def batch_format(params: BatchQuery) -> str:
     return {"application/geo+json": "geojson", "text/csv": "csv"}.get(best, "json")
 
 
+def batch_depths(scope: Scope, coordinates: list[tuple[float, float]],
+                 reports: list[PointReport], request: DepthRequest) -> list[PointDepth | None]:
+    """Ground, 1% depth and LOMA flag of every point, from the rasters in scope (none: all
+    None, and no raster is opened)."""
+    rasters = current_catalog(db.session, scope).rasters
+    if not rasters or not coordinates:
+        return [None] * len(coordinates)
+    lons = np.fromiter((lon for lon, _ in coordinates), float, len(coordinates))
+    lats = np.fromiter((lat for _, lat in coordinates), float, len(coordinates))
+    return depths_at_points(rasters, request.root, lons, lats,
+                            [flood_of_report(report) for report in reports], request.unit)
+
+
 @bp.post("/lookup/batch")
 @require_role(Role.VIEWER)
 def lookup_batch() -> ResponseReturnValue:
@@ -128,20 +167,23 @@ def lookup_batch() -> ResponseReturnValue:
         # A whole determination per point (its nearest SFHA zone, BFE estimate, boundary).
         tolerance = current_app.config["GEOAPP_BOUNDARY_TOLERANCE_M"]
         radius = current_app.config["GEOAPP_NEAREST_RADIUS_M"]
-        answered = [lookup_and_determine(db.session, lon, lat, scope, radius, tolerance)
-                    for lon, lat in coordinates]
+        depth = depth_request(params)
+        answered = [lookup_and_determine(db.session, lon, lat, scope, radius, tolerance,
+                                         depth=depth) for lon, lat in coordinates]
         reports = [report for report, _ in answered]
         determinations = [determination for _, determination in answered]
+    depths = batch_depths(scope, coordinates, reports, depth_request(params))
     db.session.close()  # the reports are plain data: give the connection back before streaming
-    answers = iter(zip(reports, contexts, determinations, strict=True))
+    answers = iter(zip(reports, contexts, determinations, depths, strict=True))
     paired = []
     for point in points:
         if point.error:
             paired.append((point, batch_row(point, None, full)))
             continue
-        report, context, determination = next(answers)
+        report, context, determination, depth = next(answers)
         link = (batch_permalink(point, determination, params) if determination else None)
-        paired.append((point, batch_row(point, report, full, context, determination, link)))
+        paired.append((point, batch_row(point, report, full, context, determination, link,
+                                        depth)))
     if output == "geojson":
         body = stream_batch_geojson(paired)
     elif output == "csv":
@@ -164,5 +206,12 @@ def lookup_area() -> ResponseReturnValue:
     params = AreaQuery.read(request.args)
     geometry, repaired = parcel_geometry(body, params.repair,
                                          ParcelLimits.from_config(current_app.config))
-    exposure = parcel_exposure(db.session, geometry, repaired, scope_of(params))
-    return json_response(exposure_json(exposure))
+    scope = scope_of(params)
+    exposure = parcel_exposure(db.session, geometry, repaired, scope)
+    rasters = current_catalog(db.session, scope).rasters
+    depths = None
+    if rasters:
+        request_depth = depth_request(params)
+        depths = parcel_depths(rasters, request_depth.root, geometry, parcel_flood(exposure),
+                               request_depth.unit)
+    return json_response(exposure_json(exposure, depths))

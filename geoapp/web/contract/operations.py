@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from geoapp.ingest.exports import FORMATS
+from geoapp.ingest.rasters import COG_MEDIA_TYPE
 from geoapp.ogc.collections import LAYER_COLLECTIONS, registry
 from geoapp.ogc.features import COLLECTION_ID
 from geoapp.ogc.openapi import HTML, JSON, Operation, Reply
@@ -19,6 +20,8 @@ from geoapp.web.contract import responses as r
 GEOJSON = "application/geo+json"
 SCHEMA_JSON = "application/schema+json"
 MVT = "application/vnd.mapbox-vector-tile"
+PNG = "image/png"
+COG = COG_MEDIA_TYPE
 MERGE_PATCH = "application/merge-patch+json"
 TEXT = {"type": "string"}
 BINARY = bodies.BINARY
@@ -51,6 +54,12 @@ TILE = (
     path_parameter("tileMatrix", {"type": "integer", "minimum": 0, "maximum": 22}, "Zoom"),
     path_parameter("tileRow", {"type": "integer", "minimum": 0}, "Row (y)"),
     path_parameter("tileCol", {"type": "integer", "minimum": 0}, "Column (x)"),
+)
+RASTER_TILE = (
+    path_parameter("rasterId", {"type": "integer", "minimum": 1}, "Raster id (GET /rasters)"),
+    path_parameter("z", {"type": "integer", "minimum": 8, "maximum": 19}, "Zoom"),
+    path_parameter("x", {"type": "integer", "minimum": 0}, "Column"),
+    path_parameter("y", {"type": "integer", "minimum": 0}, "Row"),
 )
 NOT_MODIFIED = Reply("Not modified")
 NEW_ZONES = (bodies.ZoneInput, bodies.ZoneCollectionInput)
@@ -168,6 +177,20 @@ def risk_operations() -> list[Operation]:
                   {200: Reply("Exposure", {JSON: r.Exposure})}, query=q.AreaQuery,
                   body={JSON: (bodies.ZoneGeometry, bodies.ParcelFeature)},
                   errors=(400, 413, 429, 503)),
+        Operation("get", "/rasters", "getRasters",
+                  "Raster layers in scope (DEMs, depth and water-surface grids)",
+                  {200: Reply("Raster layers", {JSON: r.RasterLayers})},
+                  query=q.RasterListQuery, errors=(400, 404)),
+        Operation("get", "/rasters/{rasterId}/file", "getRasterFile",
+                  "The stored Cloud Optimized GeoTIFF (Range requests)",
+                  {200: Reply("COG", {COG: BINARY}), 206: Reply("Part of the file"),
+                   304: NOT_MODIFIED},
+                  path_parameters=RASTER_TILE[:1], errors=(404,)),
+        Operation("get", "/rasters/{rasterId}/tiles/{z}/{x}/{y}.png", "getRasterTile",
+                  "A PNG map tile of a depth grid (WebMercatorQuad), coloured by depth",
+                  {200: Reply("Tile", {PNG: BINARY}), 204: Reply("No water in this tile"),
+                   304: NOT_MODIFIED},
+                  path_parameters=RASTER_TILE, errors=(404,)),
     ]
 
 

@@ -46,6 +46,11 @@ DETAILS = ("compact", "full")
 # A point lookup: the whole determination, or the zones alone (the faster answer).
 POINT_DETAILS = ("full", "zones")
 PAGE_FORMATS = ("json", "html")
+# Units heights are answered (and first floors given) in.
+HEIGHT_UNITS = ("ft", "m")
+# A first floor's elevation or height, within what any place on Earth could have.
+FLOOR_ELEVATION_LIMITS = (-1500.0, 30000.0)
+FLOOR_HEIGHT_LIMITS = (-100.0, 1000.0)
 
 
 def _longitude(raw: str, name: str, info: ValidationInfo) -> float:
@@ -67,6 +72,23 @@ def _date(raw: str, name: str, info: ValidationInfo) -> dt.date | None:
 
 def _dataset(raw: str, name: str, info: ValidationInfo) -> int | str | None:
     return parse_dataset_reference({name: raw}, name)
+
+
+def _floor_elevation(raw: str, name: str, info: ValidationInfo) -> float:
+    low, high = FLOOR_ELEVATION_LIMITS
+    return parse_float({name: raw}, name, minimum=low, maximum=high)
+
+
+def _floor_height(raw: str, name: str, info: ValidationInfo) -> float:
+    low, high = FLOOR_HEIGHT_LIMITS
+    return parse_float({name: raw}, name, minimum=low, maximum=high)
+
+
+def _datum_text(raw: str, name: str, info: ValidationInfo) -> str:
+    text = raw.strip()
+    if not text or len(text) > 32 or not text.isprintable():
+        raise InvalidParameter(f"parameter '{name}' must be a vertical datum such as NAVD88")
+    return text
 
 
 def _boolean(raw: str, name: str, info: ValidationInfo) -> bool:
@@ -102,6 +124,10 @@ LON = wire({"type": "number", "minimum": -180, "maximum": 180}, "Longitude (WGS8
 LAT = wire({"type": "number", "minimum": -90, "maximum": 90}, "Latitude (WGS84)")
 DATASET = wire({"type": "string"}, "Dataset id or name")
 AS_OF = wire({"type": "string", "format": "date"}, "Answer from the maps in force on this date")
+UNIT = wire({"type": "string", "enum": list(HEIGHT_UNITS)},
+            "Unit of heights and depths in the answer (and of a first floor given): ft "
+            "(default) or m")
+HeightUnit = Annotated[str | None, _choice(*HEIGHT_UNITS)]
 
 
 class PageFormat(QueryModel):
@@ -123,6 +149,24 @@ class PointQuery(QueryModel):
     detail: Annotated[str | None, _choice(*POINT_DETAILS)] = Field(
         None, json_schema_extra=wire({"type": "string", "enum": list(POINT_DETAILS)},
                                      "The whole determination (default) or the zones alone"))
+    unit: HeightUnit = Field(None, json_schema_extra=UNIT)
+    first_floor_elevation: Annotated[float | None, parsed(_floor_elevation)] = Field(
+        None, json_schema_extra=wire(
+            {"type": "number", "minimum": FLOOR_ELEVATION_LIMITS[0],
+             "maximum": FLOOR_ELEVATION_LIMITS[1]},
+            "Elevation of the first floor (an Elevation Certificate's), in `unit`, on "
+            "`first_floor_datum`: the answer gives the water above it per event",
+            allowEmptyValue=False))
+    first_floor_height: Annotated[float | None, parsed(_floor_height)] = Field(
+        None, json_schema_extra=wire(
+            {"type": "number", "minimum": FLOOR_HEIGHT_LIMITS[0],
+             "maximum": FLOOR_HEIGHT_LIMITS[1]},
+            "Height of the first floor above the ground, in `unit` (instead of "
+            "first_floor_elevation)", allowEmptyValue=False))
+    first_floor_datum: Annotated[str | None, parsed(_datum_text)] = Field(
+        None, json_schema_extra=wire({"type": "string", "maxLength": 32},
+                                     "Vertical datum of first_floor_elevation (default NAVD88)",
+                                     allowEmptyValue=False))
 
 
 class BatchQuery(QueryModel):
@@ -134,6 +178,7 @@ class BatchQuery(QueryModel):
         {"type": "string", "enum": list(DETAILS)}, "Compact rows or full reports"))
     as_of: Day = Field(None, json_schema_extra=AS_OF)
     dataset: DatasetReference = Field(None, json_schema_extra=DATASET)
+    unit: HeightUnit = Field(None, json_schema_extra=UNIT)
 
 
 class AreaQuery(QueryModel):
@@ -141,6 +186,14 @@ class AreaQuery(QueryModel):
 
     repair: Flag = Field(False, json_schema_extra=wire(
         {"type": "boolean"}, "Repair an invalid polygon"))
+    as_of: Day = Field(None, json_schema_extra=AS_OF)
+    dataset: DatasetReference = Field(None, json_schema_extra=DATASET)
+    unit: HeightUnit = Field(None, json_schema_extra=UNIT)
+
+
+class RasterListQuery(QueryModel):
+    """GET /rasters: the maps whose raster layers are listed."""
+
     as_of: Day = Field(None, json_schema_extra=AS_OF)
     dataset: DatasetReference = Field(None, json_schema_extra=DATASET)
 

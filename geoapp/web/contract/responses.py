@@ -560,6 +560,66 @@ class Citation(Exact):
     study_name: str | None
 
 
+HeightSource = Literal["dem", "wse_grid", "depth_grid", "bfe_static", "bfe_estimated",
+                       "zone_depth", "wse_minus_ground", "ground_plus_depth", "given",
+                       "ground_plus_height"]
+
+
+class Height(Exact):
+    """A height in the unit asked for, with its vertical datum and source, or null and why."""
+
+    value: float | None
+    unit: Literal["ft", "m"]
+    vertical_datum: str | None
+    source: HeightSource | None
+    raster_id: int | None
+    dataset_id: int | None
+    reason: str | None
+
+
+class FloodEvent(Exact):
+    """One flood event at the point (1 = the 1% annual chance flood)."""
+
+    annual_chance_percent: float = Field(ge=0, le=100)
+    water_surface_elevation: Height
+    depth: Height
+    water_above_first_floor: Height | None
+
+
+class LomaCandidate(Exact):
+    """Whether the ground is at or above the 1% water surface inside the SFHA."""
+
+    candidate: bool | None
+    ground: Height | None
+    water_surface: Height | None
+    reason: str | None
+    note: str
+
+
+class RasterCited(Exact):
+    """A raster the heights were read from."""
+
+    id: int
+    dataset_id: int
+    dataset_name: str
+    kind: Literal["dem", "depth", "wse"]
+    event_percent: float | None
+    vertical_datum: str | None
+    unit: Literal["m", "ft", "ftUS"]
+    sha256: str = Field(pattern="^[0-9a-f]{64}$")
+
+
+class FloodDepth(Exact):
+    """How deep: ground, water surface and depth per event, water above a first floor."""
+
+    unit: Literal["ft", "m"]
+    ground_elevation: Height
+    first_floor_elevation: Height | None
+    events: list[FloodEvent]
+    loma_candidate: LomaCandidate
+    rasters: list[RasterCited]
+
+
 class Determination(Exact):
     """What FEMA Form 086-0-32 Section II asks for, with the reasons for missing answers."""
 
@@ -576,6 +636,7 @@ class Determination(Exact):
     permalink: str
     reasons: dict[str, str]
     disclaimer: str
+    depth: FloodDepth | None
 
 
 class PointReport(Exact):
@@ -610,6 +671,10 @@ class BatchRow(Exact):
     effective_date: dt.date | None
     firm_pan: str | None
     cid: str | None
+    ground_elevation: float | None
+    flood_depth_1pct: float | None
+    elevation_unit: Literal["ft", "m"] | None
+    loma_candidate: bool | None
     error: str | None
     report: PointReport = None  # type: ignore[assignment]
 
@@ -664,6 +729,63 @@ class Exposure(Exact):
     by_status: list[StatusArea]
     by_zone: list[ZoneArea]
     datasets: list[DatasetInfo]
+    depth: ParcelDepth | None
+
+
+class ParcelEvent(Exact):
+    """One flood event over a parcel, from its depth grid (coverage-weighted)."""
+
+    annual_chance_percent: float = Field(ge=0, le=100)
+    wet_area_share: float | None = Field(ge=0, le=1)
+    depth_min: float | None
+    depth_mean: float | None
+    depth_max: float | None
+    grid_area_share: float | None = Field(ge=0, le=1)
+    raster_id: int | None
+
+
+class ParcelDepth(Exact):
+    """POST /lookup/area's depths: per event, and the parcel's lowest ground."""
+
+    unit: Literal["ft", "m"]
+    lowest_ground_elevation: Height
+    events: list[ParcelEvent]
+    loma_candidate: LomaCandidate | None
+
+
+class RasterLayerInfo(Exact):
+    """A raster layer in scope."""
+
+    id: int
+    dataset_id: int
+    dataset_name: str
+    kind: Literal["dem", "depth", "wse"]
+    event_percent: float | None
+    vertical_datum: str | None
+    unit: Literal["m", "ft", "ftUS"]
+    bbox: Bbox = Field(min_length=4, max_length=4)
+    sha256: str = Field(pattern="^[0-9a-f]{64}$")
+    tiles: str | None
+
+
+class ZoomRange(Exact):
+    minzoom: int
+    maxzoom: int
+
+
+class DepthLegendClass(Exact):
+    label: str
+    colour: str = Field(pattern="^#[0-9a-f]{6}$")
+    min_ft: float
+    max_ft: float | None
+
+
+class RasterLayers(Exact):
+    """GET /rasters: raster layers, the zooms of their tiles, the depth legend."""
+
+    rasters: list[RasterLayerInfo]
+    tiles: ZoomRange
+    depth_legend: list[DepthLegendClass]
 
 
 class Place(Exact):

@@ -8,15 +8,17 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from geoapp.db.models import Dataset
 from geoapp.db.queries import datasets as datasets_sql
+from geoapp.db.queries import rasters as rasters_sql
 from geoapp.db.vocabulary import Role
 from geoapp.errors import AppError, NotFound
 from geoapp.extensions import db
-from geoapp.ingest import exports
+from geoapp.ingest import exports, jobs, rasters
 from geoapp.ingest.request import ImportRequest
 from geoapp.web import uploads
 from geoapp.web.auth import require_role
@@ -40,12 +42,24 @@ class UploadForm(FlaskForm):
     field_map = TextAreaField("Field mapping (JSON, for non-NFHL schemas)",
                               validators=[Optional(), Length(max=2000)])
     repair = BooleanField("Repair invalid polygons", default=True)
+    kind = SelectField("What the file holds", default="zones", choices=[
+        SelectChoice("zones", "Flood zones (an NFHL layer or package)"),
+        SelectChoice("dem", "Ground elevation raster (DEM, GeoTIFF)"),
+        SelectChoice("depth", "Flood depth grid of an event (GeoTIFF)"),
+        SelectChoice("wse", "Water-surface elevation grid of an event (GeoTIFF)")])
+    event = StringField("Event of a depth or water-surface grid: annual chance in percent "
+                        "(1 for the 1% flood)", validators=[Optional(), Length(max=10)])
+    vertical_datum = StringField("Vertical datum of a raster (if the file does not say), "
+                                 "e.g. NAVD88", validators=[Optional(), Length(max=32)])
+    unit = StringField("Unit of a raster's values (if the file does not say): m, ft or ftUS",
+                       validators=[Optional(), Length(max=10)])
 
 
 def form_fields(form: UploadForm) -> dict[str, Any]:
     """The form's values, for ImportRequest.parse."""
     return {name: getattr(form, name).data for name in
-            ("name", "effective_date", "source_crs", "encoding", "layer", "field_map", "repair")}
+            ("name", "effective_date", "source_crs", "encoding", "layer", "field_map", "repair",
+             "kind", "event", "vertical_datum", "unit")}
 
 
 @bp.route("/upload", methods=["GET", "POST"])
@@ -88,7 +102,8 @@ def detail(dataset_id: int) -> ResponseReturnValue:
                                               current_basemap()))
     exported_by_worker = dataset.feature_count > current_app.config[
         "GEOAPP_EXPORT_INLINE_MAX_ZONES"]
-    return render_template("datasets/detail.html", dataset=dataset,
+    layers = db.session.scalars(rasters_sql.rasters_of_datasets([dataset_id])).all()
+    return render_template("datasets/detail.html", dataset=dataset, rasters=layers,
                            report=dataset.import_report or {}, formats=list(exports.FORMATS),
                            exported_by_worker=exported_by_worker, **parts)
 
@@ -101,7 +116,6 @@ def delete(dataset_id: int) -> ResponseReturnValue:
     if dataset is None:
         raise NotFound(f"no dataset {dataset_id}")
     name = dataset.name
-    db.session.delete(dataset)
-    db.session.commit()
+    rasters.delete_dataset(db.session, dataset, jobs.raster_target(current_app).store)
     flash(f"Deleted {name}.")
     return redirect(url_for("datasets.index"))

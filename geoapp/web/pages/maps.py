@@ -17,6 +17,7 @@ from flask.typing import ResponseReturnValue
 from geoapp.db.queries import datasets as datasets_sql
 from geoapp.db.queries.scope import Scope
 from geoapp.extensions import db
+from geoapp.ingest import jobs
 from geoapp.inputs.params import (
     parse_choice,
     parse_dataset_reference,
@@ -26,6 +27,7 @@ from geoapp.inputs.params import (
 )
 from geoapp.nfhl.status import STATUS_LABELS, STATUS_ORDER, RiskStatus
 from geoapp.ogc.collections import FLOOD_ZONES
+from geoapp.risk.depth import DepthRequest
 from geoapp.risk.determination import lookup_and_determine
 from geoapp.risk.report_map import DEFAULT_HALF_WIDTH_M, report_map
 from geoapp.web.assets import is_served_asset
@@ -100,7 +102,8 @@ def report() -> ResponseReturnValue:
                   dataset=parse_dataset_reference(request.args, "dataset"))
     zones, determination = lookup_and_determine(
         db.session, lon, lat, scope, current_app.config["GEOAPP_NEAREST_RADIUS_M"],
-        current_app.config["GEOAPP_BOUNDARY_TOLERANCE_M"])
+        current_app.config["GEOAPP_BOUNDARY_TOLERANCE_M"],
+        depth=DepthRequest(jobs.raster_dir(current_app)))
     args = permalink_args(lon, lat, determination, scope.dataset)
     point_report = point_report_json(zones, determination,
                                      url_for("api.lookup", _external=True, **args))

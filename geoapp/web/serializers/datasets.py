@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from geoapp.geo.raster_tiles import DepthClass
+from geoapp.risk.depth import RasterInfo
 from geoapp.web.serializers.common import iso
 
 
@@ -46,3 +49,19 @@ def export_json(export: Any, links: list[dict[str, str]],
         body["download"] = download
     body["links"] = links
     return body
+
+
+def rasters_json(rasters: Sequence[RasterInfo], tiles: Mapping[int, str],
+                 classes: Sequence[DepthClass], min_zoom: int, max_zoom: int) -> dict[str, Any]:
+    """GET /api/rasters: the raster layers in scope, tile URLs of depth grids, the legend."""
+    return {
+        "rasters": [{
+            "id": raster.id, "dataset_id": raster.dataset_id,
+            "dataset_name": raster.dataset_name, "kind": raster.kind,
+            "event_percent": raster.event_percent, "vertical_datum": raster.vertical_datum,
+            "unit": raster.unit, "bbox": [round(value, 7) for value in raster.bounds],
+            "sha256": raster.sha256, "tiles": tiles.get(raster.id)} for raster in rasters],
+        "tiles": {"minzoom": min_zoom, "maxzoom": max_zoom},
+        "depth_legend": [{"label": item.label, "colour": item.hex, "min_ft": item.low_ft,
+                          "max_ft": item.high_ft} for item in classes],
+    }

@@ -9,6 +9,7 @@ from typing import Any
 
 from geoapp.nfhl.status import STATUS_LABELS, RiskStatus
 from geoapp.risk.batch import BatchPoint
+from geoapp.risk.depth import DepthAnswer, Height, LomaCandidate, ParcelDepths, PointDepth
 from geoapp.risk.determination import (
     BaseFloodElevation,
     Boundary,
@@ -164,6 +165,45 @@ def determination_json(determination: Determination, permalink: str) -> dict[str
         "permalink": permalink,
         "reasons": determination.reasons,
         "disclaimer": DISCLAIMER,
+        "depth": depth_json(determination.depth) if determination.depth else None,
+    }
+
+
+def height_json(height: Height | None) -> dict[str, Any] | None:
+    """A height with its unit, datum and source, or null and why."""
+    if height is None:
+        return None
+    return {"value": height.value, "unit": height.unit, "vertical_datum": height.vertical_datum,
+            "source": height.source, "raster_id": height.raster_id,
+            "dataset_id": height.dataset_id, "reason": height.reason}
+
+
+def loma_json(loma: LomaCandidate | None) -> dict[str, Any] | None:
+    """Whether the ground is at or above the 1% water surface (a LOMA candidate), and why."""
+    if loma is None:
+        return None
+    return {"candidate": loma.candidate, "ground": height_json(loma.ground),
+            "water_surface": height_json(loma.water_surface), "reason": loma.reason,
+            "note": loma.note}
+
+
+def depth_json(depth: DepthAnswer) -> dict[str, Any]:
+    """Ground, water surface and depth per event, the water above a first floor, LOMA."""
+    return {
+        "unit": depth.unit,
+        "ground_elevation": height_json(depth.ground),
+        "first_floor_elevation": height_json(depth.first_floor),
+        "events": [{"annual_chance_percent": event.annual_chance_percent,
+                    "water_surface_elevation": height_json(event.water_surface),
+                    "depth": height_json(event.depth),
+                    "water_above_first_floor": height_json(event.above_first_floor)}
+                   for event in depth.events],
+        "loma_candidate": loma_json(depth.loma),
+        "rasters": [{"id": raster.id, "dataset_id": raster.dataset_id,
+                     "dataset_name": raster.dataset_name, "kind": raster.kind,
+                     "event_percent": raster.event_percent,
+                     "vertical_datum": raster.vertical_datum, "unit": raster.unit,
+                     "sha256": raster.sha256} for raster in depth.rasters_used],
     }
 
 
@@ -191,7 +231,8 @@ def point_zones_json(report: PointReport) -> dict[str, Any]:
 
 
 def compact_report(point: BatchPoint, report: PointReport | None,
-                   context: PanelAndCommunity | None = None) -> dict[str, Any]:
+                   context: PanelAndCommunity | None = None,
+                   depth: PointDepth | None = None) -> dict[str, Any]:
     """One batch row: the decisive facts of a report, flat enough for a CSV column each."""
     if report is None:
         return {
@@ -210,6 +251,10 @@ def compact_report(point: BatchPoint, report: PointReport | None,
             "effective_date": None,
             "firm_pan": None,
             "cid": None,
+            "ground_elevation": None,
+            "flood_depth_1pct": None,
+            "elevation_unit": None,
+            "loma_candidate": None,
             "error": point.error,
         }
     primary = report.primary_zone
@@ -230,6 +275,10 @@ def compact_report(point: BatchPoint, report: PointReport | None,
         "effective_date": iso(primary.dataset.effective_date) if primary else None,
         "firm_pan": context.firm_pan if context else None,
         "cid": context.cid if context else None,
+        "ground_elevation": depth.ground if depth else None,
+        "flood_depth_1pct": depth.depth_1pct if depth else None,
+        "elevation_unit": depth.unit if depth else None,
+        "loma_candidate": depth.loma_candidate if depth else None,
         "error": None,
     }
 
@@ -237,9 +286,9 @@ def compact_report(point: BatchPoint, report: PointReport | None,
 def batch_row(point: BatchPoint, report: PointReport | None, full: bool,
               context: PanelAndCommunity | None = None,
               determination: Determination | None = None,
-              permalink: str | None = None) -> dict[str, Any]:
+              permalink: str | None = None, depth: PointDepth | None = None) -> dict[str, Any]:
     """A batch result: compact, or the whole point report under ``report`` when ``full``."""
-    row = compact_report(point, report, context)
+    row = compact_report(point, report, context, depth)
     if full and report is not None:
         row["report"] = point_report_json(report, determination, permalink)
     return row
@@ -295,6 +344,10 @@ CSV_COLUMNS = (
     "effective_date",
     "firm_pan",
     "cid",
+    "ground_elevation",
+    "flood_depth_1pct",
+    "elevation_unit",
+    "loma_candidate",
     "error",
 )
 
@@ -317,7 +370,24 @@ def stream_batch_csv(
     yield buffer.getvalue()
 
 
-def exposure_json(exposure: ParcelExposure) -> dict[str, Any]:
+def parcel_depths_json(depths: ParcelDepths | None) -> dict[str, Any] | None:
+    """A parcel's depths per event and lowest ground (null when no raster is in scope)."""
+    if depths is None:
+        return None
+    return {
+        "unit": depths.unit,
+        "lowest_ground_elevation": height_json(depths.lowest_ground),
+        "events": [{"annual_chance_percent": event.annual_chance_percent,
+                    "wet_area_share": event.wet_area_share, "depth_min": event.depth_min,
+                    "depth_mean": event.depth_mean, "depth_max": event.depth_max,
+                    "grid_area_share": event.covered_area_share, "raster_id": event.raster_id}
+                   for event in depths.events],
+        "loma_candidate": loma_json(depths.loma),
+    }
+
+
+def exposure_json(exposure: ParcelExposure, depths: ParcelDepths | None = None
+                  ) -> dict[str, Any]:
     """The JSON answer of /api/lookup/area."""
     return {
         "area_m2": round(exposure.area_m2, 2),
@@ -343,6 +413,7 @@ def exposure_json(exposure: ParcelExposure) -> dict[str, Any]:
             for item in exposure.zones
         ],
         "datasets": [dataset_json(info) for info in exposure.datasets],
+        "depth": parcel_depths_json(depths),
     }
 
 
