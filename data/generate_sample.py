@@ -21,10 +21,24 @@ Outputs (deterministic, committed):
 - ``sample/package_points.json``  named points with what a determination there must say
   (panel, community, LOMR, CBRS unit, BFE estimated from the BFE lines), computed from the
   shapes drawn here.
+- ``sample/manasquan_dem.tif``  a ground model that agrees with the zones: Float32 elevations in
+  metres NAVD88, 10 m cells over the map plus 50 m, in NAD83 / UTM 18N + NAVD88 height
+  (EPSG:26918+5703, a GeoTIFF 1.1 compound CRS), band unit ``metre``; multiples of 1/128 m.
+  Ground is 0.5 to about 6 ft below the BFE in the zones with one (static, or estimated from
+  the BFE lines as ``package_points.json`` does), but for a knoll 0.5 to 1 ft above it in the
+  BFE 10 ft reach's fringe (a LOMA candidate); 1.5 ft or more above the BFE of the nearest zone
+  with one outside the Special Flood Hazard Area, rising away; far below it in VE and at sea.
+- ``sample/manasquan_depth_1pct.tif``  the 1% annual chance water depth on the same grid, in
+  feet (band unit ``ft``), EPSG:26918: BFE less ground where that is above 0 in a zone with a
+  BFE, nodata (-9999) where dry (the knoll) and where there is no BFE. Both rasters: tiled
+  256 x 256, DEFLATE with the floating-point predictor.
+- ``sample/depth_points.json``  named points at cell centres (lon/lat, 7 decimals) with the
+  rasters' values there as stored, the zone and its BFE.
 
 Every output is byte-for-byte the same on every run, on any day: the ``.dbf`` header's
-last-update date is pinned, zip members have fixed timestamps and sorted names, and the File
-Geodatabase's item UUIDs come from GDAL's reproducible generator.
+last-update date is pinned, zip members have fixed timestamps and sorted names, the File
+Geodatabase's item UUIDs come from GDAL's reproducible generator, and the GeoTIFFs carry no
+date (GDAL writes a DateTime tag only when given one).
 
 Run: ``python data/generate_sample.py``.
 """
@@ -43,8 +57,10 @@ from pathlib import Path
 
 import numpy as np
 import pyogrio
+import rasterio
 import shapely
 from pyproj import CRS, Transformer
+from rasterio.transform import Affine
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 from shapely.ops import polylabel, unary_union
 
@@ -54,6 +70,9 @@ SHAPEFILE_NAME = "manasquan_nfhl_nj_stateplane"
 KNOWN_POINTS_NAME = "known_points.json"
 PACKAGE_NAME = "manasquan_nfhl_package"
 PACKAGE_POINTS_NAME = "package_points.json"
+DEM_NAME = "manasquan_dem.tif"
+DEPTH_NAME = "manasquan_depth_1pct.tif"
+DEPTH_POINTS_NAME = "depth_points.json"
 
 # Local metric frame centred on the Manasquan Inlet.
 INLET_LON, INLET_LAT = -74.0345, 40.1020
@@ -63,6 +82,7 @@ LOCAL = CRS.from_proj4(
 WGS84 = CRS.from_epsg(4326)
 NAD83 = CRS.from_epsg(4269)
 NJ_STATE_PLANE_FT = CRS.from_epsg(3424)
+UTM_18N = CRS.from_epsg(26918)
 
 DFIRM_ID = "34025C"
 NOTE = "Synthetic sample – not an official FEMA product"
@@ -72,6 +92,7 @@ UNMAPPED_CORNER = box(-9000, -3000, -6500, -1800)
 COAST_X = 0.0
 VE_FROM_X = 500.0
 OCEAN_FROM_X = 1200.0
+COASTAL_AE_BFE = 11.0
 RIVER_WEST_X = -9000.0
 STUDIED_WEST_X = -6000.0
 REACH_LIMITS = (0.0, -2000.0, -4000.0, STUDIED_WEST_X)  # east to west
@@ -106,6 +127,32 @@ CROSS_LINE_REACH_M = 500.0
 # Named package points keep at least this far from every polygon edge of every layer.
 CLEARANCE_M = 30.0
 FEET_PER_METRE = 1 / 0.3048
+
+# The rasters: the DEM (metres, NAD83 / UTM 18N + NAVD88 height) and the 1% annual chance depth
+# grid (feet, UTM 18N) on the same grid, CELL_M cells over the map plus a margin.
+DEM_CRS = "EPSG:26918+5703"
+CELL_M = 10.0
+RASTER_MARGIN_M = 50.0
+RASTER_NODATA = -9999.0
+# The DEM's values are multiples of 1/128 m (8 mm): the low bits of each float are zero, so the
+# DEFLATE'd file is a seventh of the size.
+GROUND_STEP_M = 1 / 128
+FRINGE_M = 350.0  # the AE fringe's reach from the river centreline (draw_zones)
+# Ground in a zone with a BFE is 0.5 ft below it at the edge, 6 ft at the river centreline; outside
+# the Special Flood Hazard Area it is at least 1.5 ft above the BFEs near it, rising away.
+MIN_BELOW_BFE_FT = 0.5
+CHANNEL_FT = 5.5
+ABOVE_BFE_FT = 1.5
+# The river's reference level ramps up over RAMP_M upstream of each step of its BFE; the level
+# under the high ground tops every BFE within HIGH_REACH_M of easting.
+RAMP_M = 300.0
+HIGH_REACH_M = 300.0
+BEACH_FT, SHORELINE_FT, SEA_FLOOR_FT = 5.0, -3.0, -30.0  # at the VE zone's edges, far out to sea
+# A knoll in the AE fringe of the BFE 10 ft reach, 0.55 to 0.9 ft above the BFE: a LOMA
+# candidate. It stands on the south bank at about this easting and distance from the centreline.
+KNOLL_EASTING, KNOLL_OFFSET_M = -3300.0, -220.0
+KNOLL_RADIUS_M, KNOLL_SKIRT_M = 40.0, 60.0
+KNOLL_TOP_FT, KNOLL_RIM_FT = 0.9, 0.55
 
 
 def river_centreline() -> LineString:
@@ -171,7 +218,7 @@ def draw_zones() -> list[dict]:
     zones: list[dict] = [
         zone(x_band(OCEAN_FROM_X, 2500), "OPEN WATER"),
         zone(x_band(VE_FROM_X, OCEAN_FROM_X), "VE", bfe=14.0),
-        zone(x_band(COAST_X, VE_FROM_X), "AE", bfe=11.0),
+        zone(x_band(COAST_X, VE_FROM_X), "AE", bfe=COASTAL_AE_BFE),
     ]
     for (east, west), bfe in zip(pairwise(REACH_LIMITS), REACH_BFES, strict=True):
         zones.append(zone(floodway.intersection(x_band(east, west)), "AE", "FLOODWAY", bfe=bfe))
@@ -598,6 +645,403 @@ def package_points(zones: list[dict], layers: list[Layer]) -> list[dict]:
     return points
 
 
+# --- The rasters: a ground model (DEM) and the 1% annual chance depth grid, as the zones say.
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The rasters' grid in NAD83 / UTM 18N: north up, CELL_M square cells."""
+
+    transform: Affine
+    width: int
+    height: int
+
+    def centres_local(self) -> tuple[np.ndarray, np.ndarray]:
+        """The cell centres in the local frame, row by row (flat arrays)."""
+        rows, cols = np.mgrid[0:self.height, 0:self.width]
+        east, north = self.transform * (cols.ravel() + 0.5, rows.ravel() + 0.5)
+        return Transformer.from_crs(UTM_18N, LOCAL, always_xy=True).transform(east, north)
+
+    def cell(self, east: float, north: float) -> tuple[int, int] | None:
+        """The (row, col) of the cell holding a UTM point, None off the grid."""
+        col, row = (math.floor(v) for v in ~self.transform * (east, north))
+        return (row, col) if 0 <= row < self.height and 0 <= col < self.width else None
+
+
+def raster_grid() -> Grid:
+    """The map's extent in UTM 18N, widened by RASTER_MARGIN_M and snapped out to whole cells."""
+    west, south, east, north = to_crs(EXTENT.segmentize(50.0), UTM_18N).bounds
+    west, south = (math.floor((v - RASTER_MARGIN_M) / CELL_M) * CELL_M for v in (west, south))
+    east, north = (math.ceil((v + RASTER_MARGIN_M) / CELL_M) * CELL_M for v in (east, north))
+    return Grid(Affine(CELL_M, 0.0, west, 0.0, -CELL_M, north),
+                round((east - west) / CELL_M), round((north - south) / CELL_M))
+
+
+def smoothstep(t):
+    """0 up to t = 0, 1 from t = 1, an S-curve between."""
+    t = np.clip(t, 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+PROFILE_X = np.arange(-11000.0, 3001.0)  # eastings every metre, past the rasters' both ends
+
+
+def river_bfe_ft(x):
+    """The river's BFE by easting: the static reaches, the BFE lines' profile in the west reach
+    (as the cross sections read it), and their last rise carried on up the unstudied reach."""
+    lines_x, lines_elev = [-bx for bx, _ in BFE_LINES], [elev for _, elev in BFE_LINES]
+    rise = (lines_elev[-1] - lines_elev[-2]) / (BFE_LINES[-2][0] - BFE_LINES[-1][0])
+    return np.select(
+        [x >= REACH_LIMITS[1], x >= REACH_LIMITS[2], x >= STUDIED_WEST_X],
+        [REACH_BFES[0], REACH_BFES[1], np.interp(-x, lines_x, lines_elev)],
+        lines_elev[-1] + rise * (STUDIED_WEST_X - x),
+    )
+
+
+def river_level_ft(x):
+    """A smooth (piecewise linear) water level along the river, never above its BFE: the mean of
+    the BFE over the RAMP_M downstream of x. The BFE only rises upstream, so the mean stays at
+    or below it; each step up is ramped over the RAMP_M upstream of the step."""
+    window = int(RAMP_M) + 1
+    sums = np.concatenate([[0.0], np.cumsum(river_bfe_ft(PROFILE_X))])
+    mean = (sums[window:] - sums[:-window]) / window
+    return np.interp(x, PROFILE_X[: len(mean)], mean)
+
+
+def high_level_ft(x):
+    """A smooth level at or above every BFE of the river and the coastal AE zone within
+    HIGH_REACH_M of easting: the mean over +-HIGH_REACH_M of their highest over +-2 HIGH_REACH_M."""
+    reach = int(HIGH_REACH_M)
+    bfe = np.where(PROFILE_X >= COAST_X, COASTAL_AE_BFE, river_bfe_ft(PROFILE_X))
+    windows = np.lib.stride_tricks.sliding_window_view(np.pad(bfe, 2 * reach, mode="edge"),
+                                                       4 * reach + 1)
+    sums = np.concatenate([[0.0], np.cumsum(np.pad(windows.max(axis=1), reach, mode="edge"))])
+    mean = (sums[2 * reach + 1:] - sums[: -2 * reach - 1]) / (2 * reach + 1)
+    return np.interp(x, PROFILE_X, mean)
+
+
+def channel_ft(r):
+    """How far the ground lies below the river's level, by distance from its centreline."""
+    return MIN_BELOW_BFE_FT + CHANNEL_FT * smoothstep(1.0 - r / FRINGE_M)
+
+
+def coastal_ground_ft(x, r):
+    """Ground east of the coast line: the river's floodplain sloping down to the beach across
+    the coastal AE zone, the beach down to the shoreline across the VE zone, then the sea floor."""
+    u = smoothstep((x - COAST_X) / (VE_FROM_X - COAST_X))
+    coastal_ae = (1 - u) * (river_level_ft(COAST_X) - channel_ft(r)) + u * BEACH_FT
+    beach = BEACH_FT + (SHORELINE_FT - BEACH_FT) * (x - VE_FROM_X) / (OCEAN_FROM_X - VE_FROM_X)
+    sea = SHORELINE_FT + (SEA_FLOOR_FT - SHORELINE_FT) * (1 - np.exp(-(x - OCEAN_FROM_X) / 600))
+    return np.select([x < VE_FROM_X, x < OCEAN_FROM_X], [coastal_ae, beach], sea)
+
+
+def has_bfe(record: dict) -> bool:
+    """A zone with a BFE: a static one, or an AE zone's, estimated from the BFE lines."""
+    return record["STATIC_BFE"] != NO_VALUE or record["FLD_ZONE"] == "AE"
+
+
+def high_ground_ft(x, d):
+    """Ground outside the Special Flood Hazard Area, d metres from the nearest zone with a BFE:
+    ABOVE_BFE_FT over the BFEs near it at their edge, rising 8 ft over the first km or so and
+    2 ft a km on. The A zone's creek and the AO ponds are hollows in it."""
+    return (high_level_ft(x) + ABOVE_BFE_FT + 8.0 * (1 - np.exp(-d / 500.0)) + 0.002 * d)
+
+
+def estimated_bfe_grid(x, y, zone_record: dict, lines: list[dict], river: LineString):
+    """estimated_bfe for many points of one zone at once (NaN where it gives none)."""
+    near = [line for line in lines if line["geometry"].distance(zone_record["geometry"]) < 1.0]
+    if not near:
+        return np.full(len(x), np.nan)
+    points = shapely.points(x, y)
+    station = shapely.line_locate_point(river, points)
+    line_station = np.array([river.project(line["geometry"].intersection(river))
+                             for line in near])[:, None]
+    distance = np.stack([shapely.distance(line["geometry"], points) for line in near])
+    elev = np.array([line["ELEV"] for line in near])
+    gap = np.abs(line_station - station)
+    upstream = line_station > station
+    gap_down, gap_up = np.where(upstream, np.inf, gap), np.where(upstream, gap, np.inf)
+    down, up = gap_down.argmin(axis=0), gap_up.argmin(axis=0)  # first of equals, as min() does
+    every = np.arange(len(x))
+    d_down, d_up = distance[down, every], distance[up, every]
+    estimate = np.round((elev[down] * d_up + elev[up] * d_down) / (d_down + d_up), 2)
+    bracketed = np.isfinite(gap_down.min(axis=0)) & np.isfinite(gap_up.min(axis=0))
+    return np.where(bracketed, estimate, np.nan)
+
+
+def knoll_centre(zones: list[dict], grid: Grid) -> Point:
+    """The LOMA candidate's centre (local frame): the centre of the cell at KNOLL_OFFSET_M from
+    the river centreline at KNOLL_EASTING, well inside the BFE 10 ft reach's fringe."""
+    river = river_centreline()
+    target = Point(KNOLL_EASTING, crossing(river, KNOLL_EASTING).y + KNOLL_OFFSET_M)
+    (point,) = cell_centres([target], grid)
+    fringe = zone_with(zones, FLD_ZONE="AE", ZONE_SUBTY="", STATIC_BFE=REACH_BFES[1])
+    room = fringe["geometry"].boundary.distance(point)
+    assert fringe["geometry"].contains(point) and room > KNOLL_RADIUS_M + KNOLL_SKIRT_M, room
+    return point
+
+
+def cell_centres(points: list[Point], grid: Grid) -> list[Point]:
+    """The centres (local frame) of the grid cells holding the points."""
+    to_utm = Transformer.from_crs(LOCAL, UTM_18N, always_xy=True)
+    from_utm = Transformer.from_crs(UTM_18N, LOCAL, always_xy=True)
+    centres = []
+    for point in points:
+        row, col = grid.cell(*to_utm.transform(point.x, point.y))
+        centres.append(Point(from_utm.transform(*(grid.transform * (col + 0.5, row + 0.5)))))
+    return centres
+
+
+@dataclass(frozen=True)
+class Ground:
+    """The ground model at the grid's cell centres (flat arrays, row by row)."""
+
+    x: np.ndarray  # local frame
+    y: np.ndarray
+    ground_ft: np.ndarray  # NAVD88
+    bfe_ft: np.ndarray  # the cell's zone's static or estimated BFE, NaN where none
+    zone: np.ndarray  # index of the cell's zone in the zones, -1 outside them
+    knoll: np.ndarray  # on the LOMA candidate knoll (above its BFE)
+
+
+def ground_model(zones: list[dict], lines: list[dict], grid: Grid, knoll: Point) -> Ground:
+    """Ground and BFE at every cell centre, zone by zone (vectorised within a zone).
+
+    In a zone with a BFE the ground is MIN_BELOW_BFE_FT to about 6 ft below it (the river's
+    floodplain and channel; the coast's down to the sea; VE and open water far below), but for
+    the knoll; outside the Special Flood Hazard Area it is ABOVE_BFE_FT or more over the BFEs
+    near it, rising away; the unstudied reach is a channel on the river's rising level below
+    its banks; the tributary creek and AO ponds are hollows in the ground around them.
+    """
+    x, y = grid.centres_local()
+    river = river_centreline()
+    zone_index = np.full(len(x), -1)
+    for number, record in enumerate(zones):
+        free = np.flatnonzero(zone_index == -1)
+        shapely.prepare(record["geometry"])
+        zone_index[free[shapely.intersects_xy(record["geometry"], x[free], y[free])]] = number
+    flooded = shapely.union_all([z["geometry"] for z in zones if has_bfe(z)]).boundary
+    ground = np.full(len(x), np.nan)
+    bfe = np.full(len(x), np.nan)
+    knoll_cells = np.zeros(len(x), dtype=bool)
+
+    def from_river(cells):
+        return shapely.distance(river, shapely.points(x[cells], y[cells]))
+
+    def inside(record, cells):
+        return shapely.distance(record["geometry"].boundary, shapely.points(x[cells], y[cells]))
+
+    def high(cells):
+        return high_ground_ft(x[cells], shapely.distance(flooded, shapely.points(x[cells],
+                                                                              y[cells])))
+
+    for number, record in enumerate(zones):
+        cells = np.flatnonzero(zone_index == number)
+        cx, fld_zone, static = x[cells], record["FLD_ZONE"], record["STATIC_BFE"]
+        if static != NO_VALUE:
+            bfe[cells] = static
+        elif fld_zone in {"A", "AE"}:
+            bfe[cells] = estimated_bfe_grid(cx, y[cells], record, lines, river)
+        if fld_zone in {"OPEN WATER", "VE"} or (fld_zone == "AE" and cx.min() >= COAST_X):
+            ground[cells] = coastal_ground_ft(cx, from_river(cells))
+        elif fld_zone == "AE":
+            ground[cells] = river_level_ft(cx) - channel_ft(from_river(cells))
+        elif fld_zone == "A":  # two parts: the unstudied reach, the tributary creek's hollow
+            upper = cx < STUDIED_WEST_X + 1000
+            ground[cells] = np.where(
+                upper, river_level_ft(cx) - channel_ft(from_river(cells)),
+                high(cells) - MIN_BELOW_BFE_FT - 2.5 * smoothstep(inside(record, cells) / 60.0))
+        elif fld_zone == "AO":  # a hollow as deep as the zone's depth
+            ground[cells] = (high(cells) - MIN_BELOW_BFE_FT
+                             - record["DEPTH"] * smoothstep(inside(record, cells) / 60.0))
+        elif fld_zone == "AH":  # a pond, up to 3 ft deep at the BFE
+            ground[cells] = static - MIN_BELOW_BFE_FT - 2.5 * smoothstep(
+                inside(record, cells) / 50.0)
+        else:  # X and D
+            ground[cells] = high(cells)
+        if fld_zone == "AE" and static == REACH_BFES[1] and record["ZONE_SUBTY"] == "":
+            rho = np.hypot(cx - knoll.x, y[cells] - knoll.y)
+            top = static + KNOLL_TOP_FT - (KNOLL_TOP_FT - KNOLL_RIM_FT) * (
+                rho / KNOLL_RADIUS_M) ** 2
+            rim = static - MIN_BELOW_BFE_FT
+            skirt = rim - (rim - ground[cells]) * smoothstep((rho - KNOLL_RADIUS_M)
+                                                             / KNOLL_SKIRT_M)
+            ground[cells] = np.where(rho <= KNOLL_RADIUS_M, top, np.minimum(skirt, rim))
+            knoll_cells[cells] = rho <= KNOLL_RADIUS_M
+    # Where a BFE estimated from the BFE lines dips below the river's level (a point nearer one
+    # line than its stations say), the ground keeps below it too.
+    wet = np.isfinite(bfe) & ~knoll_cells
+    ground[wet] = np.minimum(ground[wet], bfe[wet] - MIN_BELOW_BFE_FT)
+    outside = np.flatnonzero(zone_index == -1)  # the unmapped corner and the margin
+    ox = x[outside]
+    east = ox > COAST_X
+    ground[outside[east]] = coastal_ground_ft(ox[east], from_river(outside[east]))
+    ground[outside[~east]] = high(outside[~east])
+    return Ground(x, y, ground, bfe, zone_index, knoll_cells)
+
+
+def check_ground(zones: list[dict], lines: list[dict], grid: Grid, ground: Ground,
+                 ground_ft: np.ndarray) -> None:
+    """The rules the rasters promise, on the ground as stored (ground_ft, from the DEM's values).
+
+    In zones with a BFE the ground is MIN_BELOW_BFE_FT or more below it, but on the knoll, which
+    is 0.5 to 1 ft above; outside the Special Flood Hazard Area (X, D, the unmapped corner, the
+    margin west of the coast) it is ABOVE_BFE_FT or more above the BFE of the nearest zone with
+    one, checked at every third cell of every third row.
+    """
+    wet = np.isfinite(ground.bfe_ft) & ~ground.knoll
+    below = ground.bfe_ft[wet] - ground_ft[wet]
+    assert below.min() >= MIN_BELOW_BFE_FT - 1e-9, below.min()
+    above = ground_ft[ground.knoll] - ground.bfe_ft[ground.knoll]
+    assert ground.knoll.sum() > 30 and 0.5 <= above.min() and above.max() <= 1.0, above
+    x, y = ground.x, ground.y
+    river = river_centreline()
+    with_bfe = [(n, z) for n, z in enumerate(zones) if has_bfe(z)]
+    high = {n for n, z in enumerate(zones) if z["SFHA_TF"] == "F" and z["FLD_ZONE"] != "OPEN WATER"}
+    rows, cols = np.divmod(np.arange(len(x)), grid.width)
+    sampled = (rows % 3 == 0) & (cols % 3 == 0)
+    dry = np.flatnonzero(sampled & (np.isin(ground.zone, list(high))
+                                    | ((ground.zone == -1) & (x <= COAST_X))))
+    points = shapely.points(x[dry], y[dry])
+    distance = np.stack([shapely.distance(z["geometry"], points) for _, z in with_bfe])
+    nearest = distance.argmin(axis=0)
+    nearest_bfe = np.full(len(dry), np.nan)
+    for k, (_, record) in enumerate(with_bfe):
+        mine = nearest == k
+        if record["STATIC_BFE"] != NO_VALUE:
+            nearest_bfe[mine] = record["STATIC_BFE"]
+        elif mine.any():
+            edge = shapely.get_point(shapely.shortest_line(record["geometry"], points[mine]), 0)
+            nearest_bfe[mine] = estimated_bfe_grid(shapely.get_x(edge), shapely.get_y(edge),
+                                                   record, lines, river)
+    known = np.isfinite(nearest_bfe)  # the unstudied A zone has no BFE: its nearest is skipped
+    margin = ground_ft[dry][known] - nearest_bfe[known]
+    assert margin.min() >= ABOVE_BFE_FT - 1e-9, margin.min()
+
+
+def write_raster(path: Path, values: np.ndarray, grid: Grid, crs: str, unit: str,
+                 description: str) -> None:
+    """One Float32 band: tiled 256 x 256, DEFLATE with the floating-point predictor, no date."""
+    path.unlink(missing_ok=True)
+    with rasterio.open(
+        path, "w", driver="GTiff", width=grid.width, height=grid.height, count=1,
+        dtype="float32", crs=crs, transform=grid.transform, nodata=RASTER_NODATA, tiled=True,
+        blockxsize=256, blockysize=256, compress="DEFLATE", predictor=3,
+    ) as dst:
+        dst.write(values.reshape(grid.height, grid.width).astype(np.float32), 1)
+        dst.units = (unit,)
+        dst.descriptions = (description,)
+
+
+def write_rasters(zones: list[dict], layers: list[Layer]) -> None:
+    """The DEM (metres NAVD88) and the 1% annual chance depth grid (feet), then their points."""
+    lines = zone_layer(layers, "S_BFE")
+    grid = raster_grid()
+    knoll = knoll_centre(zones, grid)
+    ground = ground_model(zones, lines, grid, knoll)
+    # Rounded down where the ground is to be below a BFE, up elsewhere: the margins hold as stored.
+    wet = np.isfinite(ground.bfe_ft) & ~ground.knoll
+    steps = ground.ground_ft / FEET_PER_METRE / GROUND_STEP_M
+    ground_m = (np.where(wet, np.floor(steps), np.ceil(steps)) * GROUND_STEP_M).astype(np.float32)
+    stored_ft = ground_m.astype(np.float64) * FEET_PER_METRE
+    check_ground(zones, lines, grid, ground, stored_ft)
+    depth = ground.bfe_ft - stored_ft
+    water = wet & (depth > 0)
+    write_raster(OUT_DIR / DEM_NAME, ground_m, grid, DEM_CRS, "metre", "ground elevation")
+    write_raster(OUT_DIR / DEPTH_NAME, np.where(water, depth, RASTER_NODATA), grid,
+                 "EPSG:26918", "ft", "1% annual chance flood depth")
+    check_raster_files()
+    text = json.dumps(depth_points(zones, lines, grid, knoll), indent=2) + "\n"
+    (OUT_DIR / DEPTH_POINTS_NAME).write_text(text, encoding="utf-8")
+
+
+def check_raster_files() -> None:
+    """The rasters read back as written: the DEM's compound CRS (GDAL reports it for a GeoTIFF
+    1.1 file, which it writes for a compound CRS; GTIFF_REPORT_COMPD_CS says so for any), NAVD88
+    height in metres, and both bands' unit and description."""
+    with rasterio.Env(GTIFF_REPORT_COMPD_CS=True), rasterio.open(OUT_DIR / DEM_NAME) as dem:
+        horizontal, vertical = CRS.from_wkt(dem.crs.to_wkt()).sub_crs_list
+        assert (horizontal.to_epsg(), vertical.to_epsg()) == (26918, 5703), dem.crs
+        assert vertical.axis_info[0].unit_name == "metre", vertical.axis_info
+        assert (dem.units, dem.descriptions) == (("metre",), ("ground elevation",))
+    with rasterio.open(OUT_DIR / DEPTH_NAME) as depth:
+        assert CRS.from_wkt(depth.crs.to_wkt()).to_epsg() == 26918, depth.crs
+        assert depth.units == ("ft",), depth.units
+
+
+def zone_layer(layers: list[Layer], name: str) -> list[dict]:
+    """The records of one layer of the package."""
+    return next(layer.records for layer in layers if layer.name == name)
+
+
+def depth_points(zones: list[dict], lines: list[dict], grid: Grid, knoll: Point) -> list[dict]:
+    """Named points at cell centres, well inside their zones, with the rasters' values there
+    read back from the files written (the DEM's as stored, to 3 decimals)."""
+    river = river_centreline()
+    edges = unary_union([z["geometry"].boundary for z in zones])
+
+    def bank(x: float, offset: float) -> Point:
+        return Point(x, crossing(river, x).y + offset)
+
+    def fld(fld_zone: str, subtype: str = "", bfe: float = NO_VALUE) -> dict:
+        return zone_with(zones, FLD_ZONE=fld_zone, ZONE_SUBTY=subtype, STATIC_BFE=bfe)
+
+    moderate, minimal = "0.2 PCT ANNUAL CHANCE FLOOD HAZARD", "AREA OF MINIMAL FLOOD HAZARD"
+    chosen = [
+        ("ae_bfe_9", bank(-700.0, -200.0), fld("AE", bfe=9.0)),
+        ("ae_bfe_10", bank(-2500.0, 200.0), fld("AE", bfe=10.0)),
+        ("ae_estimated_bfe", bank(-4350.0, -200.0), fld("AE")),
+        ("loma_candidate", knoll, fld("AE", bfe=10.0)),
+        ("coastal_ae", Point(250.0, 1500.0), fld("AE", bfe=COASTAL_AE_BFE)),
+        ("coastal_ve", Point(850.0, 0.0), fld("VE", bfe=14.0)),
+        ("x_0_2_pct", bank(-2300.0, 500.0), fld("X", moderate)),
+        ("x_minimal", Point(-5500.0, 1500.0), fld("X", minimal)),
+        ("a_unstudied", bank(-7500.0, 0.0), fld("A")),
+    ]
+    names = [name for name, _, _ in chosen]
+    expected = [record for _, _, record in chosen] + [None]
+    centres = cell_centres([point for _, point, _ in chosen], grid)
+    to_wgs84 = Transformer.from_crs(LOCAL, WGS84, always_xy=True)
+    wgs84_to_utm = Transformer.from_crs(WGS84, UTM_18N, always_xy=True)
+    lonlats = [to_wgs84.transform(p.x, p.y) for p in centres]
+    # One more, 500 m north of the rasters, above the middle of their top row.
+    off_east, off_north = grid.transform * (grid.width / 2, -500.0 / CELL_M)
+    names.append("outside_dem")
+    lonlats.append(Transformer.from_crs(UTM_18N, WGS84, always_xy=True).transform(off_east,
+                                                                                 off_north))
+    with rasterio.open(OUT_DIR / DEM_NAME) as dem, rasterio.open(OUT_DIR / DEPTH_NAME) as depth:
+        dem_values, depth_values = dem.read(1), depth.read(1)
+    points = []
+    for name, (lon, lat), zone_record in zip(names, lonlats, expected, strict=True):
+        lon, lat = round(lon, 7), round(lat, 7)
+        east, north = wgs84_to_utm.transform(lon, lat)
+        cell = grid.cell(east, north)
+        point = from_wgs84(Point(lon, lat))
+        record = covering(zones, point)
+        assert record is zone_record, (name, record and record["FLD_AR_ID"])
+        if cell is None:
+            ground_m = depth_ft = None
+        else:
+            centre_east, centre_north = grid.transform * (cell[1] + 0.5, cell[0] + 0.5)
+            assert math.hypot(east - centre_east, north - centre_north) < 0.05, name
+            assert point.distance(edges) >= CLEARANCE_M, (name, point.distance(edges))
+            ground_m = round(float(dem_values[cell]), 3)
+            value = float(depth_values[cell])
+            depth_ft = None if value == RASTER_NODATA else round(value, 3)
+        static = record["STATIC_BFE"] if record else NO_VALUE
+        bfe = static if static != NO_VALUE else estimated_bfe(point, record, lines, river)[0]
+        if depth_ft is not None:  # the depth is the BFE less the ground (as stored)
+            assert abs(depth_ft - (bfe - ground_m * FEET_PER_METRE)) < 0.01, name
+        assert (depth_ft is None) == (bfe is None or name == "loma_candidate"), name
+        points.append({
+            "name": name, "lon": lon, "lat": lat,
+            "zone": record["FLD_ZONE"] if record else None,
+            "ground_m": ground_m, "depth_1pct_ft": depth_ft, "bfe_ft": bfe,
+            "loma_candidate": name == "loma_candidate",
+        })
+    return points
+
+
 def to_crs(geometry, crs: CRS):
     """Reproject a local-frame geometry (x/y order)."""
     transformer = Transformer.from_crs(LOCAL, crs, always_xy=True)
@@ -710,7 +1154,9 @@ def main() -> None:
     write_package(layers)
     text = json.dumps(package_points(zones, layers), indent=2, ensure_ascii=False) + "\n"
     (OUT_DIR / PACKAGE_POINTS_NAME).write_text(text, encoding="utf-8")
-    print(f"{len(zones)} zones and a {len(layers)}-layer package written to {OUT_DIR}")
+    write_rasters(zones, layers)
+    print(f"{len(zones)} zones, a {len(layers)}-layer package, a DEM and a depth grid written"
+          f" to {OUT_DIR}")
 
 
 if __name__ == "__main__":
