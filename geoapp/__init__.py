@@ -33,6 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from geoapp.config import build_config
 
     app.config.from_mapping(build_config(app.instance_path, test_config))
+    gdal_safety.limit_raster_cache(app.config["GEOAPP_RASTER_CACHE_MB"])
     if not app.config["GEOAPP_VENDOR_DIR"]:
         app.config["GEOAPP_VENDOR_DIR"] = str(PROJECT_DIR / "node_modules")
 

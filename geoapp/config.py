@@ -100,6 +100,8 @@ DEFAULTS: dict[str, Any] = {
     # GeoTIFFs (default: the instance folder's rasters/), and the most cells one may have.
     "GEOAPP_RASTER_DIR": "",
     "GEOAPP_RASTER_MAX_CELLS": 1_000_000_000,
+    # Decompressed raster tiles each process keeps (GDAL's block cache of rasterio's copy).
+    "GEOAPP_RASTER_CACHE_MB": 256,
     # Where the front-end packages installed from npm live (served under /vendor/).
     "GEOAPP_VENDOR_DIR": "",
     # Session and remember cookies only over HTTPS: "auto" (on unless DEBUG or TESTING),

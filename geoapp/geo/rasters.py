@@ -4,7 +4,7 @@ parcel. No database, no Flask.
 A stored raster is a Cloud Optimized GeoTIFF in its own CRS (geoapp.ingest.rasters). Query
 geometries are transformed to that CRS, never the raster. Datasets stay open per thread and
 process (rasterio handles are not shared between threads), so a warm point costs one windowed
-read of one cell from GDAL's block cache; many points are grouped by the file's 512-cell
+read of one cell from GDAL's block cache; many points are grouped by the file's 256-cell
 tiles and each tile is read once.
 """
 

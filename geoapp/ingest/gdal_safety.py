@@ -200,3 +200,11 @@ def lock_down(lib: ctypes.CDLL, kept: frozenset[str]) -> None:
     _callbacks.append(callback)
     lib.CPLHTTPSetFetchCallback(callback, None)
     lib.OSRSetPROJEnableNetwork(0)
+
+
+def limit_raster_cache(megabytes: int) -> None:
+    """Cap the block cache of rasterio's GDAL (decompressed raster tiles, per process): its
+    default, 5% of the machine's memory in every web process, is more than tiles need."""
+    import rasterio.env
+
+    rasterio.env.set_gdal_config("GDAL_CACHEMAX", int(megabytes) * 1024 * 1024)

@@ -3,7 +3,7 @@
 The upload is opened with GDAL's GTiff driver only (rasterio's copy of GDAL, locked down by
 geoapp.ingest.gdal_safety), checked — a CRS, one band, a known vertical unit, a size within
 GEOAPP_RASTER_MAX_CELLS, a footprint on the globe — and rewritten as a Cloud Optimized
-GeoTIFF (GDAL's COG driver: 512-cell tiles, DEFLATE, overviews) under GEOAPP_RASTER_DIR.
+GeoTIFF (GDAL's COG driver: 256-cell tiles, DEFLATE, overviews) under GEOAPP_RASTER_DIR.
 The file is written under `.partial/` and moved beside the others just before the dataset's
 transaction commits; on any error both are removed, and a retried import first removes what
 a killed one left. What a file cannot say (its vertical datum, its unit) the request must.
@@ -44,9 +44,10 @@ COG_MEDIA_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
 PARTIAL_DIR = ".partial"
 PARTIAL_SUFFIX = ".tif.partial"
 HASH_BLOCK = 1 << 20
-# Creation options of the stored COGs: tiles of 512 cells (a point reads one), lossless
+# Creation options of the stored COGs: tiles of 256 x 256 cells (a point missing GDAL's
+# block cache decompresses one: 256 KiB of float32, about a quarter of a millisecond), lossless
 # compression with the floating-point predictor, overviews for the map's low zooms.
-COG_OPTIONS = {"COMPRESS": "DEFLATE", "PREDICTOR": "YES", "BLOCKSIZE": "512",
+COG_OPTIONS = {"COMPRESS": "DEFLATE", "PREDICTOR": "YES", "BLOCKSIZE": "256",
                "OVERVIEWS": "AUTO", "RESAMPLING": "AVERAGE", "BIGTIFF": "IF_SAFER",
                "NUM_THREADS": "ALL_CPUS"}
 # Read a GeoTIFF's vertical CRS too (GDAL reports only the horizontal one by default).

@@ -157,7 +157,7 @@ def test_a_good_import_stores_a_cog_and_its_row(app, session, make_raster, tmp_p
     with rasterio.open(stored) as cog:
         assert cog.driver == "GTiff"
         assert cog.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
-        assert cog.profile["tiled"] and cog.block_shapes == [(512, 512)]
+        assert cog.profile["tiled"] and cog.block_shapes == [(256, 256)]
         assert cog.compression == rasterio.enums.Compression.deflate
         assert cog.tags(ns="IMAGE_STRUCTURE")["PREDICTOR"] == "3"  # floating point
         assert cog.overviews(1) == []  # one tile: nothing to overview
@@ -195,8 +195,8 @@ def test_a_large_raster_gets_overviews(session, app, make_raster, tmp_path) -> N
     grid = Grid(width=1200, height=1100)
     layer = layer_of(session, make_raster(plane_dem(tmp_path, grid=grid, vertical=NAVD88)))
     with rasterio.open(raster_root(app) / layer.file_name) as cog:
-        assert cog.block_shapes == [(512, 512)]
-        assert cog.overviews(1) == [2, 4]
+        assert cog.block_shapes == [(256, 256)]
+        assert cog.overviews(1) == [2, 4, 8]  # until an overview fits in one tile
         assert cog.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
         assert float(cog.read(1, window=((700, 701), (1100, 1101)))[0, 0]) == plane_value(
             grid, 1100)
