@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+import rasterio
 from geoalchemy2.shape import from_shape
 from openapi_spec_validator import validate
 from shapely.geometry import MultiPolygon, box
@@ -140,3 +141,61 @@ def test_gdal_oapif_reads_a_package_layer_through_paging(app, session, zones) ->
         thread.join(timeout=10)
     assert len(set(read["fids"])) == PANELS and read["geometries"] == PANELS
     assert sorted(read["fields"]["firm_pan"]) == [f"28047C{i:04d}F" for i in range(PANELS)]
+
+
+# rasterio's GDAL in its own process, not locked down: a client on another machine reading
+# the served COG a block at a time over HTTP Range requests (/vsicurl/).
+COG_CLIENT = """
+import json, sys
+import rasterio
+from rasterio.windows import Window
+with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"):
+    with rasterio.open("/vsicurl/" + sys.argv[1]) as cog:
+        print(json.dumps({"size": [cog.width, cog.height], "crs": cog.crs.to_wkt(),
+                          "blocks": cog.block_shapes[0], "overviews": cog.overviews(1),
+                          "cell": float(cog.read(1, window=Window(150, 20, 1, 1))[0, 0])}))
+"""
+
+
+def test_gdal_reads_the_served_cog_by_range_requests(app, session, make_raster, tmp_path) -> None:
+    from tests.raster_files import NAVD88, plane_dem
+
+    dataset = make_raster(plane_dem(tmp_path, vertical=NAVD88))
+    session.commit()
+    [raster_id] = [layer.id for layer in dataset_rasters(session, dataset.id)]
+    served: list[str] = []
+
+    def spy(environ, start_response):
+        def recorded(status, headers, *rest):
+            served.append(f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']} "
+                          f"{environ.get('HTTP_RANGE', 'whole')} {status}")
+            return start_response(status, headers, *rest)
+
+        return app(environ, recorded)
+
+    server = make_server("127.0.0.1", 0, spy, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", COG_CLIENT,
+             f"http://127.0.0.1:{server.server_port}/api/rasters/{raster_id}/file"],
+            capture_output=True, text=True, timeout=120, check=False)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+    assert done.returncode == 0, (done.stderr, served)
+    read = json.loads(done.stdout)
+    assert read["size"] == [200, 200] and "UTM zone 18N" in read["crs"]
+    # plane_dem's value at column 150: its base plus its slope times the easting offset.
+    with rasterio.open(tmp_path / "dem.tif") as original:
+        assert read["cell"] == pytest.approx(float(original.read(1)[20, 150]))
+    # Parts of the file, never the whole of it.
+    file_reads = [item for item in served if item.startswith(f"GET /api/rasters/{raster_id}/file ")]
+    assert file_reads and all(" bytes=" in item and " 206 " in item for item in file_reads), served
+
+
+def dataset_rasters(session, dataset_id: int):
+    from geoapp.db.models import RasterLayer
+
+    return session.scalars(select(RasterLayer).where(RasterLayer.dataset_id == dataset_id)).all()
