@@ -1,5 +1,6 @@
 // The flood map page: click for a point report, draw a parcel, search, legend toggles (risk
-// statuses, maps, and the FIRM panel and BFE line layers, the latter labelled up close).
+// statuses, maps, the FIRM panel and BFE line layers, the latter labelled up close, and the
+// flood depth grids of GET /api/rasters, drawn as PNG tiles with their legend).
 // Settings come from the page's #map-config block; the map itself from Folium's script.
 (function () {
   var config = JSON.parse(document.getElementById("map-config").textContent);
@@ -19,6 +20,43 @@
   function bfeText(zone) {
     if (zone.bfe === null) { return zone.depth !== null ? "depth " + zone.depth + " " + (zone.length_unit || "") : "—"; }
     return zone.bfe + " " + (zone.length_unit || "") + " " + (zone.vertical_datum || "");
+  }
+  // Where a height comes from, in words (determination.depth's `source` values).
+  var HEIGHT_SOURCES = {
+    dem: "DEM", depth_grid: "depth grid", wse_grid: "water-surface grid",
+    bfe_static: "BFE", bfe_estimated: "estimated BFE", zone_depth: "zone depth",
+    wse_minus_ground: "water surface minus ground", ground_plus_depth: "ground plus depth"
+  };
+  function sourceText(height) {
+    return height.source ? " (" + (HEIGHT_SOURCES[height.source] || height.source.replace(/_/g, " ")) + ")" : "";
+  }
+  function heightText(height) {
+    if (!height) { return "not available"; }
+    if (height.value === null) { return "not available" + (height.reason ? " — " + height.reason : ""); }
+    return height.value + " " + (height.unit || "") + (height.vertical_datum ? " " + height.vertical_datum : "") + sourceText(height);
+  }
+  function percentLabel(value) { return value + "% annual chance"; }
+  // How deep (determination.depth): ground, depth per event, a possible LOMA.
+  function renderDepth(depth) {
+    var box = el("div", null, "border-top pt-2 mt-2 report-depth");
+    box.appendChild(el("div", "How deep (from rasters, not a survey)", "fw-semibold"));
+    box.appendChild(el("div", "Ground elevation: " + heightText(depth.ground_elevation), "report-ground"));
+    (depth.events || []).forEach(function (event) {
+      var d = event.depth, text = percentLabel(event.annual_chance_percent) + ": depth ";
+      if (d && d.value !== null) { text += d.value + " " + (d.unit || depth.unit || "") + sourceText(d); }
+      else { text += "not available" + (d && d.reason ? " — " + d.reason : ""); }
+      box.appendChild(el("div", text, "report-depth-event"));
+      var wse = event.water_surface_elevation;
+      if (wse && wse.value !== null) {
+        box.appendChild(el("div", "Water surface: " + heightText(wse), "small text-body-secondary"));
+      }
+    });
+    var loma = depth.loma_candidate;
+    if (loma && loma.candidate === true) {
+      box.appendChild(el("div", "Possible LOMA candidate", "fw-semibold text-success mt-1 report-loma"));
+      if (loma.note) { box.appendChild(el("div", loma.note, "small text-body-secondary")); }
+    }
+    return box;
   }
   function render(report) {
     panel.replaceChildren();
@@ -40,6 +78,9 @@
       panel.appendChild(el("div", "Nearest high-risk zone: " + n.zone + ", " + Math.round(n.distance_m) + " m away", "mt-2"));
     } else if (!report.in_sfha && report.status !== "unmapped") {
       panel.appendChild(el("div", "No high-risk zone within " + Math.round(report.nearest_search_radius_m / 1000) + " km", "mt-2"));
+    }
+    if (report.determination && report.determination.depth) {
+      panel.appendChild(renderDepth(report.determination.depth));
     }
     var link = el("a", "Printable report", "d-block mt-2 small");
     link.href = reportUrl + "?lon=" + report.query.lon + "&lat=" + report.query.lat;
@@ -110,6 +151,7 @@
       floodManagerHiddenDatasets[box.value] = !box.checked;
       zones.redraw();
       updateBfeLabels();
+      updateDepthLayers();
     });
   });
   // FIRM panels and BFE lines are layers of the same tiles (from zoom 10 and 13), drawn once
@@ -174,6 +216,84 @@
     });
   });
   map.on("moveend", updateBfeLabels);
+  // Flood depth grids: one tile layer per depth grid in scope (GET /api/rasters), in a pane
+  // of their own above the zones' fill and below markers and labels, grouped in the legend by
+  // event (one box each; the 1% event is shown at first) with the depth classes' colours.
+  // With no depth grid in scope the legend shows nothing of them.
+  var DEPTH_PANE = "floodDepthPane", DEPTH_OPACITY = 0.7;
+  var depthGroups = [];  // {event, box, layers: [{raster, layer}]}
+  function updateDepthLayers() {
+    depthGroups.forEach(function (group) {
+      group.layers.forEach(function (item) {
+        var shown = group.box.checked && !floodManagerHiddenDatasets[item.raster.dataset_id];
+        if (shown && !map.hasLayer(item.layer)) { item.layer.addTo(map); }
+        else if (!shown && map.hasLayer(item.layer)) { map.removeLayer(item.layer); }
+      });
+    });
+  }
+  function showDepthLegend(answer) {
+    var grids = (answer.rasters || []).filter(function (r) { return r.kind === "depth" && r.tiles; });
+    var holder = document.getElementById("depth-layers");
+    if (!grids.length || !holder) { return; }
+    if (!map.getPane(DEPTH_PANE)) {
+      var pane = map.createPane(DEPTH_PANE);
+      pane.style.zIndex = 350;  // tiles 200 (basemap, zones), overlays 400 (the click's marker)
+      pane.style.pointerEvents = "none";
+    }
+    var zooms = answer.tiles || {};
+    var byEvent = {};
+    grids.forEach(function (raster) {
+      var key = String(raster.event_percent);
+      if (!byEvent[key]) { byEvent[key] = {event: raster.event_percent, layers: []}; depthGroups.push(byEvent[key]); }
+      var b = raster.bbox;  // [west, south, east, north]
+      var layer = L.tileLayer(raster.tiles, {
+        pane: DEPTH_PANE, opacity: DEPTH_OPACITY, bounds: L.latLngBounds([b[1], b[0]], [b[3], b[2]]),
+        minZoom: zooms.minzoom, maxNativeZoom: zooms.maxzoom, maxZoom: map.getMaxZoom(),
+        className: "flood-depth-tiles"
+      });
+      byEvent[key].layers.push({raster: raster, layer: layer});
+    });
+    // 1% first, then the others from the most frequent to the rarest.
+    depthGroups.sort(function (a, b) { return (b.event === 1) - (a.event === 1) || b.event - a.event; });
+    depthGroups.forEach(function (group, index) {
+      var label = el("label", null, "depth-layer");
+      var box = el("input", null, "layer-toggle depth-toggle");
+      box.type = "checkbox";
+      box.value = "flood_depth_" + group.event;
+      box.autocomplete = "off";
+      box.checked = index === 0;
+      box.addEventListener("change", updateDepthLayers);
+      group.box = box;
+      label.appendChild(box);
+      label.appendChild(el("span", null, "swatch swatch-depth"));
+      label.appendChild(document.createTextNode("Flood depth (" + percentLabel(group.event) + ")"));
+      holder.appendChild(label);
+    });
+    var classes = el("div", null, "depth-classes");
+    classes.setAttribute("aria-label", "Flood depth classes");
+    (answer.depth_legend || []).forEach(function (item) {
+      var row = el("div", null, "depth-class");
+      var swatch = el("span", null, "swatch");
+      swatch.style.background = item.colour;
+      row.appendChild(swatch);
+      row.appendChild(document.createTextNode(item.label));
+      classes.appendChild(row);
+    });
+    var far = el("div", "Zoom in to see the depths.", "text-body-secondary depth-zoom-in");
+    classes.appendChild(far);
+    holder.appendChild(classes);
+    holder.hidden = false;
+    function updateZoomNote() { far.hidden = !(zooms.minzoom && map.getZoom() < zooms.minzoom); }
+    map.on("zoomend", updateZoomNote);
+    updateZoomNote();
+    updateDepthLayers();
+  }
+  if (config.rastersUrl) {
+    fetch(config.rastersUrl, {headers: {Accept: "application/json"}})
+      .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
+      .then(showDepthLegend)
+      .catch(function () {});  // no answer: the map is drawn without depth grids
+  }
   document.getElementById("fullscreen").addEventListener("click", function () {
     var frame = document.querySelector(".map-frame");
     if (document.fullscreenElement) { document.exitFullscreen(); }
