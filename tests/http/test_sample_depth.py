@@ -68,3 +68,20 @@ def test_depth_at_the_sample_points(client, sample_map, point) -> None:
     assert depth["loma_candidate"]["candidate"] is (
         True if point["loma_candidate"] else
         None if point["zone"] == "A" else False)
+
+
+@pytest.mark.parametrize("name", ["ae_estimated_bfe", "loma_candidate", "a_unstudied"])
+def test_the_pdf_report_with_depths_keeps_to_one_page(client, sample_map, name) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    point = next(p for p in POINTS if p["name"] == name)
+    response = client.get("/report", query_string={"lon": point["lon"], "lat": point["lat"],
+                                                   "format": "pdf"})
+    assert response.status_code == 200
+    pages = PdfReader(io.BytesIO(response.data)).pages
+    assert len(pages) == 1
+    text = pages[0].extract_text()
+    assert "Ground elevation" in text and "SHA-256" in text
+    assert ("Possible LOMA candidate" in text) is point["loma_candidate"]
