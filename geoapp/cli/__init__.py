@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -14,6 +15,7 @@ from tqdm import tqdm
 
 from geoapp import PROJECT_DIR
 from geoapp.cli import serve
+from geoapp.db.models import Dataset
 from geoapp.db.queries.datasets import dataset_named
 from geoapp.db.vocabulary import Role
 from geoapp.errors import AppError
@@ -119,19 +121,28 @@ def load_sample_rasters() -> None:
         path = SAMPLE_FILE.parent / file_name
         if not path.exists() or dataset_named(db.session, name) is not None:
             continue
-        try:
-            request = ImportRequest.parse({"name": name, "kind": kind, "event": event,
-                                           "effective_date": SAMPLE_EFFECTIVE_DATE})
-            dataset = runs.create_pending(db.session, request, path.name, None)
-            runs.run_import(db.session, dataset, path, request,
-                            files.UnpackLimits.from_config(app.config),
-                            raster_target=jobs.raster_target(app))
-        except AppError as error:
-            db.session.rollback()
-            audited("zones.load-sample", error.status, "dataset", file=path.name)
-            fail(error)
-        audited("zones.load-sample", 201, "dataset", dataset.id, file=path.name)
+        dataset = audited_raster_import(app, path, {
+            "name": name, "kind": kind, "event": event,
+            "effective_date": SAMPLE_EFFECTIVE_DATE}, "zones.load-sample")
         click.echo(f"loaded dataset {dataset.id} '{name}': a {kind} raster")
+
+
+def audited_raster_import(app: Flask, path: Path, fields: dict[str, Any], action: str
+                          ) -> Dataset:
+    """Import a raster file as a new dataset version (committed), audited as `action`; a
+    refusal is a CLI error."""
+    try:
+        request = ImportRequest.parse(fields)
+        dataset = runs.create_pending(db.session, request, path.name, None)
+        runs.run_import(db.session, dataset, path, request,
+                        files.UnpackLimits.from_config(app.config),
+                        raster_target=jobs.raster_target(app))
+    except AppError as error:
+        db.session.rollback()
+        audited(action, error.status, "dataset", file=path.name)
+        fail(error)
+    audited(action, 201, "dataset", dataset.id, file=path.name)
+    return dataset
 
 
 @zones_cli.command("import")
@@ -191,20 +202,9 @@ def import_raster(path: Path, kind: str, name: str, event: str | None,
                   vertical_datum: str | None, unit: str | None,
                   effective_date: str | None) -> None:
     """Import a GeoTIFF (DEM, depth or water-surface grid), stored as a Cloud Optimized GeoTIFF."""
-    app = current_app._get_current_object()
-    try:
-        request = ImportRequest.parse({
-            "name": name, "kind": kind, "event": event, "vertical_datum": vertical_datum,
-            "unit": unit, "effective_date": effective_date})
-        dataset = runs.create_pending(db.session, request, path.name, None)
-        runs.run_import(db.session, dataset, path, request,
-                        files.UnpackLimits.from_config(app.config),
-                        raster_target=jobs.raster_target(app))
-    except AppError as error:
-        db.session.rollback()
-        audited("rasters.import", error.status, "dataset", file=path.name)
-        fail(error)
-    audited("rasters.import", 201, "dataset", dataset.id, file=path.name)
+    dataset = audited_raster_import(current_app._get_current_object(), path, {
+        "name": name, "kind": kind, "event": event, "vertical_datum": vertical_datum,
+        "unit": unit, "effective_date": effective_date}, "rasters.import")
     click.echo(json.dumps(dataset.import_report, indent=2, ensure_ascii=False))
     click.echo(f"dataset {dataset.id} '{dataset.name}': {kind} raster imported", err=True)
 

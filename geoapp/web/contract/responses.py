@@ -753,18 +753,10 @@ class ParcelDepth(Exact):
     loma_candidate: LomaCandidate | None
 
 
-class RasterLayerInfo(Exact):
-    """A raster layer in scope."""
+class RasterLayerInfo(RasterCited):
+    """A raster layer in scope, where it is and its tiles (depth grids)."""
 
-    id: int
-    dataset_id: int
-    dataset_name: str
-    kind: Literal["dem", "depth", "wse"]
-    event_percent: float | None
-    vertical_datum: str | None
-    unit: Literal["m", "ft", "ftUS"]
     bbox: Bbox = Field(min_length=4, max_length=4)
-    sha256: str = Field(pattern="^[0-9a-f]{64}$")
     tiles: str | None
 
 
