@@ -185,6 +185,7 @@ def in_process(url: str, cells: int, points: int) -> None:
     print(f"  sample_point, cold (its tile read first)   {statistics.median(cold_us):8.1f} µs"
           f"   p95 {np.percentile(cold_us, 95):8.1f} µs")
     print(f"  fresh open + full read of the band         {statistics.median(naive) * 1e6:8.0f} µs")
+    lookup_with_and_without(app, root)
     for shape, square in (("spread over the DEM", None), ("in one km²", 1000.0)):
         lons, lats = footprint_points(points, cells, seed=7, square_m=square)
         floods = [flood] * points
@@ -204,6 +205,33 @@ def in_process(url: str, cells: int, points: int) -> None:
               f"(DEM and depth grid)")
         print(f"  rasterio DatasetReader.sample (window per point) {per_point:8.2f} s (DEM only)")
         print(f"  fresh full read per point (×{points:,} of 3 timed) {fresh:10.0f} s (DEM only)")
+
+
+def lookup_with_and_without(app, root: Path) -> None:
+    """The whole determination at the sample's depth points, warm, with and without its
+    depth answer (the rasters of the sample and of the bench in scope)."""
+    import json
+
+    from geoapp.extensions import db
+    from geoapp.risk.depth import DepthRequest
+    from geoapp.risk.determination import lookup_and_determine
+
+    points = json.loads((PROJECT / "data" / "sample" / "depth_points.json").read_text())
+    request = DepthRequest(root)
+    timings: dict[str, list[float]] = {"without": [], "with": []}
+    with app.app_context():
+        for round_ in range(30):
+            for point in points:
+                for name, depth in (("without", None), ("with", request)):
+                    start = time.perf_counter()
+                    lookup_and_determine(db.session, point["lon"], point["lat"], depth=depth)
+                    if round_:  # the first round warms files, tiles, statements
+                        timings[name].append((time.perf_counter() - start) * 1e6)
+        db.session.close()
+    without, with_depth = (statistics.median(timings[k]) for k in ("without", "with"))
+    print(f"a lookup with its determination, in process (median, {len(points)} sample points "
+          f"× 29): {without:.0f} µs without the depth answer, {with_depth:.0f} µs with it "
+          f"(+{with_depth - without:.0f} µs)")
 
 
 def _to_utm(lons, lats):
