@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -65,6 +66,9 @@ class WindowStats:
     mean: float | None
     maximum: float | None
     valid_minimum: float | None  # of every cell with a value (a DEM's lowest ground)
+    # The polygon's area and its wet area, in the raster CRS's square units.
+    area: float = 0.0
+    wet_area: float = 0.0
 
 
 def opened(path: Path) -> rasterio.DatasetReader:
@@ -161,10 +165,13 @@ def sample_points(raster: RasterFile, lons: np.ndarray, lats: np.ndarray
     return values, ~inside
 
 
-def window_stats(raster: RasterFile, polygon: shapely.Geometry) -> WindowStats | None:
+def window_stats(raster: RasterFile, polygon: shapely.Geometry,
+                 values_of: Callable[[np.ndarray], np.ndarray] | None = None
+                 ) -> WindowStats | None:
     """Statistics of the cells under a polygon (lon/lat), each cell weighted by the share of
-    it the polygon covers (exactextract); None when the polygon misses the grid or would read
-    more than MAX_WINDOW_CELLS cells."""
+    it the polygon covers (exactextract); `values_of` turns the cells with a value into what
+    is counted (a BFE minus the ground, say). None when the polygon misses the grid or would
+    read more than MAX_WINDOW_CELLS cells."""
     from exactextract import exact_extract
     from exactextract.raster import NumPyRasterSource
 
@@ -187,6 +194,8 @@ def window_stats(raster: RasterFile, polygon: shapely.Geometry) -> WindowStats |
     missing = ~np.isfinite(cells)
     if raster.nodata is not None:
         missing |= cells == raster.nodata
+    if values_of is not None:
+        cells[~missing] = values_of(cells[~missing])
     cells[missing] = NO_VALUE
     west, south, east, north = rasterio.windows.bounds(window, dataset.transform)
     source = NumPyRasterSource(cells, west, south, east, north, nodata=NO_VALUE)
@@ -203,10 +212,12 @@ def window_stats(raster: RasterFile, polygon: shapely.Geometry) -> WindowStats |
     # that the round trip of its corners through lon/lat grazes.
     counted = coverage >= MIN_COVERAGE_FOR_EXTREMES
     wet_counted = wet & counted
+    wet_area = float(weights.sum() * cell_area)
     return WindowStats(
         covered_area_share=min(on_grid.area / area, 1.0),
-        wet_area_share=min(float(weights.sum() * cell_area / area), 1.0),
+        wet_area_share=min(wet_area / area, 1.0),
         minimum=float(values[wet_counted].min()) if wet_counted.any() else None,
         mean=float((values[wet] * weights).sum() / weights.sum()) if wet.any() else None,
         maximum=float(values[wet_counted].max()) if wet_counted.any() else None,
-        valid_minimum=float(values[counted].min()) if counted.any() else None)
+        valid_minimum=float(values[counted].min()) if counted.any() else None,
+        area=area, wet_area=min(wet_area, area))

@@ -22,7 +22,7 @@ from rasterio.errors import RasterioError
 
 from geoapp.db.vocabulary import RasterKind
 from geoapp.geo import rasters as raster_io
-from geoapp.geo.vertical import VerticalUnit, convert, parse_unit
+from geoapp.geo.vertical import VerticalUnit, convert, parse_datum, parse_unit
 
 log = logging.getLogger(__name__)
 
@@ -427,6 +427,17 @@ class ParcelEventStats:
     covered_area_share: float | None
     raster_id: int | None
     reason: str | None = None
+    source: str = FROM_DEPTH_GRID
+
+
+@dataclass(frozen=True)
+class FloodPart:
+    """The part of a parcel in one SFHA zone with a static BFE (lon/lat)."""
+
+    bfe: float
+    unit: str | None
+    datum: str | None
+    geometry: shapely.Geometry
 
 
 @dataclass(frozen=True)
@@ -440,10 +451,11 @@ class ParcelDepths:
 
 
 def parcel_depths(rasters: Sequence[RasterInfo], root: Path, parcel: shapely.Geometry,
-                  flood: FloodElevation | None, unit: VerticalUnit = VerticalUnit.FOOT
-                  ) -> ParcelDepths:
+                  flood: FloodElevation | None, unit: VerticalUnit = VerticalUnit.FOOT,
+                  flood_parts: Sequence[FloodPart] = ()) -> ParcelDepths:
     """Per event with a depth grid under the parcel: wet share and min/mean/max depth
-    (exactextract, coverage-weighted); the lowest ground and, in the SFHA, LOMA candidacy."""
+    (exactextract, coverage-weighted); for the 1% event without one, the BFE minus the DEM's
+    ground over the parcel's SFHA parts; the lowest ground and, in the SFHA, LOMA candidacy."""
     west, south, east, north = parcel.bounds
     here = [raster for raster in rasters
             if raster.bounds[0] <= east and raster.bounds[2] >= west
@@ -476,6 +488,9 @@ def parcel_depths(rasters: Sequence[RasterInfo], root: Path, parcel: shapely.Geo
             raster.event_percent, round(stats.wet_area_share, 4), scaled(stats.minimum),
             scaled(stats.mean), scaled(stats.maximum), round(stats.covered_area_share, 4),
             raster.id))
+    dems = of_kind(here, RasterKind.DEM)
+    if BASE_FLOOD_PERCENT not in seen and flood_parts and dems:
+        events.append(base_flood_over_parts(dems[0], root, parcel, flood_parts, unit))
     events.sort(key=lambda item: item.annual_chance_percent, reverse=True)
     loma = None
     if flood is not None:
@@ -484,3 +499,45 @@ def parcel_depths(rasters: Sequence[RasterInfo], root: Path, parcel: shapely.Geo
             loma = replace(loma, note=LOMA_NOTE.replace("The ground here", "The parcel's "
                                                         "lowest ground"))
     return ParcelDepths(unit.value, lowest, events, loma)
+
+
+def base_flood_over_parts(dem: RasterInfo, root: Path, parcel: shapely.Geometry,
+                          parts: Sequence[FloodPart], unit: VerticalUnit) -> ParcelEventStats:
+    """The 1% event over a parcel from its SFHA parts: in each, the part's BFE minus the
+    DEM's ground, cell by cell (wet where above zero); parts on another datum than the DEM
+    are not compared."""
+    file = dem.file(root)
+    whole = raster_io.window_stats(file, parcel)
+    if whole is None or whole.area <= 0:
+        return ParcelEventStats(BASE_FLOOD_PERCENT, None, None, None, None, None, dem.id,
+                                "the parcel is too large to read the DEM under it",
+                                FROM_WSE_MINUS_GROUND)
+    wet_area, weighted, low, high, compared = 0.0, 0.0, None, None, 0
+    for part in parts:
+        datum = parse_datum(part.datum)
+        if datum is None or datum != dem.vertical_datum:
+            continue
+        bfe = convert(part.bfe, parse_unit(part.unit) or NFHL_UNIT, dem.unit)
+        stats = raster_io.window_stats(file, part.geometry, lambda ground, b=bfe: b - ground)
+        compared += 1
+        if stats is None or stats.mean is None:
+            continue
+        wet_area += stats.wet_area
+        weighted += stats.mean * stats.wet_area
+        if stats.minimum is not None and stats.maximum is not None:
+            low = stats.minimum if low is None else min(low, stats.minimum)
+            high = stats.maximum if high is None else max(high, stats.maximum)
+    if not compared:
+        return ParcelEventStats(BASE_FLOOD_PERCENT, None, None, None, None, None, dem.id,
+                                f"the BFEs here are not on the DEM's vertical datum "
+                                f"({dem.vertical_datum}); they are not compared",
+                                FROM_WSE_MINUS_GROUND)
+    scale = convert(1.0, dem.unit, unit)
+
+    def scaled(value: float | None) -> float | None:
+        return None if value is None else round(value * scale, DECIMALS)
+
+    return ParcelEventStats(
+        BASE_FLOOD_PERCENT, round(min(wet_area / whole.area, 1.0), 4), scaled(low),
+        scaled(weighted / wet_area) if wet_area else None, scaled(high),
+        round(whole.covered_area_share, 4), dem.id, None, FROM_WSE_MINUS_GROUND)

@@ -25,7 +25,7 @@ from geoapp.geo.polygons import (
 )
 from geoapp.geo.vertical import parse_datum
 from geoapp.nfhl.status import STATUS_ORDER, RiskStatus, combined_status
-from geoapp.risk.depth import FloodElevation
+from geoapp.risk.depth import FloodElevation, FloodPart
 from geoapp.risk.lookup import (
     DatasetInfo,
     ZoneHit,
@@ -195,3 +195,21 @@ def parcel_flood(exposure: ParcelExposure) -> FloodElevation:
         unit=highest.len_unit if highest else None,
         datum=parse_datum(highest.v_datum) if highest else None,
         reason=None if highest else "no SFHA zone of the parcel has a static BFE")
+
+
+def parcel_flood_parts(session: Session, geometry: BaseGeometry, scope: Scope = ACTIVE
+                       ) -> list[FloodPart]:
+    """The parcel's parts in SFHA zones with a static BFE (where maps overlap, the newest
+    map's part), for its 1% depth from a DEM."""
+    geojson = json.dumps(shapely.geometry.mapping(geometry))
+    parts: list[FloodPart] = []
+    taken: BaseGeometry | None = None
+    for row in session.execute(lookup_sql.parcel_flood_parts(geojson, scope)):
+        shape = shapely.geometry.shape(json.loads(row.geojson))
+        if taken is not None:
+            shape = shape.difference(taken)
+        if shape.is_empty or shape.area <= 0:
+            continue
+        taken = shape if taken is None else taken.union(shape)
+        parts.append(FloodPart(row.static_bfe, row.len_unit, row.v_datum, shape))
+    return parts

@@ -280,6 +280,33 @@ def test_parcel_in_metres_and_half_off_the_grid(client, zone, dem, depth_grid) -
     assert body["lowest_ground_elevation"]["value"] == round(plane_value(GRID, 190), 2)
 
 
+def test_parcel_without_a_depth_grid_takes_the_bfe_minus_the_dem(client, zone, dem) -> None:
+    # Columns 80.5 to 95.5: the ground rises through the BFE between columns 87 and 88.
+    body = client.post("/api/lookup/area",
+                       json=mapping(parcel(80.5, 50.5, 95.5, 59.5))).get_json()["depth"]
+    [event] = body["events"]
+    assert (event["annual_chance_percent"], event["source"]) == (1.0, "wse_minus_ground")
+    wet_cols = {col: (0.5 if col == 80 else 1.0) for col in range(80, 88)}
+    depths_ft = {col: BFE_FT - plane_value(GRID, col) / M_PER_FT for col in wet_cols}
+    assert all(depth > 0 for depth in depths_ft.values())
+    assert BFE_FT - plane_value(GRID, 88) / M_PER_FT <= 0
+    assert event["wet_area_share"] == pytest.approx(sum(wet_cols.values()) / 15, abs=1e-3)
+    assert event["depth_min"] == pytest.approx(depths_ft[87], abs=0.006)
+    assert event["depth_max"] == pytest.approx(depths_ft[80], abs=0.006)
+    mean = sum(depths_ft[c] * w for c, w in wet_cols.items()) / sum(wet_cols.values())
+    assert event["depth_mean"] == pytest.approx(mean, abs=0.006)
+
+
+def test_parcel_depth_from_the_dem_needs_one_datum(client, make_zone, dem) -> None:
+    make_zone(box(*GRID.bounds_lonlat(margin_cells=20)), fld_zone="AE", sfha_tf=True,
+              static_bfe=BFE_FT, v_datum="NGVD29", len_unit="Feet")
+    body = client.post("/api/lookup/area",
+                       json=mapping(parcel(80.5, 50.5, 95.5, 59.5))).get_json()["depth"]
+    [event] = body["events"]
+    assert event["wet_area_share"] is None and event["depth_mean"] is None
+    assert "NAVD88" in event["reason"]
+
+
 def test_parcel_without_rasters_has_no_depth(client, zone) -> None:
     body = client.post("/api/lookup/area", json=mapping(parcel(10, 10, 20, 20))).get_json()
     assert body["depth"] is None

@@ -31,6 +31,7 @@ from geoapp.db import compiled
 from geoapp.db.models import Dataset, FloodZone, FloodZonePiece
 from geoapp.db.queries.scope import ACTIVE, Scope, dataset_in_scope
 from geoapp.db.queries.shapes import SRID, point
+from geoapp.nfhl.status import RiskStatus
 
 
 def zone_report_columns() -> tuple[Any, ...]:
@@ -351,6 +352,25 @@ def parcel_exposure(parcel_geojson: str, scope: Scope) -> Select[Any]:
         .where(func.ST_Intersects(FloodZonePiece.geom, parcel), dataset_in_scope(scope))
         .group_by(FloodZone.id, Dataset.id)
         .order_by(Dataset.effective_date.desc().nulls_last(), FloodZone.id)
+    )
+
+
+def parcel_flood_parts(parcel_geojson: str, scope: Scope) -> Select[Any]:
+    """Per SFHA zone with a static BFE in scope, newest map first: its BFE, unit and datum and
+    its part of the parcel as GeoJSON (the pieces' intersections, unioned)."""
+    parcel = func.ST_SetSRID(func.ST_GeomFromGeoJSON(parcel_geojson), SRID, type_=Geometry)
+    part = func.ST_Union(func.ST_Intersection(FloodZonePiece.geom, parcel, type_=Geometry))
+    return (
+        select(FloodZone.static_bfe, FloodZone.len_unit, FloodZone.v_datum,
+               func.ST_AsGeoJSON(part).label("geojson"))
+        .select_from(FloodZonePiece)
+        .join(FloodZone, FloodZone.id == FloodZonePiece.zone_id)
+        .join(FloodZone.dataset)
+        .where(func.ST_Intersects(FloodZonePiece.geom, parcel), dataset_in_scope(scope),
+               FloodZonePiece.risk_status == RiskStatus.HIGH_RISK.value,
+               FloodZone.static_bfe.is_not(None))
+        .group_by(FloodZone.id, Dataset.id)
+        .order_by(Dataset.effective_date.desc().nulls_last(), Dataset.id.desc(), FloodZone.id)
     )
 
 

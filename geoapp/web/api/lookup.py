@@ -27,7 +27,13 @@ from geoapp.risk.determination import (
     lookup_and_determine,
     panels_and_communities,
 )
-from geoapp.risk.exposure import ParcelLimits, parcel_exposure, parcel_flood, parcel_geometry
+from geoapp.risk.exposure import (
+    ParcelLimits,
+    parcel_exposure,
+    parcel_flood,
+    parcel_flood_parts,
+    parcel_geometry,
+)
 from geoapp.risk.lookup import PointReport, lookup_point, lookup_points
 from geoapp.web.api import bp
 from geoapp.web.auth import read_only, require_role
@@ -213,5 +219,6 @@ def lookup_area() -> ResponseReturnValue:
     if rasters:
         request_depth = depth_request(params)
         depths = parcel_depths(rasters, request_depth.root, geometry, parcel_flood(exposure),
-                               request_depth.unit)
+                               request_depth.unit,
+                               parcel_flood_parts(db.session, geometry, scope))
     return json_response(exposure_json(exposure, depths))

@@ -742,6 +742,8 @@ class ParcelEvent(Exact):
     depth_max: float | None
     grid_area_share: float | None = Field(ge=0, le=1)
     raster_id: int | None
+    source: Literal["depth_grid", "wse_minus_ground"]
+    reason: str | None
 
 
 class ParcelDepth(Exact):

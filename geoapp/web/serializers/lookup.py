@@ -380,7 +380,8 @@ def parcel_depths_json(depths: ParcelDepths | None) -> dict[str, Any] | None:
         "events": [{"annual_chance_percent": event.annual_chance_percent,
                     "wet_area_share": event.wet_area_share, "depth_min": event.depth_min,
                     "depth_mean": event.depth_mean, "depth_max": event.depth_max,
-                    "grid_area_share": event.covered_area_share, "raster_id": event.raster_id}
+                    "grid_area_share": event.covered_area_share, "raster_id": event.raster_id,
+                    "source": event.source, "reason": event.reason}
                    for event in depths.events],
         "loma_candidate": loma_json(depths.loma),
     }
