@@ -61,10 +61,13 @@ def depth_tile(path: Path, unit: str, z: int, x: int, y: int) -> bytes | None:
         with Reader(str(path)) as reader:
             image = reader.tile(x, y, z, tilesize=TILE_SIZE, indexes=1,
                                 resampling_method="nearest")
+            # Stored values times the band's scale plus its offset are the depths.
+            scale = float(reader.dataset.scales[0] or 1.0)
+            offset = float(reader.dataset.offsets[0] or 0.0)
     except TileOutsideBounds:
         return None
-    depth_ft = convert(1.0, VerticalUnit(unit), VerticalUnit.FOOT) * image.data[0].astype(
-        "float64")
+    depth_ft = convert(1.0, VerticalUnit(unit), VerticalUnit.FOOT) * (
+        image.data[0].astype("float64") * scale + offset)
     valid = ~np.ma.getmaskarray(image.array[0]) & np.isfinite(depth_ft) & (depth_ft > 0)
     if not valid.any():
         return None

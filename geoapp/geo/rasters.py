@@ -126,7 +126,14 @@ def sample_point(raster: RasterFile, lon: float, lat: float) -> Sample:
     value = float(dataset.read(1, window=Window(col, row, 1, 1))[0, 0])
     if is_missing(value, raster.nodata):
         return Sample(None, "nodata")
-    return Sample(value)
+    scale, offset = scaling(dataset)
+    return Sample(value * scale + offset)
+
+
+def scaling(dataset: rasterio.DatasetReader) -> tuple[float, float]:
+    """The band's scale and offset (an int16 DEM in centimetres says 0.01): stored values
+    times the scale plus the offset are the heights. Nodata is the stored value."""
+    return float(dataset.scales[0] or 1.0), float(dataset.offsets[0] or 0.0)
 
 
 def sample_points(raster: RasterFile, lons: np.ndarray, lats: np.ndarray
@@ -161,6 +168,8 @@ def sample_points(raster: RasterFile, lons: np.ndarray, lats: np.ndarray
     missing = ~np.isfinite(values)
     if raster.nodata is not None:
         missing |= values == raster.nodata
+    scale, offset = scaling(dataset)
+    values = values * scale + offset
     values[missing] = np.nan
     return values, ~inside
 
@@ -194,6 +203,8 @@ def window_stats(raster: RasterFile, polygon: shapely.Geometry,
     missing = ~np.isfinite(cells)
     if raster.nodata is not None:
         missing |= cells == raster.nodata
+    scale, offset = scaling(dataset)
+    cells = cells * scale + offset
     if values_of is not None:
         cells[~missing] = values_of(cells[~missing])
     cells[missing] = NO_VALUE

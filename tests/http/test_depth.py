@@ -530,3 +530,24 @@ def test_raster_upload_needs_an_analyst(client, make_user, make_token, tmp_path)
     assert upload(client, {}, path, name="Anon DEM", kind="dem").status_code == 401
     viewer = {"Authorization": f"Bearer {make_token(make_user('viewer')).secret}"}
     assert upload(client, viewer, path, name="Viewer DEM", kind="dem").status_code == 403
+
+
+def test_a_scaled_integer_dem_answers_its_heights(client, zone, make_raster, tmp_path) -> None:
+    """An int16 DEM in centimetres with an offset (scale 0.01, offset 1.5 m), as some agencies
+    store lidar: the answer is the stored value times the scale plus the offset."""
+    import rasterio
+
+    # A horizontal CRS with the datum given (GDAL keeps no scale in a GeoTIFF 1.1 file with a
+    # compound CRS).
+    source = plane_dem(tmp_path)
+    with rasterio.open(source) as plane:
+        metres, profile = plane.read(1), plane.profile
+    profile.update(dtype="int16", nodata=-32768)
+    scaled = tmp_path / "dem_cm.tif"
+    with rasterio.open(scaled, "w", **profile) as target:
+        target.write(np.round((metres - 1.5) * 100).astype("int16"), 1)
+        target.scales, target.offsets = (0.01,), (1.5,)
+    make_raster(scaled, name="Scaled DEM", vertical_datum="NAVD88", unit="m")
+    depth = lookup(client, 50.5, 100.5)
+    expected_m = round(float(metres[100, 50]) - 1.5, 2) + 1.5
+    assert depth["ground_elevation"]["value"] == pytest.approx(expected_m / M_PER_FT, abs=0.011)
