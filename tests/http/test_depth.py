@@ -551,3 +551,13 @@ def test_a_scaled_integer_dem_answers_its_heights(client, zone, make_raster, tmp
     depth = lookup(client, 50.5, 100.5)
     expected_m = round(float(metres[100, 50]) - 1.5, 2) + 1.5
     assert depth["ground_elevation"]["value"] == pytest.approx(expected_m / M_PER_FT, abs=0.011)
+
+
+def test_the_permalink_asks_for_the_same_depths(client, zone, dem) -> None:
+    lon, lat = GRID.lonlat(50.5, 100.5)
+    body = client.get("/api/lookup", query_string={
+        "lon": lon, "lat": lat, "unit": "m", "first_floor_height": "0.5"}).get_json()
+    permalink = body["determination"]["permalink"]
+    assert "unit=m" in permalink and "first_floor_height=0.5" in permalink
+    again = client.get(permalink.replace("http://localhost", "")).get_json()
+    assert again["determination"]["depth"] == body["determination"]["depth"]

@@ -50,6 +50,8 @@ from geoapp.web.serializers import (
     stream_batch_json,
 )
 
+# What a lookup's depth answer was asked in, kept in its permalink.
+DEPTH_PARAMETERS = ("unit", "first_floor_elevation", "first_floor_height", "first_floor_datum")
 MEDIA_TYPES = {"json": "application/json", "geojson": "application/geo+json", "csv": "text/csv"}
 
 
@@ -97,9 +99,13 @@ def batch_permalink(point: BatchPoint, determination: Determination, params: Bat
 
 
 def permalink(params: PointQuery, determination: Determination) -> str:
-    """A URL that answers the same determination later: the point, the day, the maps."""
+    """A URL that answers the same determination later: the point, the day, the maps, and the
+    unit and first floor its depths were asked in."""
+    asked = {name: getattr(params, name) for name in DEPTH_PARAMETERS
+             if getattr(params, name) is not None}
     return api_url("api.lookup", **permalink_args(params.lon, params.lat, determination,
-                                                  params.dataset, params.nearest_radius))
+                                                  params.dataset, params.nearest_radius),
+                   **asked)
 
 
 def read_batch(limit: int) -> list[BatchPoint]:
