@@ -165,6 +165,13 @@ def test_analyst_pages_have_zero_violations(server, sample_in_db, analyst, watch
     page.set_input_files("#file-input", {"name": "zones.geojson", "mimeType": "application/json",
                                          "buffer": b"{}"})
     assert page.locator("#drop-label").inner_text() == "zones.geojson"  # upload.js ran
+    # The fields of the kind of file chosen: a zone file's, a DEM's, a depth grid's.
+    assert page.locator("#field_map").is_visible() and not page.locator("#unit").is_visible()
+    page.select_option("#kind", "dem")
+    assert page.locator("#unit").is_visible() and page.locator("#vertical_datum").is_visible()
+    assert not page.locator("#event").is_visible() and not page.locator("#field_map").is_visible()
+    page.select_option("#kind", "depth")
+    assert page.locator("#event").is_visible()
     page.goto(f"{server}/datasets/{sample_in_db}")
     wait_for("() => document.querySelectorAll('.folium-map path').length > 0")
     asked: list[str] = []
