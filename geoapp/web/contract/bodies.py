@@ -8,6 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from geoapp.errors import InvalidParameter
+from geoapp.geo.vertical import VerticalUnit
+from geoapp.ingest.request import KINDS
 
 
 class ZoneGeometry(BaseModel):
@@ -88,5 +90,16 @@ IMPORT_FORM = {
         "layer": {"type": "string"},
         "field_map": {"type": "string", "description": "JSON object"},
         # parse_bool also takes 1/0 (and yes/no), as HTML forms send.
-        "repair": {"anyOf": [{"type": "boolean"}, {"type": "integer", "enum": [0, 1]}]}}}
+        "repair": {"anyOf": [{"type": "boolean"}, {"type": "integer", "enum": [0, 1]}]},
+        # A raster instead of zones: a GeoTIFF of ground elevation, or of an event's depth or
+        # water surface (geoapp/ingest/request.py parses these with the rest).
+        "kind": {"type": "string", "enum": list(KINDS),
+                 "description": "zones (default), or a GeoTIFF raster: dem, depth, wse"},
+        "event": {"type": "number", "minimum": 0, "maximum": 100,
+                  "description": "annual chance in percent of a depth or wse grid (1 = the "
+                  "1% flood)"},
+        "vertical_datum": {"type": "string", "maxLength": 32,
+                           "description": "of a dem or wse grid whose file does not say"},
+        "unit": {"type": "string", "enum": [unit.value for unit in VerticalUnit],
+                 "description": "of a raster's values, when its file does not say"}}}
 CSV_UPLOAD = {"type": "object", "properties": {"file": BINARY}}
