@@ -7,6 +7,7 @@ drawn in the map's legend from the same list (geoapp.web.api.rasters).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +53,8 @@ DEPTH_CLASSES = (
     DepthClass(10.0, None, (8, 48, 107)),
 )
 OPACITY = 200
+# Changes with the classes and their colours (part of the tiles' ETag).
+LEGEND_VERSION = hashlib.sha256(repr((DEPTH_CLASSES, OPACITY)).encode()).hexdigest()[:8]
 
 
 def depth_tile(path: Path, unit: str, z: int, x: int, y: int) -> bytes | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import os
 import uuid
 from collections.abc import Mapping
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import rasterio
 import rasterio.shutil
 from pyproj import CRS
@@ -50,6 +52,8 @@ HASH_BLOCK = 1 << 20
 COG_OPTIONS = {"COMPRESS": "DEFLATE", "PREDICTOR": "YES", "BLOCKSIZE": "256",
                "OVERVIEWS": "AUTO", "RESAMPLING": "AVERAGE", "BIGTIFF": "IF_SAFER",
                "NUM_THREADS": "ALL_CPUS"}
+# Largest block (tile or strip) a raster may store its cells in, decompressed.
+MAX_BLOCK_BYTES = 64 << 20
 # Read a GeoTIFF's vertical CRS too (GDAL reports only the horizontal one by default).
 READ_OPTIONS = {"GTIFF_REPORT_COMPD_CS": "YES"}
 
@@ -222,13 +226,25 @@ def check_raster(source: rasterio.DatasetReader, name: str, max_cells: int) -> N
                               f"the limit of {max_cells:,}")
     if source.dtypes[0].startswith("complex"):
         raise refused(f"{name} holds complex numbers, not heights", "invalid_raster")
+    transform = source.transform
+    if transform.b != 0 or transform.d != 0 or transform.e >= 0:
+        raise refused(f"{name} is rotated or south-up; warp it north-up first (for example "
+                      "gdalwarp) and upload it again", "invalid_raster")
+    block_rows, block_cols = source.block_shapes[0]
+    block_bytes = block_rows * block_cols * np.dtype(source.dtypes[0]).itemsize
+    if block_bytes > MAX_BLOCK_BYTES:
+        # A few hundred bytes can declare one compressed strip of gigabytes: it would be
+        # decompressed whole in memory.
+        raise refused(f"{name} stores its cells in blocks of {block_cols} x {block_rows} "
+                      f"({block_bytes >> 20} MiB each); rewrite it tiled (for example "
+                      "gdal_translate -co TILED=YES) and upload it again", "invalid_raster")
 
 
 def footprint_of(source: rasterio.DatasetReader, name: str) -> tuple[float, ...]:
     """The raster's bounds in WGS 84 (lon/lat), refused off the globe."""
     try:
         bounds = transform_bounds(source.crs, "EPSG:4326", *source.bounds, densify_pts=21)
-    except (RasterioError, ValueError):
+    except (RasterioError, CPLE_BaseError, ValueError):  # a CRS PROJ cannot place on Earth
         bounds = (float("nan"),) * 4
     west, south, east, north = bounds
     if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
@@ -284,7 +300,9 @@ def import_raster(session: Session, dataset: Dataset, upload: Path, request: Imp
             vertical_datum=meaning.datum, unit=meaning.unit.value, file_name=file_name,
             crs_wkt=crs.to_wkt(), width=source.width, height=source.height,
             resolution_x=abs(source.res[0]), resolution_y=abs(source.res[1]),
-            nodata=None if nodata is None else float(nodata), size_bytes=size,
+            # NaN nodata (usual in float COGs) is no value to store: NaN cells are missing anyway.
+            nodata=None if nodata is None or math.isnan(nodata) else float(nodata),
+            size_bytes=size,
             sha256=checksum, source_filename=name[:255],
             footprint=shapes_sql.envelope(bounds, shapes_sql.SRID))
     try:

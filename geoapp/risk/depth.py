@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 BASE_FLOOD_PERCENT = 1.0
 # NFHL BFEs and AO depths are in feet (LEN_UNIT "Feet") where the zone does not say.
 NFHL_UNIT = VerticalUnit.FOOT
-# Heights are rounded to what a DEM and a BFE can tell (a hundredth of the unit).
+# Heights are compared exact and written out to what a DEM and a BFE can tell (a hundredth
+# of the unit: web/serializers/lookup.py, batch rows and parcel statistics).
 DECIMALS = 2
 LOMA_NOTE = ("The ground here, read from a DEM, is at or above the 1% annual chance water "
              "surface: the property may be eligible for a Letter of Map Amendment (LOMA). "
@@ -175,7 +176,7 @@ def rasters_at(rasters: Iterable[RasterInfo], lon: float, lat: float) -> list[Ra
 
 def height_from(raster: RasterInfo, value: float, unit: VerticalUnit, source: str) -> Height:
     """A raster's cell value as a Height in the unit asked for."""
-    return Height(round(convert(value, raster.unit, unit), DECIMALS), unit.value,
+    return Height(convert(value, raster.unit, unit), unit.value,
                   raster.vertical_datum, source, raster.id, raster.dataset_id)
 
 
@@ -236,7 +237,7 @@ def base_flood_surface(flood: FloodElevation, unit: VerticalUnit) -> Height:
         return missing(unit, "the BFE's vertical datum is not given (V_DATUM): it is not "
                        "compared with the ground")
     source_unit = parse_unit(flood.unit) or NFHL_UNIT
-    return Height(round(convert(flood.value, source_unit, unit), DECIMALS), unit.value,
+    return Height(convert(flood.value, source_unit, unit), unit.value,
                   flood.datum, FROM_ESTIMATED_BFE if flood.estimated else FROM_STATIC_BFE)
 
 
@@ -257,20 +258,20 @@ def event_at(event: float, rasters: Sequence[RasterInfo], root: Path, lon: float
                                           and flood.zone_depth is None):
             surface = from_bfe
     if grid_depth.value is None and base and flood.zone_depth is not None:
-        grid_depth = Height(round(convert(flood.zone_depth, parse_unit(flood.unit) or NFHL_UNIT,
-                                          unit), DECIMALS), unit.value, None, FROM_ZONE_DEPTH)
+        grid_depth = Height(convert(flood.zone_depth, parse_unit(flood.unit) or NFHL_UNIT,
+                                          unit), unit.value, None, FROM_ZONE_DEPTH)
     if grid_depth.value is not None:
         depth = grid_depth
     elif surface.value is not None and ground.value is not None:
         conflict = datum_conflict(surface, ground)
         depth = (missing(unit, conflict) if conflict else
-                 Height(round(max(0.0, surface.value - ground.value), DECIMALS), unit.value,
+                 Height(max(0.0, surface.value - ground.value), unit.value,
                         None, FROM_WSE_MINUS_GROUND))
     else:
         depth = grid_depth if grid_depth.raster_id is not None else missing(
             unit, surface.reason if surface.value is None else ground.reason or "no ground")
     if surface.value is None and depth.value is not None and ground.value is not None:
-        surface = Height(round(ground.value + depth.value, DECIMALS), unit.value,
+        surface = Height(ground.value + depth.value, unit.value,
                          ground.vertical_datum, FROM_GROUND_PLUS_DEPTH)
     above = None
     if floor is not None or floor_height is not None:
@@ -281,9 +282,11 @@ def event_at(event: float, rasters: Sequence[RasterInfo], root: Path, lon: float
 def water_above_floor(surface: Height, ground: Height, depth: Height, floor: Height | None,
                       floor_height: float | None, unit: VerticalUnit) -> Height:
     """Water surface minus first floor (negative: the floor is above the water by that much)."""
+    # A depth read from a grid is the one the answer shows: the floor stands that high in it.
     if floor_height is not None and depth.value is not None and (
-            surface.value is None or ground.value is None):
-        return Height(round(depth.value - floor_height, DECIMALS), unit.value, None,
+            depth.source in (FROM_DEPTH_GRID, FROM_ZONE_DEPTH)
+            or surface.value is None or ground.value is None):
+        return Height(depth.value - floor_height, unit.value, None,
                       FROM_DEPTH_GRID if depth.source == FROM_DEPTH_GRID else depth.source)
     if floor is None or floor.value is None:
         return missing(unit, floor.reason if floor else "no ground elevation to stand the "
@@ -293,7 +296,7 @@ def water_above_floor(surface: Height, ground: Height, depth: Height, floor: Hei
     conflict = datum_conflict(surface, floor)
     if conflict:
         return missing(unit, conflict)
-    return Height(round(surface.value - floor.value, DECIMALS), unit.value, None,
+    return Height(surface.value - floor.value, unit.value, None,
                   surface.source)
 
 
@@ -303,13 +306,13 @@ def first_floor_height(given: FirstFloor | None, ground: Height, unit: VerticalU
     if given is None:
         return None
     if given.elevation is not None:
-        return Height(round(given.elevation, DECIMALS), unit.value, given.datum, FROM_GIVEN)
+        return Height(given.elevation, unit.value, given.datum, FROM_GIVEN)
     if given.height is None:
         return None
     if ground.value is None:
         return missing(unit, f"the first floor's height is given above the ground, and "
                        f"{ground.reason or 'the ground is not known'}")
-    return Height(round(ground.value + given.height, DECIMALS), unit.value,
+    return Height(ground.value + given.height, unit.value,
                   ground.vertical_datum, FROM_GROUND_PLUS_HEIGHT)
 
 
@@ -352,7 +355,11 @@ def depth_at(rasters: Sequence[RasterInfo], lon: float, lat: float, flood: Flood
     base = next((item for item in answered if item.annual_chance_percent == BASE_FLOOD_PERCENT),
                 None)
     loma = loma_candidate(flood, ground, base.water_surface if base else None)
-    return DepthAnswer(unit.value, ground, answered, floor, loma, here)
+    # Cited: the rasters that answered (a value, or nodata at the point), not every one near.
+    read = {height.raster_id for height in [ground, *(h for event in answered for h in (
+        event.water_surface, event.depth))] if height.raster_id is not None}
+    return DepthAnswer(unit.value, ground, answered, floor, loma,
+                       [raster for raster in here if raster.id in read])
 
 
 @dataclass(frozen=True)
@@ -378,7 +385,7 @@ def depths_at_points(rasters: Sequence[RasterInfo], root: Path, lons: np.ndarray
         todo = np.flatnonzero(np.isnan(ground))
         if todo.size == 0:
             break
-        values, _ = raster_io.sample_points(raster.file(root), lons[todo], lats[todo])
+        values, _ = sample_or_none(raster, root, lons[todo], lats[todo])
         found = todo[~np.isnan(values)]
         ground[found] = convert(1.0, raster.unit, unit) * values[~np.isnan(values)]
         ground_datum[found] = raster.vertical_datum
@@ -387,24 +394,38 @@ def depths_at_points(rasters: Sequence[RasterInfo], root: Path, lons: np.ndarray
         todo = np.flatnonzero(np.isnan(depth))
         if todo.size == 0:
             break
-        values, _ = raster_io.sample_points(raster.file(root), lons[todo], lats[todo])
+        values, _ = sample_or_none(raster, root, lons[todo], lats[todo])
         depth[todo[~np.isnan(values)]] = convert(1.0, raster.unit, unit) * values[
             ~np.isnan(values)]
+    # The 1% water surface: a water-surface grid's where it has a value, else the BFE.
+    surface = np.full(count, np.nan)
+    surface_datum = np.full(count, None, dtype=object)
+    for raster in of_kind(rasters, RasterKind.WSE, BASE_FLOOD_PERCENT):
+        todo = np.flatnonzero(np.isnan(surface))
+        if todo.size == 0:
+            break
+        values, _ = sample_or_none(raster, root, lons[todo], lats[todo])
+        found = todo[~np.isnan(values)]
+        surface[found] = convert(1.0, raster.unit, unit) * values[~np.isnan(values)]
+        surface_datum[found] = raster.vertical_datum
     in_sfha = np.fromiter((flood.in_sfha for flood in floods), bool, count)
     bfe = np.fromiter((convert(flood.value, parse_unit(flood.unit) or NFHL_UNIT, unit)
                        if flood.value is not None and flood.datum is not None else np.nan
                        for flood in floods), float, count)
     bfe_datum = np.array([flood.datum for flood in floods], dtype=object)
+    from_bfe_surface = np.isnan(surface)
+    surface[from_bfe_surface] = bfe[from_bfe_surface]
+    surface_datum[from_bfe_surface] = bfe_datum[from_bfe_surface]
     zone_depth = np.fromiter((convert(flood.zone_depth, parse_unit(flood.unit) or NFHL_UNIT,
                                       unit) if flood.zone_depth is not None else np.nan
                               for flood in floods), float, count)
     # Heights on one datum only (as `datum_conflict`): never NAVD88 against NGVD29.
-    comparable = ~np.isnan(ground) & ~np.isnan(bfe) & (ground_datum == bfe_datum)
+    comparable = ~np.isnan(ground) & ~np.isnan(surface) & (ground_datum == surface_datum)
     from_zone = np.isnan(depth) & ~np.isnan(zone_depth)
     depth[from_zone] = zone_depth[from_zone]
-    from_bfe = np.isnan(depth) & comparable
-    depth[from_bfe] = np.maximum(0.0, bfe[from_bfe] - ground[from_bfe])
-    above = ground >= bfe
+    from_surface = np.isnan(depth) & comparable
+    depth[from_surface] = np.maximum(0.0, surface[from_surface] - ground[from_surface])
+    above = ground >= surface
 
     def plain(value: float) -> float | None:
         return None if np.isnan(value) else round(float(value), DECIMALS)
@@ -413,6 +434,26 @@ def depths_at_points(rasters: Sequence[RasterInfo], root: Path, lons: np.ndarray
                        unit.value)
             for g, d, a, ok, sfha in zip(ground, depth, above, comparable, in_sfha,
                                          strict=True)]
+
+
+def sample_or_none(raster: RasterInfo, root: Path, lons: np.ndarray, lats: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """`sample_points`, or no value anywhere when the raster's file cannot be read."""
+    try:
+        return raster_io.sample_points(raster.file(root), lons, lats)
+    except (OSError, RasterioError):
+        log.error("raster %s (%s) cannot be read", raster.id, raster.file_name)
+        return np.full(len(lons), np.nan), np.ones(len(lons), dtype=bool)
+
+
+def stats_or_none(raster: RasterInfo, root: Path, polygon: shapely.Geometry,
+                  values_of: Any = None) -> raster_io.WindowStats | None:
+    """`window_stats`, or None when the raster's file cannot be read."""
+    try:
+        return raster_io.window_stats(raster.file(root), polygon, values_of)
+    except (OSError, RasterioError):
+        log.error("raster %s (%s) cannot be read", raster.id, raster.file_name)
+        return None
 
 
 @dataclass(frozen=True)
@@ -462,7 +503,7 @@ def parcel_depths(rasters: Sequence[RasterInfo], root: Path, parcel: shapely.Geo
             and raster.bounds[1] <= north and raster.bounds[3] >= south]
     lowest = missing(unit, "no DEM covers this parcel")
     for raster in of_kind(here, RasterKind.DEM):
-        stats = raster_io.window_stats(raster.file(root), parcel)
+        stats = stats_or_none(raster, root, parcel)
         if stats is not None and stats.valid_minimum is not None:
             lowest = height_from(raster, stats.valid_minimum, unit, FROM_DEM)
             break
@@ -475,10 +516,14 @@ def parcel_depths(rasters: Sequence[RasterInfo], root: Path, parcel: shapely.Geo
     for raster in of_kind(here, RasterKind.DEPTH):
         if raster.event_percent in seen or raster.event_percent is None:
             continue
-        stats = raster_io.window_stats(raster.file(root), parcel)
-        if stats is None:
-            continue
+        stats = stats_or_none(raster, root, parcel)
         seen.add(raster.event_percent)
+        if stats is None:
+            events.append(ParcelEventStats(
+                raster.event_percent, None, None, None, None, None, raster.id,
+                "the depth grid under the parcel cannot be read (the parcel is larger than "
+                "the cells one answer reads, or the grid's file is missing)"))
+            continue
         scale = convert(1.0, raster.unit, unit)
 
         def scaled(value: float | None, by: float = scale) -> float | None:
@@ -506,8 +551,7 @@ def base_flood_over_parts(dem: RasterInfo, root: Path, parcel: shapely.Geometry,
     """The 1% event over a parcel from its SFHA parts: in each, the part's BFE minus the
     DEM's ground, cell by cell (wet where above zero); parts on another datum than the DEM
     are not compared."""
-    file = dem.file(root)
-    whole = raster_io.window_stats(file, parcel)
+    whole = stats_or_none(dem, root, parcel)
     if whole is None or whole.area <= 0:
         return ParcelEventStats(BASE_FLOOD_PERCENT, None, None, None, None, None, dem.id,
                                 "the parcel is too large to read the DEM under it",
@@ -518,7 +562,7 @@ def base_flood_over_parts(dem: RasterInfo, root: Path, parcel: shapely.Geometry,
         if datum is None or datum != dem.vertical_datum:
             continue
         bfe = convert(part.bfe, parse_unit(part.unit) or NFHL_UNIT, dem.unit)
-        stats = raster_io.window_stats(file, part.geometry, lambda ground, b=bfe: b - ground)
+        stats = stats_or_none(dem, root, part.geometry, lambda ground, b=bfe: b - ground)
         compared += 1
         if stats is None or stats.mean is None:
             continue

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -243,9 +243,17 @@ def current_catalog(session: Reads, scope: Scope) -> Catalog:
     return catalog_of(session, scope, fresh)
 
 
-def flood_of_report(report: PointReport) -> FloodElevation:
+def study_datums(catalog: Catalog) -> dict[int, str | None]:
+    """Each dataset's vertical datum from its study (STUDY_INFO V_DATUM): a BFE's datum where
+    its zone's V_DATUM is blank."""
+    return {citation.dataset_id: parse_datum((citation.study or {}).get("V_DATUM"))
+            for citation in catalog.citations}
+
+
+def flood_of_report(report: PointReport, datums: Mapping[int, str | None] | None = None
+                    ) -> FloodElevation:
     """The static BFE (or AO depth) of a report's SFHA zone: what a batch's compact row uses
-    (no estimate between BFE lines)."""
+    (no estimate between BFE lines); `datums` are the studies' (`study_datums`)."""
     with_bfe = next((hit for hit in report.zones if hit.sfha and hit.static_bfe is not None),
                     None)
     primary = report.primary_zone
@@ -255,7 +263,8 @@ def flood_of_report(report: PointReport) -> FloodElevation:
     return FloodElevation(
         in_sfha=bool(report.in_sfha), value=with_bfe.static_bfe if with_bfe else None,
         estimated=False, unit=source.len_unit if source else None,
-        datum=parse_datum(with_bfe.v_datum) if with_bfe else None,
+        datum=(parse_datum(with_bfe.v_datum) or (datums or {}).get(with_bfe.dataset.id))
+        if with_bfe else None,
         zone_depth=depth_zone.depth if depth_zone else None,
         reason=None if with_bfe else "no static BFE here")
 

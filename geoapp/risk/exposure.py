@@ -184,21 +184,24 @@ def parcel_exposure(
     )
 
 
-def parcel_flood(exposure: ParcelExposure) -> FloodElevation:
+def parcel_flood(exposure: ParcelExposure, datums: Mapping[int, str | None] | None = None
+                 ) -> FloodElevation:
     """The parcel's 1% water surface for LOMA candidacy: in the SFHA if any part is, at the
-    highest static BFE of its SFHA zones (the one its lowest ground must clear)."""
+    highest static BFE of its SFHA zones (the one its lowest ground must clear); a blank
+    V_DATUM is the study's (`datums`, by dataset)."""
     in_sfha = [item.zone for item in exposure.zones if item.zone.sfha]
     with_bfe = [zone for zone in in_sfha if zone.static_bfe is not None]
     highest = max(with_bfe, key=lambda zone: zone.static_bfe or 0.0, default=None)
     return FloodElevation(
         in_sfha=bool(in_sfha), value=highest.static_bfe if highest else None, estimated=False,
         unit=highest.len_unit if highest else None,
-        datum=parse_datum(highest.v_datum) if highest else None,
+        datum=(parse_datum(highest.v_datum) or (datums or {}).get(highest.dataset.id))
+        if highest else None,
         reason=None if highest else "no SFHA zone of the parcel has a static BFE")
 
 
-def parcel_flood_parts(session: Session, geometry: BaseGeometry, scope: Scope = ACTIVE
-                       ) -> list[FloodPart]:
+def parcel_flood_parts(session: Session, geometry: BaseGeometry, scope: Scope = ACTIVE,
+                       datums: Mapping[int, str | None] | None = None) -> list[FloodPart]:
     """The parcel's parts in SFHA zones with a static BFE (where maps overlap, the newest
     map's part), for its 1% depth from a DEM."""
     geojson = json.dumps(shapely.geometry.mapping(geometry))
@@ -211,5 +214,6 @@ def parcel_flood_parts(session: Session, geometry: BaseGeometry, scope: Scope = 
         if shape.is_empty or shape.area <= 0:
             continue
         taken = shape if taken is None else taken.union(shape)
-        parts.append(FloodPart(row.static_bfe, row.len_unit, row.v_datum, shape))
+        datum = parse_datum(row.v_datum) or (datums or {}).get(row.dataset_id)
+        parts.append(FloodPart(row.static_bfe, row.len_unit, datum, shape))
     return parts

@@ -369,3 +369,36 @@ def test_cli_depth_grid_needs_its_event(app, session, tmp_path) -> None:
     assert result.exit_code != 0
     assert "event" in result.output
     assert session.scalar(select(Dataset).where(Dataset.name == "No event")) is None
+
+
+def test_a_south_up_raster_is_refused(session, app, make_raster, tmp_path) -> None:
+    from affine import Affine
+
+    source = plane_dem(tmp_path, vertical=NAVD88)
+    with rasterio.open(source) as plane:
+        cells, profile = plane.read(1), plane.profile
+    t = profile["transform"]
+    profile.update(transform=Affine(t.a, 0, t.c, 0, -t.e, t.f + t.e * profile["height"]))
+    flipped = tmp_path / "south_up.tif"
+    with rasterio.open(flipped, "w", **profile) as target:
+        target.write(cells[::-1], 1)
+    with pytest.raises(InvalidInput) as refused:
+        make_raster(flipped)
+    assert refused.value.code == "invalid_raster" and "north-up" in refused.value.message
+
+
+def test_a_raster_of_one_huge_strip_is_refused_before_it_is_read(session, app, make_raster,
+                                                                 tmp_path) -> None:
+    from affine import Affine
+
+    # 6000 x 6000 float64 cells in one DEFLATE strip: 288 MiB decompressed, a few KiB stored.
+    grid_path = tmp_path / "strip.tif"
+    with rasterio.open(grid_path, "w", driver="GTiff", width=6000, height=6000, count=1,
+                       dtype="float64", crs="EPSG:26918+5703", compress="deflate",
+                       blockysize=6000,
+                       transform=Affine(1, 0, 580000, 0, -1, 4440000)) as target:
+        target.write(np.zeros((6000, 6000)), 1)
+    assert grid_path.stat().st_size < 2_000_000
+    with pytest.raises(InvalidInput) as refused:
+        make_raster(grid_path)
+    assert refused.value.code == "invalid_raster" and "tiled" in refused.value.message

@@ -561,3 +561,108 @@ def test_the_permalink_asks_for_the_same_depths(client, zone, dem) -> None:
     assert "unit=m" in permalink and "first_floor_height=0.5" in permalink
     again = client.get(permalink.replace("http://localhost", "")).get_json()
     assert again["determination"]["depth"] == body["determination"]["depth"]
+
+
+# ---------------------------------------------------------------- from the review
+
+def test_batch_rows_take_the_water_surface_grid_as_the_lookup_does(client, viewer, zone, dem,
+                                                                   make_raster,
+                                                                   tmp_path) -> None:
+    # A 1% water-surface grid at 5 m NAVD88 everywhere: it, not the 9 ft BFE, is the water.
+    from tests.raster_files import write_tiff
+
+    surface = write_tiff(tmp_path / "wse.tif", np.full((GRID.height, GRID.width), 5.0,
+                                                       dtype="float32"), GRID, units="metre")
+    make_raster(surface, kind="wse", event="1", vertical_datum="NAVD88", name="1% WSE")
+    col, row = 120, 100  # ground above the BFE (no LOMA by the BFE), 5 m water above it
+    lon, lat = GRID.lonlat(col, row)
+    body = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": "p", "properties": {},
+         "geometry": {"type": "Point", "coordinates": [lon, lat]}}]}
+    [row_] = client.post("/api/lookup/batch?detail=full", json=body,
+                         headers=viewer).get_json()["results"]
+    full = row_["report"]["determination"]["depth"]
+    event = base_event(full)
+    assert event["water_surface_elevation"]["source"] == "wse_grid"
+    assert row_["flood_depth_1pct"] == event["depth"]["value"]
+    assert row_["flood_depth_1pct"] == pytest.approx(5.0 / M_PER_FT - ground_ft(col), abs=0.011)
+    assert row_["loma_candidate"] is full["loma_candidate"]["candidate"] is False
+
+
+@pytest.mark.parametrize("unit", ["ft", "m"])
+def test_loma_is_decided_on_exact_heights_whatever_the_unit(client, make_zone, make_raster,
+                                                            tmp_path, unit) -> None:
+    # Ground 3.0452 m against a BFE of 10 ft (3.048 m): 3.5 mm below it. Rounded to a
+    # hundredth of a metre both would read 3.05, and the land would pass for a candidate.
+    make_zone(box(*GRID.bounds_lonlat(margin_cells=20)), fld_zone="AE", sfha_tf=True,
+              static_bfe=10.0, v_datum="NAVD88", len_unit="Feet")
+    make_raster(plane_dem(tmp_path, vertical=NAVD88, base=3.0452), name="Just below")
+    depth = lookup(client, 0.5, 100.5, unit=unit)
+    assert depth["loma_candidate"]["candidate"] is False
+    assert base_event(depth)["depth"]["value"] == pytest.approx(
+        (3.048 - 3.0452) / (1 if unit == "m" else M_PER_FT), abs=0.006)
+
+
+def test_a_nan_nodata_dem_is_imported_and_its_nan_cells_are_nodata(client, zone, make_raster,
+                                                                   tmp_path, session) -> None:
+    import rasterio
+
+    source = plane_dem(tmp_path, vertical=NAVD88)
+    with rasterio.open(source) as plane:
+        cells, profile = plane.read(1), plane.profile
+    cells[:20, :20] = np.nan
+    profile.update(nodata=float("nan"))
+    nan_dem = tmp_path / "nan.tif"
+    with rasterio.open(nan_dem, "w", **profile) as target:
+        target.write(cells, 1)
+    dataset = make_raster(nan_dem, name="NaN nodata")
+    assert session.scalar(select(RasterLayer.nodata)
+                          .where(RasterLayer.dataset_id == dataset.id)) is None
+    assert lookup(client, 5, 5)["ground_elevation"]["reason"].endswith("(nodata)")
+    assert lookup(client, 50.5, 100.5)["ground_elevation"]["value"] == ground_ft(50)
+
+
+def test_a_missing_raster_file_gives_reasons_not_errors(client, viewer, zone, dem,
+                                                        depth_grid, session, app) -> None:
+    from geoapp.ingest import jobs
+
+    grid_id = raster_id(session, depth_grid)  # before the batch gives the connection back
+    names = list(session.scalars(select(RasterLayer.file_name)))
+    for name in names:
+        (jobs.raster_dir(app) / name).rename(jobs.raster_dir(app) / f"{name}.away")
+    try:
+        depth = lookup(client, 50.5, 100.5)
+        assert "cannot be read" in depth["ground_elevation"]["reason"]
+        lon, lat = GRID.lonlat(50.5, 100.5)
+        body = {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "id": 1, "properties": {},
+             "geometry": {"type": "Point", "coordinates": [lon, lat]}}]}
+        batch = client.post("/api/lookup/batch", json=body, headers=viewer)
+        assert batch.status_code == 200
+        assert batch.get_json()["results"][0]["ground_elevation"] is None
+        area = client.post("/api/lookup/area", json=mapping(parcel(80.5, 50.5, 95.5, 59.5)))
+        assert area.status_code == 200
+        x, y, _, _ = tile_pixel(*GRID.lonlat(150, 100), 15)
+        tile = client.get(f"/api/rasters/{grid_id}/tiles/15/{x}/{y}.png")
+        assert tile.status_code == 404
+        assert tile.get_json()["error"] == "raster_file_missing"
+    finally:
+        for name in names:
+            (jobs.raster_dir(app) / f"{name}.away").rename(jobs.raster_dir(app) / name)
+
+
+def test_a_blank_v_datum_takes_the_studys_in_batches_too(client, viewer, make_zone, dem,
+                                                         session) -> None:
+    zone = make_zone(box(*GRID.bounds_lonlat(margin_cells=20)), fld_zone="AE", sfha_tf=True,
+                     static_bfe=BFE_FT, v_datum=None, len_unit="Feet")
+    session.get(Dataset, zone.dataset_id).study_info = {"V_DATUM": "NAVD88"}
+    session.flush()
+    col = 50
+    single = base_event(lookup(client, col + 0.5, 100.5))
+    lon, lat = GRID.lonlat(col + 0.5, 100.5)
+    body = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": 1, "properties": {},
+         "geometry": {"type": "Point", "coordinates": [lon, lat]}}]}
+    [row] = client.post("/api/lookup/batch", json=body, headers=viewer).get_json()["results"]
+    assert single["depth"]["value"] == pytest.approx(BFE_FT - ground_ft(col), abs=0.011)
+    assert row["flood_depth_1pct"] == single["depth"]["value"]

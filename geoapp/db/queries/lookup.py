@@ -362,7 +362,7 @@ def parcel_flood_parts(parcel_geojson: str, scope: Scope) -> Select[Any]:
     part = func.ST_Union(func.ST_Intersection(FloodZonePiece.geom, parcel, type_=Geometry))
     return (
         select(FloodZone.static_bfe, FloodZone.len_unit, FloodZone.v_datum,
-               func.ST_AsGeoJSON(part).label("geojson"))
+               Dataset.id.label("dataset_id"), func.ST_AsGeoJSON(part).label("geojson"))
         .select_from(FloodZonePiece)
         .join(FloodZone, FloodZone.id == FloodZonePiece.zone_id)
         .join(FloodZone.dataset)

@@ -26,6 +26,7 @@ from geoapp.risk.determination import (
     flood_of_report,
     lookup_and_determine,
     panels_and_communities,
+    study_datums,
 )
 from geoapp.risk.exposure import (
     ParcelLimits,
@@ -151,13 +152,15 @@ def batch_depths(scope: Scope, coordinates: list[tuple[float, float]],
                  reports: list[PointReport], request: DepthRequest) -> list[PointDepth | None]:
     """Ground, 1% depth and LOMA flag of every point, from the rasters in scope (none: all
     None, and no raster is opened)."""
-    rasters = current_catalog(db.session, scope).rasters
-    if not rasters or not coordinates:
+    catalog = current_catalog(db.session, scope)
+    if not catalog.rasters or not coordinates:
         return [None] * len(coordinates)
     lons = np.fromiter((lon for lon, _ in coordinates), float, len(coordinates))
     lats = np.fromiter((lat for _, lat in coordinates), float, len(coordinates))
-    return depths_at_points(rasters, request.root, lons, lats,
-                            [flood_of_report(report) for report in reports], request.unit)
+    datums = study_datums(catalog)
+    return depths_at_points(catalog.rasters, request.root, lons, lats,
+                            [flood_of_report(report, datums) for report in reports],
+                            request.unit)
 
 
 @bp.post("/lookup/batch")
@@ -220,11 +223,12 @@ def lookup_area() -> ResponseReturnValue:
                                          ParcelLimits.from_config(current_app.config))
     scope = scope_of(params)
     exposure = parcel_exposure(db.session, geometry, repaired, scope)
-    rasters = current_catalog(db.session, scope).rasters
+    catalog = current_catalog(db.session, scope)
     depths = None
-    if rasters:
+    if catalog.rasters:
         request_depth = depth_request(params)
-        depths = parcel_depths(rasters, request_depth.root, geometry, parcel_flood(exposure),
-                               request_depth.unit,
-                               parcel_flood_parts(db.session, geometry, scope))
+        datums = study_datums(catalog)
+        depths = parcel_depths(catalog.rasters, request_depth.root, geometry,
+                               parcel_flood(exposure, datums), request_depth.unit,
+                               parcel_flood_parts(db.session, geometry, scope, datums))
     return json_response(exposure_json(exposure, depths))

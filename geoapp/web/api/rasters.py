@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Response, current_app, request
 from flask.typing import ResponseReturnValue
+from rasterio.errors import RasterioError
 
 from geoapp.db.models import RasterLayer
 from geoapp.db.queries import rasters as rasters_sql
@@ -82,12 +83,20 @@ def raster_tile(raster_id: int, z: int, x: int, y: int) -> ResponseReturnValue:
     if not (raster_tiles.MIN_ZOOM <= z <= raster_tiles.MAX_ZOOM and x < 2 ** z and y < 2 ** z):
         raise NotFound(f"no tile {z}/{x}/{y}: zoom from {raster_tiles.MIN_ZOOM} to "
                        f"{raster_tiles.MAX_ZOOM}, x and y below 2^zoom")
-    path, unit, etag = jobs.raster_dir(current_app) / layer.file_name, layer.unit, layer.sha256
+    path, unit = jobs.raster_dir(current_app) / layer.file_name, layer.unit
+    # The cells' checksum and the legend's: new colours are new tiles, not a day-old cache.
+    etag = f"{layer.sha256[:32]}-{raster_tiles.LEGEND_VERSION}-{z}-{x}-{y}"
     db.session.close()  # the tile is drawn from the file alone
     response = Response(status=304)
-    if not request.if_none_match.contains(f"{etag}-{z}-{x}-{y}"):
-        png = raster_tiles.depth_tile(path, unit, z, x, y)
+    if not request.if_none_match.contains(etag):
+        try:
+            png = raster_tiles.depth_tile(path, unit, z, x, y)
+        except (OSError, RasterioError):
+            current_app.logger.error("raster %s: its file %s cannot be read", raster_id,
+                                     path.name)
+            raise NotFound(f"raster {raster_id}'s file is missing on this server",
+                           code="raster_file_missing") from None
         response = Response(png, mimetype=PNG) if png else Response(status=204)
-    response.set_etag(f"{etag}-{z}-{x}-{y}")
+    response.set_etag(etag)
     response.headers["Cache-Control"] = TILE_CACHE
     return response

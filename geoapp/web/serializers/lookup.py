@@ -9,6 +9,7 @@ from typing import Any
 
 from geoapp.nfhl.status import STATUS_LABELS, RiskStatus
 from geoapp.risk.batch import BatchPoint
+from geoapp.risk.depth import DECIMALS as DEPTH_DECIMALS
 from geoapp.risk.depth import DepthAnswer, Height, LomaCandidate, ParcelDepths, PointDepth
 from geoapp.risk.determination import (
     BaseFloodElevation,
@@ -173,7 +174,8 @@ def height_json(height: Height | None) -> dict[str, Any] | None:
     """A height with its unit, datum and source, or null and why."""
     if height is None:
         return None
-    return {"value": height.value, "unit": height.unit, "vertical_datum": height.vertical_datum,
+    value = None if height.value is None else round(height.value, DEPTH_DECIMALS)
+    return {"value": value, "unit": height.unit, "vertical_datum": height.vertical_datum,
             "source": height.source, "raster_id": height.raster_id,
             "dataset_id": height.dataset_id, "reason": height.reason}
 
