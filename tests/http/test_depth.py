@@ -666,3 +666,10 @@ def test_a_blank_v_datum_takes_the_studys_in_batches_too(client, viewer, make_zo
     [row] = client.post("/api/lookup/batch", json=body, headers=viewer).get_json()["results"]
     assert single["depth"]["value"] == pytest.approx(BFE_FT - ground_ft(col), abs=0.011)
     assert row["flood_depth_1pct"] == single["depth"]["value"]
+
+
+def test_a_lookup_pinned_to_its_flood_map_still_stands_on_the_dem(client, zone, dem) -> None:
+    depth = lookup(client, 50.5, 100.5, dataset=zone.dataset_id)
+    assert depth["ground_elevation"]["value"] == ground_ft(50)
+    assert base_event(depth)["depth"]["value"] == pytest.approx(BFE_FT - ground_ft(50),
+                                                               abs=0.011)

@@ -305,9 +305,11 @@ def catalog(scope: Scope = ACTIVE) -> Select[Any]:
 
 
 def rasters(scope: Scope) -> ColumnElement[Any]:
-    """The raster layers in scope (DEMs, depth and water-surface grids) as a JSON array."""
+    """The raster layers in force on the scope's day (DEMs, depth and water-surface grids) as
+    a JSON array. `dataset=` picks the flood map, not the terrain: rasters are datasets of
+    their own, and a determination pinned to one map still stands on the ground."""
     return json_list(json_object(*rasters_sql.raster_fields()),
-                     rasters_sql.rasters_in_scope(scope))
+                     rasters_sql.rasters_in_scope(Scope(as_of=scope.as_of)))
 
 
 @lru_cache(maxsize=256)

@@ -32,8 +32,8 @@ TILE_CACHE = "public, max-age=86400"
 def list_rasters() -> ResponseReturnValue:
     """The raster layers of the maps in scope, newest first, with tile URLs for depth grids."""
     params = RasterListQuery.read(request.args)
-    rasters = current_catalog(db.session, Scope(as_of=params.as_of,
-                                                dataset=params.dataset)).rasters
+    rasters = [raster for raster in current_catalog(db.session, Scope(as_of=params.as_of)).rasters
+               if params.dataset in (None, raster.dataset_id, raster.dataset_name)]
     tiles = {raster.id: tile_template(raster.id) for raster in rasters
              if raster.kind == RasterKind.DEPTH}
     return json_response(rasters_json(rasters, tiles, raster_tiles.DEPTH_CLASSES,
