@@ -247,6 +247,10 @@ def footprint_of(source: rasterio.DatasetReader, name: str) -> tuple[float, ...]
     except (RasterioError, CPLE_BaseError, ValueError):  # a CRS PROJ cannot place on Earth
         bounds = (float("nan"),) * 4
     west, south, east, north = bounds
+    if -180 <= east < west <= 180 and -90 <= south < north <= 90:
+        raise refused(f"{name} crosses the 180th meridian, which rasters may not yet do; "
+                      "split it there (for example with gdalwarp, one part on each side)",
+                      "crosses_antimeridian")
     if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
         raise refused(f"{name} lies outside -180..180, -90..90 once placed in WGS 84: check "
                       "its CRS", "footprint_out_of_range")

@@ -402,3 +402,18 @@ def test_a_raster_of_one_huge_strip_is_refused_before_it_is_read(session, app, m
     with pytest.raises(InvalidInput) as refused:
         make_raster(grid_path)
     assert refused.value.code == "invalid_raster" and "tiled" in refused.value.message
+
+
+def test_a_raster_across_the_antimeridian_is_refused_by_name(session, app, make_raster,
+                                                            tmp_path) -> None:
+    from affine import Affine
+
+    # 1 km cells of Alaska Albers (EPSG:3338) around the Aleutians' 180th meridian.
+    path = tmp_path / "aleutians.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=100, height=50, count=1,
+                       dtype="float32", crs="EPSG:3338",
+                       transform=Affine(1000, 0, -1_850_000, 0, -1000, 450_000)) as target:
+        target.write(np.ones((50, 100), dtype="float32"), 1)
+    with pytest.raises(InvalidInput) as refused:
+        make_raster(path, vertical_datum="NAVD88", unit="m")
+    assert refused.value.code == "crosses_antimeridian"
