@@ -379,35 +379,13 @@ def depths_at_points(rasters: Sequence[RasterInfo], root: Path, lons: np.ndarray
     once and the rules of `depth_at` applied to arrays (a batch's compact rows: static BFEs
     and AO depths only)."""
     count = len(lons)
-    ground = np.full(count, np.nan)
-    ground_datum = np.full(count, None, dtype=object)
-    for raster in of_kind(rasters, RasterKind.DEM):
-        todo = np.flatnonzero(np.isnan(ground))
-        if todo.size == 0:
-            break
-        values, _ = sample_or_none(raster, root, lons[todo], lats[todo])
-        found = todo[~np.isnan(values)]
-        ground[found] = convert(1.0, raster.unit, unit) * values[~np.isnan(values)]
-        ground_datum[found] = raster.vertical_datum
-    depth = np.full(count, np.nan)
-    for raster in of_kind(rasters, RasterKind.DEPTH, BASE_FLOOD_PERCENT):
-        todo = np.flatnonzero(np.isnan(depth))
-        if todo.size == 0:
-            break
-        values, _ = sample_or_none(raster, root, lons[todo], lats[todo])
-        depth[todo[~np.isnan(values)]] = convert(1.0, raster.unit, unit) * values[
-            ~np.isnan(values)]
+    ground, ground_datum = first_values(of_kind(rasters, RasterKind.DEM), root, lons, lats,
+                                        unit)
+    depth, _ = first_values(of_kind(rasters, RasterKind.DEPTH, BASE_FLOOD_PERCENT), root,
+                            lons, lats, unit)
     # The 1% water surface: a water-surface grid's where it has a value, else the BFE.
-    surface = np.full(count, np.nan)
-    surface_datum = np.full(count, None, dtype=object)
-    for raster in of_kind(rasters, RasterKind.WSE, BASE_FLOOD_PERCENT):
-        todo = np.flatnonzero(np.isnan(surface))
-        if todo.size == 0:
-            break
-        values, _ = sample_or_none(raster, root, lons[todo], lats[todo])
-        found = todo[~np.isnan(values)]
-        surface[found] = convert(1.0, raster.unit, unit) * values[~np.isnan(values)]
-        surface_datum[found] = raster.vertical_datum
+    surface, surface_datum = first_values(of_kind(rasters, RasterKind.WSE, BASE_FLOOD_PERCENT),
+                                          root, lons, lats, unit)
     in_sfha = np.fromiter((flood.in_sfha for flood in floods), bool, count)
     bfe = np.fromiter((convert(flood.value, parse_unit(flood.unit) or NFHL_UNIT, unit)
                        if flood.value is not None and flood.datum is not None else np.nan
@@ -434,6 +412,24 @@ def depths_at_points(rasters: Sequence[RasterInfo], root: Path, lons: np.ndarray
                        unit.value)
             for g, d, a, ok, sfha in zip(ground, depth, above, comparable, in_sfha,
                                          strict=True)]
+
+
+def first_values(candidates: Sequence[RasterInfo], root: Path, lons: np.ndarray,
+                 lats: np.ndarray, unit: VerticalUnit) -> tuple[np.ndarray, np.ndarray]:
+    """Per point, the first raster's value there in `unit` (NaN where none has one) and its
+    vertical datum, as `first_value` does for one point; each raster reads only the points
+    the ones before it left without a value."""
+    values = np.full(len(lons), np.nan)
+    datums = np.full(len(lons), None, dtype=object)
+    for raster in candidates:
+        todo = np.flatnonzero(np.isnan(values))
+        if todo.size == 0:
+            break
+        read, _ = sample_or_none(raster, root, lons[todo], lats[todo])
+        found = ~np.isnan(read)
+        values[todo[found]] = convert(1.0, raster.unit, unit) * read[found]
+        datums[todo[found]] = raster.vertical_datum
+    return values, datums
 
 
 def sample_or_none(raster: RasterInfo, root: Path, lons: np.ndarray, lats: np.ndarray
