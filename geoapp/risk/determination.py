@@ -238,9 +238,10 @@ def catalog_of(session: Reads, scope: Scope, row: Any) -> Catalog:
 
 
 def current_catalog(session: Reads, scope: Scope) -> Catalog:
-    """The catalog of the datasets in scope now (one statement; kept like `catalog_of`'s)."""
-    fresh = compiled.run(connection_of(session), determination_sql.catalog(scope), {})[0]
-    return catalog_of(session, scope, fresh)
+    """The catalog of the datasets in scope now: the datasets version read, the catalog read
+    only when this process has not kept that version's (`catalog_of`)."""
+    version = compiled.run(connection_of(session), determination_sql.catalog_version(), {})[0]
+    return catalog_of(session, scope, version)
 
 
 def study_datums(catalog: Catalog) -> dict[int, str | None]:

@@ -304,6 +304,12 @@ def catalog(scope: Scope = ACTIVE) -> Select[Any]:
                   rasters(scope).label("rasters"), *datasets_version())
 
 
+@lru_cache(maxsize=1)
+def catalog_version() -> Select[Any]:
+    """The datasets version alone (`datasets_version`): which kept catalog is current."""
+    return select(*datasets_version())
+
+
 def rasters(scope: Scope) -> ColumnElement[Any]:
     """The raster layers in force on the scope's day (DEMs, depth and water-surface grids) as
     a JSON array. `dataset=` picks the flood map, not the terrain: rasters are datasets of
