@@ -278,9 +278,9 @@ def file_sha256(path: Path) -> str:
 
 
 def import_raster(session: Session, dataset: Dataset, upload: Path, request: ImportRequest,
-                  target: RasterTarget) -> tuple[RasterReport, str]:
-    """Check and store a raster as its pending dataset's layer (not committed); the report and
-    the stored file's name, which the caller removes if the transaction does not commit."""
+                  target: RasterTarget) -> RasterReport:
+    """Check and store a raster as its pending dataset's layer (not committed); the report
+    names the stored file, which the caller removes if the transaction does not commit."""
     store, max_cells = target.store, target.max_cells
     name = dataset.source_filename or upload.name
     store.remove_partial(dataset.id)
@@ -324,7 +324,7 @@ def import_raster(session: Session, dataset: Dataset, upload: Path, request: Imp
         size_bytes=size, bbox=[round(v, 7) for v in bounds],
         superseded_dataset_ids=superseded, file_name=file_name)
     dataset.import_report = report.as_json()
-    return report, file_name
+    return report
 
 
 def mark_ready(session: Session, dataset: Dataset, request: ImportRequest,

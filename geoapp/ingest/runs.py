@@ -108,8 +108,8 @@ def run_raster_import(session: Session, dataset: Dataset, upload: Path, request:
         if not rasters.is_raster_file(upload):
             raise InvalidInput(f"{upload.name}: a {request.kind} raster must be a GeoTIFF "
                                "(.tif or .tiff)", code="unsupported_format")
-        raster, file_name = rasters.import_raster(session, dataset, upload, request, target)
-        stored.append(file_name)
+        raster = rasters.import_raster(session, dataset, upload, request, target)
+        stored.append(raster.file_name)
         dataset.source_sha256 = file_sha256(upload)
         session.commit()
     except BaseException:

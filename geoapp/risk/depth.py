@@ -68,7 +68,6 @@ class RasterInfo:
     nodata: float | None
     bounds: tuple[float, float, float, float]
     sha256: str
-    effective_date: str | None = None
 
     @classmethod
     def from_json(cls, item: dict[str, Any]) -> RasterInfo:
@@ -79,7 +78,7 @@ class RasterInfo:
                    unit=item["unit"], file_name=item["file_name"], crs_wkt=item["crs_wkt"],
                    nodata=item["nodata"],
                    bounds=(item["west"], item["south"], item["east"], item["north"]),
-                   sha256=item["sha256"], effective_date=item.get("effective_date"))
+                   sha256=item["sha256"])
 
     def may_cover(self, lon: float, lat: float) -> bool:
         """Whether the point is within the raster's WGS 84 bounds."""

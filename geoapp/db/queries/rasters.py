@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.orm import joinedload
 
 from geoapp.db.models import Dataset, RasterLayer
 from geoapp.db.queries.scope import Scope, dataset_in_scope
@@ -16,12 +17,11 @@ def raster_fields() -> list[Any]:
     """(key, value) pairs of one raster layer's JSON object: what reading and citing it need."""
     return [
         "id", RasterLayer.id, "dataset_id", RasterLayer.dataset_id,
-        "dataset_name", Dataset.name, "effective_date", Dataset.effective_date,
+        "dataset_name", Dataset.name,
         "kind", RasterLayer.kind, "event_percent", RasterLayer.event_percent,
         "vertical_datum", RasterLayer.vertical_datum, "unit", RasterLayer.unit,
         "file_name", RasterLayer.file_name, "crs_wkt", RasterLayer.crs_wkt,
-        "nodata", RasterLayer.nodata, "resolution_x", RasterLayer.resolution_x,
-        "resolution_y", RasterLayer.resolution_y, "sha256", RasterLayer.sha256,
+        "nodata", RasterLayer.nodata, "sha256", RasterLayer.sha256,
         "west", func.ST_XMin(RasterLayer.footprint), "south", func.ST_YMin(RasterLayer.footprint),
         "east", func.ST_XMax(RasterLayer.footprint), "north", func.ST_YMax(RasterLayer.footprint)]
 
@@ -36,8 +36,9 @@ def rasters_in_scope(scope: Scope) -> Select[Any]:
 
 
 def raster_by_id(raster_id: int) -> Select[tuple[RasterLayer]]:
-    """One raster layer (of a dataset that is ready or retired)."""
-    return select(RasterLayer).where(RasterLayer.id == raster_id)
+    """One raster layer with its dataset, in one round trip (each map tile asks)."""
+    return (select(RasterLayer).options(joinedload(RasterLayer.dataset))
+            .where(RasterLayer.id == raster_id))
 
 
 def files_of_dataset(dataset_id: int) -> Select[tuple[str]]:
